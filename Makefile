@@ -1,0 +1,89 @@
+# rssnat - one Makefile. `make` builds build/rssnat; `make check` runs every
+# test (release and ASan+UBSan builds); `make demo` is the main job.
+
+VERSION  := 0.1.0
+CC       ?= cc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wformat=2 -Wundef -Wvla -Wcast-qual -Wwrite-strings
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DRSSNAT_VERSION='"$(VERSION)"' $(WARN) -g -MMD -MP
+CFLAGS   ?= -O2
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+LIB_SRC  := $(wildcard src/rss/*.c)
+CLI_SRC  := $(wildcard src/cli/*.c) src/main.c
+TEST_SRC := $(wildcard tests/unit/*.c)
+
+obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
+
+.PHONY: all asan check test unit cli-test demo bench format format-check tidy cppcheck \
+        install uninstall clean
+
+all: $(BUILD)/rssnat
+
+# Release build ---------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/librssnat.a: $(call obj,$(BUILD),$(LIB_SRC))
+	ar rcs $@ $^
+
+$(BUILD)/rssnat: $(call obj,$(BUILD),$(CLI_SRC)) $(BUILD)/librssnat.a
+	$(CC) $(CFLAGS) $^ -o $@
+
+$(BUILD)/unit-tests: $(call obj,$(BUILD),$(TEST_SRC)) $(BUILD)/librssnat.a
+	$(CC) $(CFLAGS) $^ -o $@
+
+# ASan + UBSan build ------------------------------------------------------------
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -c $< -o $@
+
+$(BUILD)/asan/librssnat.a: $(call obj,$(BUILD)/asan,$(LIB_SRC))
+	ar rcs $@ $^
+
+$(BUILD)/asan/rssnat: $(call obj,$(BUILD)/asan,$(CLI_SRC)) $(BUILD)/asan/librssnat.a
+	$(CC) $(SAN) $^ -o $@
+
+$(BUILD)/asan/unit-tests: $(call obj,$(BUILD)/asan,$(TEST_SRC)) $(BUILD)/asan/librssnat.a
+	$(CC) $(SAN) $^ -o $@
+
+asan: $(BUILD)/asan/rssnat $(BUILD)/asan/unit-tests
+
+# Tests -------------------------------------------------------------------------
+check test: $(BUILD)/rssnat $(BUILD)/unit-tests asan
+	tests/run-all.sh $(BUILD)
+
+# The main job ------------------------------------------------------------------
+demo: $(BUILD)/rssnat
+	tools/demo.sh $(BUILD)/rssnat
+
+bench: $(BUILD)/rssnat
+	$(BUILD)/rssnat bench rss
+
+# Code quality ------------------------------------------------------------------
+FORMAT_FILES := $(shell find src tests -name '*.[ch]')
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+tidy:
+	clang-tidy $(LIB_SRC) $(CLI_SRC) -- $(CFLAGS_BASE)
+cppcheck:
+	cppcheck --error-exitcode=1 --enable=warning,performance,portability --quiet \
+	    --suppress=missingIncludeSystem src
+
+# Installation ------------------------------------------------------------------
+install: $(BUILD)/rssnat
+	install -D -m 0755 $(BUILD)/rssnat $(DESTDIR)$(PREFIX)/sbin/rssnat
+	install -D -m 0644 docs/rssnat.8 $(DESTDIR)$(PREFIX)/share/man/man8/rssnat.8
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/rssnat $(DESTDIR)$(PREFIX)/share/man/man8/rssnat.8
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,14 @@
+/* commands.h - every subcommand's entry point, one per line of the table in
+ * commands.c. Each takes its own argv (argv[0] is its path) and returns an
+ * exit status (enum in cli.h). */
+#ifndef RSSNAT_CLI_COMMANDS_H
+#define RSSNAT_CLI_COMMANDS_H
+
+int cli_help(int argc, char **argv);
+int cli_version(int argc, char **argv);
+int cli_rss_hash(int argc, char **argv);
+int cli_rss_table(int argc, char **argv);
+int cli_rss_solve(int argc, char **argv);
+int cli_bench_rss(int argc, char **argv);
+
+#endif

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# run-all.sh BUILD_DIR - every test suite, release and ASan+UBSan builds.
+# Each suite prints "N passed, N failed"; this sums them into the last line.
+set -u
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export RSSNAT_VECTORS=${RSSNAT_VECTORS:-$ROOT/../shared/vectors/rss-ms.txt}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+total_pass=0 total_fail=0 broken=""
+run_suite() {
+	local name=$1; shift
+	local log start rc line
+	log=$(mktemp)
+	start=$(date +%s)
+	echo "== $name"
+	"$@" >"$log" 2>&1; rc=$?
+	grep -v '^ok ' "$log"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [ -z "$line" ]; then
+		echo "   (no result line; exit $rc)"
+		total_fail=$((total_fail + 1)); broken="$broken $name"
+	else
+		set -- $line
+		total_pass=$((total_pass + $1)); total_fail=$((total_fail + $3))
+		[ $rc -eq 0 ] && [ "$3" -eq 0 ] || broken="$broken $name"
+	fi
+	echo "   $name: $(date +%s | awk -v s=$start '{print $1 - s}')s"
+	rm -f "$log"
+}
+
+run_suite "unit (release)"      "$BUILD/unit-tests"
+run_suite "unit (asan+ubsan)"   "$BUILD/asan/unit-tests"
+for t in tests/cli/test_*.sh; do
+	run_suite "$(basename "$t" .sh) (release)"   "$t" "$BUILD/rssnat"
+	run_suite "$(basename "$t" .sh) (asan+ubsan)" "$t" "$BUILD/asan/rssnat"
+done
+
+[ -z "$broken" ] || echo "failed suites:$broken"
+echo "$total_pass passed, $total_fail failed"
+[ -z "$broken" ]
