@@ -54,7 +54,7 @@ $(BUILD)/asan/unit-tests: $(call obj,$(BUILD)/asan,$(TEST_SRC)) $(BUILD)/asan/li
 asan: $(BUILD)/asan/rssnat $(BUILD)/asan/unit-tests
 
 # Tests -------------------------------------------------------------------------
-check test: $(BUILD)/rssnat $(BUILD)/unit-tests asan
+check test: $(BUILD)/rssnat $(BUILD)/unit-tests asan format-check
 	tests/run-all.sh $(BUILD)
 
 # The main job ------------------------------------------------------------------

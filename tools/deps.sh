@@ -2,7 +2,7 @@
 # deps.sh - install the Debian 12 packages rssnat builds and tests with.
 # Idempotent and quiet when everything is there already; needs root otherwise.
 set -eu
-PKGS="gcc make libc6-dev clang libclang-rt-14-dev llvm iproute2 procps python3"
+PKGS="gcc make libc6-dev clang clang-format libclang-rt-14-dev llvm iproute2 procps python3"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

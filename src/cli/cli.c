@@ -120,8 +120,10 @@ int cli_main(int argc, char **argv)
 	if (!best) {
 		if (cli_list_group(argv[1], false))
 			return argc == 2 ? group_needs_command(argv[1])
-					 : cli_usage_error(argv[2], "unknown %s command (see "
-							   "'rssnat help %s')", argv[1], argv[1]);
+					 : cli_usage_error(argv[2],
+							   "unknown %s command (see "
+							   "'rssnat help %s')",
+							   argv[1], argv[1]);
 		return cli_usage_error(argv[1], "unknown command (see 'rssnat help')");
 	}
 	/* Hand the command its own argv: argv[0] is its path. */

@@ -10,10 +10,10 @@
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
 
 struct cli_command {
-	const char *path;    /* the words that name it, e.g. "rss hash" */
-	const char *args;    /* what follows the words, for usage lines */
-	const char *summary; /* one line for `rssnat help` */
-	const char *details; /* options and examples for `rssnat help CMD`, or NULL */
+	const char *path;		   /* the words that name it, e.g. "rss hash" */
+	const char *args;		   /* what follows the words, for usage lines */
+	const char *summary;		   /* one line for `rssnat help` */
+	const char *details;		   /* options and examples for `rssnat help CMD`, or NULL */
 	int (*run)(int argc, char **argv); /* argv[0] is the command's path */
 };
 

@@ -118,7 +118,8 @@ int cli_bench_rss(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "--seconds")) {
 		double s = atof(argv[2]);
 		if (s < 0.1 || s > 60) {
-			status = cli_usage_error("--seconds", "'%s' is not from 0.1 to 60", argv[2]);
+			status =
+			    cli_usage_error("--seconds", "'%s' is not from 0.1 to 60", argv[2]);
 			goto out;
 		}
 		tenths = (unsigned long)(s * 10);

@@ -7,55 +7,55 @@
 #include <string.h>
 
 #define RSS_COMMON_OPTS                                                                            \
-	"  --key K           microsoft (default), symmetric, or 40-52 hex bytes (':' optional)\n"     \
-	"  --table-size N    indirection table entries, a power of two 1..512 (default 128)\n"       \
-	"  --queues N        receive queues the table spreads over, 1..64 (default 1)\n"             \
-	"  --weights W,W,..  one weight per queue instead of round robin (sets --queues)\n"          \
+	"  --key K           microsoft (default), symmetric, or 40-52 hex bytes (':' optional)\n"  \
+	"  --table-size N    indirection table entries, a power of two 1..512 (default 128)\n"     \
+	"  --queues N        receive queues the table spreads over, 1..64 (default 1)\n"           \
+	"  --weights W,W,..  one weight per queue instead of round robin (sets --queues)\n"        \
 	"  --json            one JSON object instead of text\n"
 
 const struct cli_command cli_commands[] = {
-	{"help", "[COMMAND]", "List the commands, or show one command's options.", NULL, cli_help},
-	{"version", "", "Print rssnat's version.", NULL, cli_version},
-	{"rss hash", "[OPTIONS] SRC DST",
-	 "Toeplitz hash of a tuple, its bucket and queue: hash=0x........ bucket=N queue=N.",
-	 "SRC and DST are ADDR[:PORT]; IPv6 as [ADDR]:PORT. With ports on both, the 4-tuple\n"
-	 "is hashed; with none, the 2-tuple (addresses only), as NDIS does.\n\n"
-	 "Options:\n" RSS_COMMON_OPTS
-	 "  --fields F        hash input, a subset of sdfn in ethtool's letters: s source\n"
-	 "                    address, d destination address, f source port, n destination\n"
-	 "                    port; also 4tuple (sdfn) and 2tuple (sd)\n"
-	 "  --impl I          auto (default), reference (bit-serial), table, gfni\n\n"
-	 "Example:\n"
-	 "  rssnat rss hash 66.9.149.187:2794 161.142.100.80:1766\n"
-	 "  hash=0x51ccc178 bucket=120 queue=0\n",
-	 cli_rss_hash},
-	{"rss table", "[OPTIONS]", "Show the indirection table: bucket -> queue.",
-	 "Prints table_size=, queues= and key= on one line, then the queue of every bucket,\n"
-	 "16 a line, bucket 0 first.\n\nOptions:\n" RSS_COMMON_OPTS,
-	 cli_rss_table},
-	{"rss solve", "[OPTIONS] (--bucket B | --queue Q) SRC DST",
-	 "Show the ports that steer a tuple into a bucket or onto a queue.",
-	 "Toeplitz is linear over GF(2), so the ports that put a tuple into one bucket are\n"
-	 "an affine subspace: rank= says how many bucket bits the port controls, ports=\n"
-	 "how many of the 65536 ports qualify. This is how rssnat chooses NAT ports that\n"
-	 "bring replies back to the core that holds the flow. The free port may be left\n"
-	 "out of SRC or DST; if given, current= and steers= say whether it already fits.\n\n"
-	 "Options:\n" RSS_COMMON_OPTS
-	 "  --fields F        hash input as for 'rss hash' (default sdfn)\n"
-	 "  --bucket B        the target bucket\n"
-	 "  --queue Q         the target queue (every bucket the table gives it)\n"
-	 "  --port src|dst    which port is free (default dst)\n"
-	 "  --range LO-HI     list only ports in this range (default 0-65535)\n"
-	 "  --limit N         list at most N ports (default 16, 0 for all)\n\n"
-	 "Example: which destination ports bring this flow to bucket 5?\n"
-	 "  rssnat rss solve --bucket 5 --range 1024-65535 66.9.149.187:2794 161.142.100.80\n",
-	 cli_rss_solve},
-	{"bench rss", "[--seconds S]",
-	 "Benchmark the hash: ns per IPv4 and IPv6 4-tuple, reference vs fast.",
-	 "Prints, per family and implementation, reference_ns= fast_ns= speedup=, all\n"
-	 "measured in the same run over the same random tuples.\n",
-	 cli_bench_rss},
-	{0},
+    {"help", "[COMMAND]", "List the commands, or show one command's options.", NULL, cli_help},
+    {"version", "", "Print rssnat's version.", NULL, cli_version},
+    {"rss hash", "[OPTIONS] SRC DST",
+     "Toeplitz hash of a tuple, its bucket and queue: hash=0x........ bucket=N queue=N.",
+     "SRC and DST are ADDR[:PORT]; IPv6 as [ADDR]:PORT. With ports on both, the 4-tuple\n"
+     "is hashed; with none, the 2-tuple (addresses only), as NDIS does.\n\n"
+     "Options:\n" RSS_COMMON_OPTS
+     "  --fields F        hash input, a subset of sdfn in ethtool's letters: s source\n"
+     "                    address, d destination address, f source port, n destination\n"
+     "                    port; also 4tuple (sdfn) and 2tuple (sd)\n"
+     "  --impl I          auto (default), reference (bit-serial), table, gfni\n\n"
+     "Example:\n"
+     "  rssnat rss hash 66.9.149.187:2794 161.142.100.80:1766\n"
+     "  hash=0x51ccc178 bucket=120 queue=0\n",
+     cli_rss_hash},
+    {"rss table", "[OPTIONS]", "Show the indirection table: bucket -> queue.",
+     "Prints table_size=, queues= and key= on one line, then the queue of every bucket,\n"
+     "16 a line, bucket 0 first.\n\nOptions:\n" RSS_COMMON_OPTS,
+     cli_rss_table},
+    {"rss solve", "[OPTIONS] (--bucket B | --queue Q) SRC DST",
+     "Show the ports that steer a tuple into a bucket or onto a queue.",
+     "Toeplitz is linear over GF(2), so the ports that put a tuple into one bucket are\n"
+     "an affine subspace: rank= says how many bucket bits the port controls, ports=\n"
+     "how many of the 65536 ports qualify. This is how rssnat chooses NAT ports that\n"
+     "bring replies back to the core that holds the flow. The free port may be left\n"
+     "out of SRC or DST; if given, current= and steers= say whether it already fits.\n\n"
+     "Options:\n" RSS_COMMON_OPTS
+     "  --fields F        hash input as for 'rss hash' (default sdfn)\n"
+     "  --bucket B        the target bucket\n"
+     "  --queue Q         the target queue (every bucket the table gives it)\n"
+     "  --port src|dst    which port is free (default dst)\n"
+     "  --range LO-HI     list only ports in this range (default 0-65535)\n"
+     "  --limit N         list at most N ports (default 16, 0 for all)\n\n"
+     "Example: which destination ports bring this flow to bucket 5?\n"
+     "  rssnat rss solve --bucket 5 --range 1024-65535 66.9.149.187:2794 161.142.100.80\n",
+     cli_rss_solve},
+    {"bench rss", "[--seconds S]",
+     "Benchmark the hash: ns per IPv4 and IPv6 4-tuple, reference vs fast.",
+     "Prints, per family and implementation, reference_ns= fast_ns= speedup=, all\n"
+     "measured in the same run over the same random tuples.\n",
+     cli_bench_rss},
+    {0},
 };
 
 static void list_commands(void)

@@ -18,8 +18,10 @@ static int opt_key(struct rss_opts *o, const char *v)
 static int opt_fields(struct rss_opts *o, const char *v)
 {
 	if (rss_fields_parse(v, &o->fields))
-		return cli_usage_error("--fields", "'%s' is not a subset of sdfn (s=source address, "
-				       "d=destination address, f=source port, n=destination port)", v);
+		return cli_usage_error("--fields",
+				       "'%s' is not a subset of sdfn (s=source address, "
+				       "d=destination address, f=source port, n=destination port)",
+				       v);
 	o->fields_given = true;
 	return 0;
 }
@@ -29,7 +31,8 @@ static int opt_table_size(struct rss_opts *o, const char *v)
 	unsigned long n;
 
 	if (cli_parse_uint(v, 1, RSS_TABLE_MAX, &n) || !rss_table_size_valid((unsigned)n))
-		return cli_usage_error("--table-size", "'%s' is not a power of two from 1 to 512", v);
+		return cli_usage_error("--table-size", "'%s' is not a power of two from 1 to 512",
+				       v);
 	o->cfg.table_size = (unsigned)n;
 	return 0;
 }
@@ -56,8 +59,10 @@ static int opt_weights(struct rss_opts *o, const char *v)
 	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
 		unsigned long x;
 		if (n == RSS_QUEUES_MAX || cli_parse_uint(w, 0, 1000000, &x))
-			return cli_usage_error("--weights", "'%s' is not a list of up to 64 "
-					       "weights from 0 to 1000000, like 3,1", v);
+			return cli_usage_error("--weights",
+					       "'%s' is not a list of up to 64 "
+					       "weights from 0 to 1000000, like 3,1",
+					       v);
 		o->cfg.weights[n++] = (unsigned)x;
 		live += x != 0;
 	}
@@ -78,10 +83,11 @@ static int opt_impl(struct rss_opts *o, const char *v)
 	else if (!strcmp(v, "gfni"))
 		o->impl = RSS_IMPL_GFNI;
 	else
-		return cli_usage_error("--impl", "'%s' is not one of auto, reference, table, gfni", v);
+		return cli_usage_error("--impl", "'%s' is not one of auto, reference, table, gfni",
+				       v);
 	if (o->impl == RSS_IMPL_GFNI && !rss_impl_available(RSS_IMPL_GFNI))
 		return cli_usage_error("--impl", "gfni needs GFNI and AVX-512 VBMI, which this CPU "
-				       "lacks");
+						 "lacks");
 	return 0;
 }
 
@@ -154,18 +160,18 @@ static const struct {
 	int has_arg;
 	int (*parse)(struct rss_opts *o, const char *value);
 } options[] = {
-	{'k', "key", required_argument, opt_key},
-	{'f', "fields", required_argument, opt_fields},
-	{'t', "table-size", required_argument, opt_table_size},
-	{'q', "queues", required_argument, opt_queues},
-	{'w', "weights", required_argument, opt_weights},
-	{'i', "impl", required_argument, opt_impl},
-	{'j', "json", no_argument, opt_json},
-	{'b', "bucket", required_argument, opt_bucket},
-	{'Q', "queue", required_argument, opt_queue},
-	{'p', "port", required_argument, opt_port},
-	{'r', "range", required_argument, opt_range},
-	{'l', "limit", required_argument, opt_limit},
+    {'k', "key", required_argument, opt_key},
+    {'f', "fields", required_argument, opt_fields},
+    {'t', "table-size", required_argument, opt_table_size},
+    {'q', "queues", required_argument, opt_queues},
+    {'w', "weights", required_argument, opt_weights},
+    {'i', "impl", required_argument, opt_impl},
+    {'j', "json", no_argument, opt_json},
+    {'b', "bucket", required_argument, opt_bucket},
+    {'Q', "queue", required_argument, opt_queue},
+    {'p', "port", required_argument, opt_port},
+    {'r', "range", required_argument, opt_range},
+    {'l', "limit", required_argument, opt_limit},
 };
 enum { N_OPTIONS = sizeof(options) / sizeof(options[0]) };
 
@@ -193,7 +199,8 @@ int rss_opts_parse(struct rss_opts *o, const char *allowed, int argc, char **arg
 			const char *bad = argv[optind - 1];
 			if (optopt && !strncmp(bad, "--", 2) && strchr(allowed, optopt))
 				return cli_usage_error(bad, "needs a value");
-			return cli_usage_error(bad, "unknown option for '%s' (see 'rssnat help %s')",
+			return cli_usage_error(bad,
+					       "unknown option for '%s' (see 'rssnat help %s')",
 					       argv[0], argv[0]);
 		}
 		for (int i = 0; i < N_OPTIONS; i++)

@@ -8,10 +8,10 @@ static const struct {
 	char letter;
 	unsigned field;
 } field_letters[] = {
-	{'s', RSS_F_SRC_ADDR},
-	{'d', RSS_F_DST_ADDR},
-	{'f', RSS_F_SRC_PORT},
-	{'n', RSS_F_DST_PORT},
+    {'s', RSS_F_SRC_ADDR},
+    {'d', RSS_F_DST_ADDR},
+    {'f', RSS_F_SRC_PORT},
+    {'n', RSS_F_DST_PORT},
 };
 
 int rss_fields_parse(const char *text, unsigned *fields)

@@ -143,9 +143,9 @@ static inline uint32_t rss_hash_v4(const struct rss_hasher *h, const uint8_t sad
 {
 	const uint32_t(*t)[256] = h->tab;
 
-	return t[0][saddr[0]] ^ t[1][saddr[1]] ^ t[2][saddr[2]] ^ t[3][saddr[3]] ^
-	       t[4][daddr[0]] ^ t[5][daddr[1]] ^ t[6][daddr[2]] ^ t[7][daddr[3]] ^
-	       t[8][sport >> 8] ^ t[9][sport & 0xff] ^ t[10][dport >> 8] ^ t[11][dport & 0xff];
+	return t[0][saddr[0]] ^ t[1][saddr[1]] ^ t[2][saddr[2]] ^ t[3][saddr[3]] ^ t[4][daddr[0]] ^
+	       t[5][daddr[1]] ^ t[6][daddr[2]] ^ t[7][daddr[3]] ^ t[8][sport >> 8] ^
+	       t[9][sport & 0xff] ^ t[10][dport >> 8] ^ t[11][dport & 0xff];
 }
 
 /* rss_hash_tuple() - hash the selected fields of a tuple. */
@@ -192,8 +192,8 @@ void rss_config_default(struct rss_config *cfg, unsigned queues);
 int rss_config_check(const struct rss_config *cfg, const char **why);
 /* rss_snapshot_create() - build an immutable snapshot. Returns 0, -EINVAL
  * (see rss_config_check()) or -ENOMEM. Free with rss_snapshot_destroy(). */
-int rss_snapshot_create(const struct rss_config *cfg, uint64_t version,
-			struct rss_snapshot **out, const char **why);
+int rss_snapshot_create(const struct rss_config *cfg, uint64_t version, struct rss_snapshot **out,
+			const char **why);
 void rss_snapshot_destroy(struct rss_snapshot *snap);
 
 static inline unsigned rss_bucket(const struct rss_snapshot *s, uint32_t hash)

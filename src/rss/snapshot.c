@@ -66,8 +66,8 @@ int rss_config_check(const struct rss_config *cfg, const char **why)
 	return 0;
 }
 
-int rss_snapshot_create(const struct rss_config *cfg, uint64_t version,
-			struct rss_snapshot **out, const char **why)
+int rss_snapshot_create(const struct rss_config *cfg, uint64_t version, struct rss_snapshot **out,
+			const char **why)
 {
 	struct rss_snapshot *s;
 	int err = rss_config_check(cfg, why);

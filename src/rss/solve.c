@@ -44,7 +44,8 @@ void rss_solve_port(const struct rss_hasher *h, const uint8_t *in, size_t len, s
 	memcpy(zeroed, in, len);
 	zeroed[port_off] = zeroed[port_off + 1] = 0;
 	for (unsigned j = 0; j < 16; j++) {
-		uint32_t col = j >= 8 ? h->tab[port_off][1u << (j - 8)] : h->tab[port_off + 1][1u << j];
+		uint32_t col =
+		    j >= 8 ? h->tab[port_off][1u << (j - 8)] : h->tab[port_off + 1][1u << j];
 		uint16_t c = (uint16_t)(1u << j);
 		uint32_t rest = reduce(pivots, have, col & mask, &c);
 		if (rest) {

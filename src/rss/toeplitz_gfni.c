@@ -48,10 +48,10 @@ GFNI_TARGET uint32_t rss_hash_gfni(const struct rss_hasher *h, const uint8_t *in
 		__m512i mat = _mm512_loadu_si512(&h->gfni[8 * v]);
 		acc = _mm512_xor_si512(acc, _mm512_gf2p8affine_epi64_epi8(bytes, mat, 0));
 	}
-	__m256i r256 = _mm256_xor_si256(_mm512_castsi512_si256(acc),
-					_mm512_extracti64x4_epi64(acc, 1));
-	__m128i r128 = _mm_xor_si128(_mm256_castsi256_si128(r256),
-				     _mm256_extracti128_si256(r256, 1));
+	__m256i r256 =
+	    _mm256_xor_si256(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+	__m128i r128 =
+	    _mm_xor_si128(_mm256_castsi256_si128(r256), _mm256_extracti128_si256(r256, 1));
 	r128 = _mm_xor_si128(r128, _mm_srli_si128(r128, 8));
 	return __builtin_bswap32((uint32_t)_mm_cvtsi128_si32(r128));
 }

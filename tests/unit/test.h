@@ -23,7 +23,7 @@ uint64_t test_rand(void);
 #define TEST(name)                                                                                 \
 	static void name(void);                                                                    \
 	static struct test_case name##_case = {#name, name, NULL};                                 \
-	__attribute__((constructor)) static void name##_register(void)                            \
+	__attribute__((constructor)) static void name##_register(void)                             \
 	{                                                                                          \
 		test_register(&name##_case);                                                       \
 	}                                                                                          \

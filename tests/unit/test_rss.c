@@ -102,7 +102,8 @@ TEST(rss_published_vectors_4tuple_and_2tuple_every_impl)
 
 static void random_key(struct rss_key *key)
 {
-	key->len = (uint8_t)(RSS_KEY_LEN_MIN + test_rand() % (RSS_KEY_LEN_MAX - RSS_KEY_LEN_MIN + 1));
+	key->len =
+	    (uint8_t)(RSS_KEY_LEN_MIN + test_rand() % (RSS_KEY_LEN_MAX - RSS_KEY_LEN_MIN + 1));
 	for (unsigned i = 0; i < key->len; i++)
 		key->bytes[i] = (uint8_t)test_rand();
 }
@@ -122,7 +123,9 @@ static void fast_equals_reference(size_t len)
 
 	for (int k = 0; k < 16; k++) {
 		struct rss_key key;
-		k == 0 ? rss_key_microsoft(&key) : k == 1 ? rss_key_symmetric(&key) : random_key(&key);
+		k == 0	 ? rss_key_microsoft(&key)
+		: k == 1 ? rss_key_symmetric(&key)
+			 : random_key(&key);
 		rss_hasher_init(h, &key, RSS_IMPL_TABLE);
 		for (int i = 0; i < 65536; i++) {
 			uint8_t in[RSS_INPUT_MAX];
@@ -132,8 +135,9 @@ static void fast_equals_reference(size_t len)
 			if (gfni)
 				mismatches += rss_hash_gfni(h, in, len) != want;
 			if (len == 12)
-				mismatches += rss_hash_v4(h, in, in + 4, (uint16_t)(in[8] << 8 | in[9]),
-							  (uint16_t)(in[10] << 8 | in[11])) != want;
+				mismatches +=
+				    rss_hash_v4(h, in, in + 4, (uint16_t)(in[8] << 8 | in[9]),
+						(uint16_t)(in[10] << 8 | in[11])) != want;
 		}
 	}
 	CHECK_EQ(mismatches, 0);
@@ -230,8 +234,11 @@ TEST(rss_symmetric_key_hashes_both_directions_alike)
 
 TEST(rss_input_lays_out_fields_in_specification_order)
 {
-	struct rss_tuple t = {.family = 4, .src = {1, 2, 3, 4}, .dst = {5, 6, 7, 8},
-			      .sport = 0x0a0b, .dport = 0x0c0d};
+	struct rss_tuple t = {.family = 4,
+			      .src = {1, 2, 3, 4},
+			      .dst = {5, 6, 7, 8},
+			      .sport = 0x0a0b,
+			      .dport = 0x0c0d};
 	uint8_t in[RSS_INPUT_MAX];
 	static const uint8_t four[] = {1, 2, 3, 4, 5, 6, 7, 8, 0x0a, 0x0b, 0x0c, 0x0d};
 	static const uint8_t sf[] = {1, 2, 3, 4, 0x0a, 0x0b};
@@ -430,18 +437,19 @@ TEST(rss_solver_equals_brute_force_random_keys_tuples_tables)
 {
 	struct rss_hasher *h = malloc(sizeof(*h));
 	static const unsigned field_sets[][2] = {
-		{RSS_F_4TUPLE, RSS_F_DST_PORT},
-		{RSS_F_4TUPLE, RSS_F_SRC_PORT},
-		{RSS_F_DST_ADDR | RSS_F_DST_PORT, RSS_F_DST_PORT}, /* WAN side, endpoint */
-		{RSS_F_SRC_ADDR | RSS_F_SRC_PORT, RSS_F_SRC_PORT}, /* LAN side, endpoint */
-		{RSS_F_DST_PORT, RSS_F_DST_PORT},
+	    {RSS_F_4TUPLE, RSS_F_DST_PORT},
+	    {RSS_F_4TUPLE, RSS_F_SRC_PORT},
+	    {RSS_F_DST_ADDR | RSS_F_DST_PORT, RSS_F_DST_PORT}, /* WAN side, endpoint */
+	    {RSS_F_SRC_ADDR | RSS_F_SRC_PORT, RSS_F_SRC_PORT}, /* LAN side, endpoint */
+	    {RSS_F_DST_PORT, RSS_F_DST_PORT},
 	};
 
 	for (int c = 0; c < 300; c++) {
 		struct rss_key key;
 		struct rss_tuple t;
-		c % 10 == 0 ? rss_key_symmetric(&key) : c % 10 == 1 ? rss_key_microsoft(&key)
-								     : random_key(&key);
+		c % 10 == 0   ? rss_key_symmetric(&key)
+		: c % 10 == 1 ? rss_key_microsoft(&key)
+			      : random_key(&key);
 		rss_hasher_init(h, &key, -1);
 		random_tuple(&t, c % 3 ? 4 : 6);
 		unsigned size = 1u << (test_rand() % 10);
