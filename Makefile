@@ -12,14 +12,14 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DRSSNAT_VERSION='"$(VERSION)"' $(WARN) -g
 CFLAGS   ?= -O2
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-LIB_SRC  := $(wildcard src/rss/*.c)
+LIB_SRC  := $(wildcard src/core/*.c src/rss/*.c src/pkt/*.c src/nat/*.c src/sim/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c) src/main.c
 TEST_SRC := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
 .PHONY: all asan check test unit cli-test demo bench format format-check tidy cppcheck \
-        install uninstall clean
+        install uninstall clean fuzz fuzz-long
 
 all: $(BUILD)/rssnat
 
@@ -52,6 +52,20 @@ $(BUILD)/asan/unit-tests: $(call obj,$(BUILD)/asan,$(TEST_SRC)) $(BUILD)/asan/li
 	$(CC) $(SAN) $^ -o $@
 
 asan: $(BUILD)/asan/rssnat $(BUILD)/asan/unit-tests
+
+# libFuzzer harnesses (clang), one per parser: fuzz/fuzz_NAME.c -> build/fuzz/fuzz_NAME
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -DRSSNAT_VERSION='"$(VERSION)"' -g -O1 \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) $< $(LIB_SRC) -o $@
+fuzz: $(FUZZ_BIN)
+FUZZ_SECONDS ?= 600
+fuzz-long: $(FUZZ_BIN)
+	for f in $(FUZZ_BIN); do mkdir -p $(BUILD)/corpus/$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$(basename $$f) || exit 1; done
 
 # Tests -------------------------------------------------------------------------
 check test: $(BUILD)/rssnat $(BUILD)/unit-tests asan format-check

@@ -10,5 +10,7 @@ int cli_rss_hash(int argc, char **argv);
 int cli_rss_table(int argc, char **argv);
 int cli_rss_solve(int argc, char **argv);
 int cli_bench_rss(int argc, char **argv);
+int cli_simulate(int argc, char **argv);
+int cli_bench_nat(int argc, char **argv);
 
 #endif

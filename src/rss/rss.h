@@ -175,6 +175,9 @@ struct rss_config {
 	unsigned fields_lan;		  /* for TCP/UDP received on the LAN side */
 	unsigned fields_wan;		  /* for TCP/UDP received on the WAN side */
 	bool enabled;			  /* disabled: every bucket on queue 0 */
+	bool icmp_id_as_port; /* hash an ICMP echo identifier as both ports, where
+			       * we compute RSS ourselves (eBPF, simulator); NICs
+			       * hash ICMP on the addresses only */
 };
 
 struct rss_snapshot {
@@ -216,6 +219,26 @@ struct rss_port_set {
 	uint16_t base;
 	uint16_t basis[16];
 };
+
+/* The elimination behind the solver depends only on the key, where the port
+ * sits in the input and the bucket bits: do it once per snapshot, then each
+ * solve is one hash and a few XORs (the NAT does this per new mapping). */
+struct rss_port_solver {
+	uint32_t mask;
+	uint32_t have; /* bit b: a pivot with top bit b exists */
+	uint32_t pivot_vec[32];
+	uint16_t pivot_combo[32];
+	unsigned dim;
+	uint16_t basis[16];
+	size_t port_off;
+};
+
+void rss_port_solver_init(struct rss_port_solver *s, const struct rss_hasher *h, size_t port_off,
+			  unsigned bucket_bits);
+/* rss_port_solver_solve() - @hash0 is the hash of the input with the port
+ * bytes zero. */
+void rss_port_solver_solve(const struct rss_port_solver *s, uint32_t hash0, uint32_t bucket,
+			   struct rss_port_set *set);
 
 /* rss_solve_port() - the ports that, written at @port_off of the @len-byte
  * input @in (whatever is there now is ignored), make the hash's low

@@ -1,0 +1,418 @@
+/* mapping.c - endpoint-independent mappings: the shared tables, external
+ * port choice with RSS steering, and the janitor that recycles dead ones.
+ *
+ * Two shared indexes point into one array of mappings:
+ *   by_port[proto][port]  external port -> mapping id + 1 (0: free). A port is
+ *                         taken with one compare-and-swap, so no two
+ *                         mappings ever share one (RFC 4787 REQ-3: no port
+ *                         overloading).
+ *   eim_heads[]           internal endpoint -> chain of mappings. Workers only
+ *                         ever insert at a chain's head, with compare-and-
+ *                         swap after checking the chain for the endpoint, so
+ *                         two workers racing to map one endpoint end with
+ *                         one mapping (RFC 4787 REQ-1).
+ * A dead mapping is marked DEAD (lookups skip it) and its port freed at
+ * once; the janitor (nat_reclaim(), one thread) unlinks it from its chain
+ * and hands its id back to a worker only after every worker has passed a
+ * quiescent point since the unlink (QSBR), so no reader still holds it.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "nat_internal.h"
+
+static _Atomic uint32_t *port_slot(struct nat *nat, int pi, uint16_t port)
+{
+	return &nat->by_port[(size_t)pi * 65536 + port];
+}
+
+static uint32_t eim_bucket(const struct nat *nat, uint8_t proto, uint32_t addr, uint16_t port)
+{
+	return nat_mix((uint64_t)addr << 24 | (uint64_t)port << 8 | proto, 0, nat->eim_seed) &
+	       nat->eim_mask;
+}
+
+static bool is_live(const struct nat_mapping *m)
+{
+	return atomic_load_explicit(&m->state, memory_order_acquire) == MAP_LIVE;
+}
+
+static bool same_endpoint(const struct nat_mapping *m, uint8_t proto, uint32_t addr,
+			  uint16_t port)
+{
+	return m->proto == proto && m->lan_addr == addr && m->lan_port == port;
+}
+
+uint32_t nat_map_find_endpoint(struct nat *nat, uint8_t proto, uint32_t lan_addr,
+			       uint16_t lan_port)
+{
+	uint32_t id = atomic_load_explicit(&nat->eim_heads[eim_bucket(nat, proto, lan_addr, lan_port)],
+					   memory_order_acquire);
+
+	while (id != NAT_NONE) {
+		const struct nat_mapping *m = &nat->maps[id];
+		if (is_live(m) && same_endpoint(m, proto, lan_addr, lan_port))
+			return id;
+		id = atomic_load_explicit(&m->next, memory_order_acquire);
+	}
+	return NAT_NONE;
+}
+
+uint32_t nat_map_find_port(struct nat *nat, uint8_t proto, uint16_t ext_port)
+{
+	int pi = nat_proto_index(proto);
+	uint32_t v;
+
+	if (pi < 0)
+		return NAT_NONE;
+	v = atomic_load_explicit(port_slot(nat, pi, ext_port), memory_order_acquire);
+	if (!v || !is_live(&nat->maps[v - 1]) || nat->maps[v - 1].ext_port != ext_port)
+		return NAT_NONE;
+	return v - 1;
+}
+
+/* Publish mapping @id in its chain unless the endpoint is mapped already;
+ * returns @id, or the id of the mapping that was there first. */
+static uint32_t eim_insert(struct nat *nat, uint32_t id)
+{
+	struct nat_mapping *m = &nat->maps[id];
+	_Atomic uint32_t *head = &nat->eim_heads[eim_bucket(nat, m->proto, m->lan_addr, m->lan_port)];
+
+	for (;;) {
+		uint32_t first = atomic_load_explicit(head, memory_order_acquire);
+		for (uint32_t x = first; x != NAT_NONE;) {
+			const struct nat_mapping *o = &nat->maps[x];
+			if (is_live(o) && same_endpoint(o, m->proto, m->lan_addr, m->lan_port))
+				return x;
+			x = atomic_load_explicit(&o->next, memory_order_acquire);
+		}
+		atomic_store_explicit(&m->next, first, memory_order_relaxed);
+		if (atomic_compare_exchange_weak_explicit(head, &first, id, memory_order_release,
+							  memory_order_relaxed))
+			return id;
+	}
+}
+
+/* Janitor only: take @id out of its chain. Workers only change heads (by
+ * inserting), so a non-head link is ours to rewrite. */
+static void eim_unlink(struct nat *nat, uint32_t id)
+{
+	struct nat_mapping *m = &nat->maps[id];
+	_Atomic uint32_t *head = &nat->eim_heads[eim_bucket(nat, m->proto, m->lan_addr, m->lan_port)];
+	uint32_t next = atomic_load_explicit(&m->next, memory_order_acquire);
+
+	for (;;) {
+		uint32_t expected = id;
+		if (atomic_compare_exchange_strong_explicit(head, &expected, next,
+							    memory_order_release,
+							    memory_order_acquire))
+			return;
+		/* Not (or no longer) the head: find the node before it. */
+		for (uint32_t x = expected; x != NAT_NONE;) {
+			struct nat_mapping *o = &nat->maps[x];
+			uint32_t after = atomic_load_explicit(&o->next, memory_order_acquire);
+			if (after == id) {
+				atomic_store_explicit(&o->next, next, memory_order_release);
+				return;
+			}
+			x = after;
+		}
+		/* A concurrent insert moved the head between our two looks. */
+	}
+}
+
+/* ---- external port choice ---- */
+
+/* RFC 4787 REQ-3 (port range): an internal port in 0-1023 maps into
+ * 1-1023, one in 1024-65535 into 1024-65535. ICMP identifiers have no
+ * classes. */
+static void port_class(uint8_t proto, uint16_t lan_port, uint32_t *lo, uint32_t *hi)
+{
+	if (proto == PKT_PROTO_ICMP) {
+		*lo = 0;
+		*hi = 65535;
+	} else if (lan_port < 1024) {
+		*lo = 1;
+		*hi = 1023;
+	} else {
+		*lo = 1024;
+		*hi = 65535;
+	}
+}
+
+static bool port_claim(struct nat *nat, int pi, uint32_t port, uint32_t id)
+{
+	uint32_t free_mark = 0;
+
+	return atomic_compare_exchange_strong_explicit(port_slot(nat, pi, (uint16_t)port),
+						       &free_mark, id + 1, memory_order_acq_rel,
+						       memory_order_relaxed);
+}
+
+/* The hash input of the reply a session's remote will send: remote ->
+ * WAN address:port, with the port zero. Returns false if that hash cannot
+ * be steered by the external port. */
+static bool reply_hash0(const struct nat_view *v, uint8_t proto, uint32_t wan_addr,
+			uint32_t rem_addr, uint16_t rem_port, uint32_t *hash0)
+{
+	const struct rss_snapshot *snap = v->snap;
+	int k = proto == PKT_PROTO_ICMP;
+	struct rss_tuple t = {.family = 4, .sport = k ? 0 : rem_port};
+	uint8_t in[RSS_INPUT_MAX];
+
+	if (!v->steerable[k])
+		return false;
+	memcpy(t.src, &rem_addr, 4);
+	memcpy(t.dst, &wan_addr, 4);
+	*hash0 = rss_hash(&snap->hasher, in, rss_input(&t, v->fields[k], in));
+	return true;
+}
+
+/* A random free port of the class, from a random start (RFC 6056 alg. 1). */
+static uint32_t pick_unsteered(struct nat_worker *w, int pi, uint32_t lo, uint32_t hi, uint32_t id)
+{
+	uint32_t n = hi - lo + 1, start = (uint32_t)(nat_rand(w) % n);
+
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t port = lo + (start + k) % n;
+		if (port_claim(w->nat, pi, port, id))
+			return port;
+	}
+	return NAT_NONE;
+}
+
+/* A free port of the class among those that steer the reply into the
+ * target bucket: the solver's affine set, walked in a random order (random
+ * start, random odd stride) so that ports stay unpredictable (RFC 6056). */
+static uint32_t pick_steered(struct nat_worker *w, const struct rss_port_set *set, int pi,
+			     uint32_t lo, uint32_t hi, uint32_t id)
+{
+	uint32_t count = rss_port_set_count(set), start = (uint32_t)nat_rand(w);
+	uint32_t stride = (uint32_t)nat_rand(w) | 1;
+
+	for (uint32_t k = 0; k < count; k++) {
+		uint32_t port = rss_port_set_at(set, (start + k * stride) & (count - 1));
+		if (port >= lo && port <= hi && port_claim(w->nat, pi, port, id))
+			return port;
+	}
+	return NAT_NONE;
+}
+
+/* Does @port put the reply into @bucket? (hash0 plus the port's share) */
+static bool port_lands(const struct nat_view *v, int k, uint32_t hash0, uint16_t port,
+		       unsigned bucket)
+{
+	const struct rss_port_solver *s = &v->solver[k];
+	const uint32_t(*tab)[256] = v->snap->hasher.tab;
+	uint32_t h = hash0 ^ tab[s->port_off][port >> 8] ^ tab[s->port_off + 1][port & 0xff];
+
+	return (h & s->mask) == bucket;
+}
+
+static uint32_t choose_port(struct nat_worker *w, struct nat_mapping *m, uint32_t id,
+			    uint32_t rem_addr, uint16_t rem_port)
+{
+	struct nat *nat = w->nat;
+	const struct nat_view *v = nat_view(nat);
+	int pi = nat_proto_index(m->proto);
+	uint32_t lo, hi, hash0, port;
+	struct rss_port_set set;
+
+	port_class(m->proto, m->lan_port, &lo, &hi);
+	if (nat->cfg.steering == NAT_STEER_RSS &&
+	    reply_hash0(v, m->proto, nat->cfg.wan_addr, rem_addr, rem_port, &hash0)) {
+		int k = m->proto == PKT_PROTO_ICMP;
+		rss_port_solver_solve(&v->solver[k], hash0, m->bucket, &set);
+		if (!set.empty) {
+			if (port_lands(v, k, hash0, m->lan_port, m->bucket) &&
+			    port_claim(nat, pi, m->lan_port, id)) {
+				w->c.port_kept++;
+				return m->lan_port;
+			}
+			port = pick_steered(w, &set, pi, lo, hi, id);
+			if (port != NAT_NONE) {
+				w->c.port_steered++;
+				return port;
+			}
+		}
+	} else if (port_claim(nat, pi, m->lan_port, id)) {
+		/* Not steering: keep the internal port when it is free. */
+		w->c.port_kept++;
+		return m->lan_port;
+	}
+	w->c.port_unsteered++;
+	return pick_unsteered(w, pi, lo, hi, id);
+}
+
+/* ---- birth and death ---- */
+
+static void refill_free_maps(struct nat_worker *w)
+{
+	void *ids[64];
+	unsigned n;
+
+	while ((n = ring_pop(&w->recycle, ids, 64)) > 0)
+		for (unsigned i = 0; i < n; i++)
+			w->free_maps[w->n_free_maps++] = (uint32_t)(uintptr_t)ids[i];
+}
+
+static void retire(struct nat_worker *w, uint32_t id)
+{
+	void *obj = (void *)(uintptr_t)id;
+
+	/* Sized for every mapping this worker can hold: never full. */
+	ring_push(&w->retire, &obj, 1);
+}
+
+uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, uint16_t lan_port,
+			uint32_t rem_addr, uint16_t rem_port, unsigned bucket, bool *existing,
+			enum nat_drop *why)
+{
+	struct nat *nat = w->nat;
+	struct nat_mapping *m;
+	uint32_t id, port, first;
+
+	*existing = false;
+	if (!w->n_free_maps)
+		refill_free_maps(w);
+	if (!w->n_free_maps) {
+		*why = NAT_DROP_MAPPINGS_FULL;
+		return NAT_NONE;
+	}
+	id = w->free_maps[--w->n_free_maps];
+	m = &nat->maps[id];
+	m->proto = proto;
+	m->lan_addr = lan_addr;
+	m->lan_port = lan_port;
+	m->bucket = (uint16_t)bucket;
+	m->sessions = 0;
+	m->is_static = 0;
+	m->linked = 0;
+	m->creator = (uint16_t)w->id;
+	port = choose_port(w, m, id, rem_addr, rem_port);
+	if (port == NAT_NONE) {
+		w->free_maps[w->n_free_maps++] = id;
+		*why = NAT_DROP_PORTS_EXHAUSTED;
+		return NAT_NONE;
+	}
+	m->ext_port = (uint16_t)port;
+	atomic_store_explicit(&m->state, MAP_LIVE, memory_order_release);
+	first = eim_insert(nat, id);
+	if (first != id) {
+		/* Another worker mapped this endpoint meanwhile: use its mapping. */
+		atomic_store_explicit(&m->state, MAP_DEAD, memory_order_release);
+		atomic_store_explicit(port_slot(nat, nat_proto_index(proto), (uint16_t)port), 0,
+				      memory_order_release);
+		retire(w, id);
+		w->c.mapping_race_lost++;
+		*existing = true;
+		return first;
+	}
+	m->linked = 1;
+	w->c.mappings_created++;
+	return id;
+}
+
+void nat_map_release(struct nat_worker *w, uint32_t id)
+{
+	struct nat_mapping *m = &w->nat->maps[id];
+
+	if (--m->sessions || m->is_static)
+		return;
+	atomic_store_explicit(&m->state, MAP_DEAD, memory_order_release);
+	atomic_store_explicit(port_slot(w->nat, nat_proto_index(m->proto), m->ext_port), 0,
+			      memory_order_release);
+	retire(w, id);
+	w->c.mappings_freed++;
+}
+
+int nat_map_add_static(struct nat *nat, const struct nat_static_map *sm, const char **why)
+{
+	struct nat_worker *w = &nat->workers[0];
+	int pi = nat_proto_index(sm->proto);
+	struct pkt probe = {.proto = sm->proto, .saddr = sm->lan_addr, .sport = sm->lan_port,
+			    .flags = PKT_F_L4, .side = PKT_SIDE_LAN};
+	uint32_t id;
+	struct nat_mapping *m;
+
+	if (pi < 0 || sm->proto == PKT_PROTO_ICMP) {
+		*why = "a port mapping is for tcp or udp";
+		return -EINVAL;
+	}
+	if (!w->n_free_maps) {
+		*why = "more port mappings than mappings";
+		return -EINVAL;
+	}
+	id = w->free_maps[--w->n_free_maps];
+	m = &nat->maps[id];
+	m->proto = sm->proto;
+	m->lan_addr = sm->lan_addr;
+	m->lan_port = sm->lan_port;
+	m->ext_port = sm->ext_port;
+	/* Home: where the LAN host's packets to an unknown remote hash. */
+	m->bucket = (uint16_t)rss_bucket(nat_snap(nat), nat_packet_hash(nat_snap(nat), &probe));
+	m->is_static = 1;
+	m->sessions = 0;
+	if (!port_claim(nat, pi, sm->ext_port, id)) {
+		*why = "two port mappings for one external port";
+		return -EINVAL;
+	}
+	atomic_store_explicit(&m->state, MAP_LIVE, memory_order_release);
+	if (eim_insert(nat, id) != id) {
+		*why = "two port mappings for one LAN endpoint";
+		return -EINVAL;
+	}
+	m->linked = 1;
+	return 0;
+}
+
+/* A quiescent point: this worker holds no mapping pointer now. */
+void nat_map_quiesce(struct nat_worker *w)
+{
+	atomic_store_explicit(&w->quiescent,
+			      atomic_load_explicit(&w->nat->epoch, memory_order_acquire),
+			      memory_order_release);
+	refill_free_maps(w);
+}
+
+void nat_reclaim(struct nat *nat)
+{
+	uint64_t epoch, oldest = UINT64_MAX;
+	unsigned kept = 0;
+	void *ids[64];
+
+	/* Unlink everything retired so far, then open a new epoch: a worker
+	 * that has seen it cannot reach what was unlinked before it. */
+	uint32_t first_new = nat->n_limbo;
+	for (unsigned i = 0; i < nat->n_workers; i++) {
+		unsigned n;
+		while ((n = ring_pop(&nat->workers[i].retire, ids, 64)) > 0)
+			for (unsigned k = 0; k < n; k++) {
+				uint32_t id = (uint32_t)(uintptr_t)ids[k];
+				if (nat->maps[id].linked)
+					eim_unlink(nat, id);
+				nat->maps[id].linked = 0;
+				nat->limbo[nat->n_limbo++] = id;
+			}
+	}
+	epoch = atomic_fetch_add_explicit(&nat->epoch, 1, memory_order_acq_rel) + 1;
+	for (uint32_t i = first_new; i < nat->n_limbo; i++)
+		nat->maps[nat->limbo[i]].retired_epoch = (uint32_t)epoch;
+	for (unsigned i = 0; i < nat->n_workers; i++) {
+		uint64_t q = atomic_load_explicit(&nat->workers[i].quiescent, memory_order_acquire);
+		if (q < oldest)
+			oldest = q;
+	}
+	for (uint32_t i = 0; i < nat->n_limbo; i++) {
+		uint32_t id = nat->limbo[i];
+		struct nat_mapping *m = &nat->maps[id];
+		void *obj = (void *)(uintptr_t)id;
+		if ((uint64_t)m->retired_epoch > oldest ||
+		    !ring_push(&nat->workers[id / nat->maps_per_worker].recycle, &obj, 1)) {
+			nat->limbo[kept++] = id;
+			continue;
+		}
+		atomic_store_explicit(&m->state, MAP_FREE, memory_order_release);
+	}
+	nat->n_limbo = kept;
+}

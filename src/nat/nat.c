@@ -1,0 +1,344 @@
+/* nat.c - the NAT's life cycle, its burst entry points, and the packet hash
+ * every dispatcher shares with it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/mem.h"
+#include "nat_internal.h"
+
+#define PORT_TABLE_BYTES ((size_t)NAT_PI_COUNT * 65536 * sizeof(_Atomic uint32_t))
+
+static const char *const drop_names[] = {
+#define NAT_DROP_NAME(name, text) #name,
+	NAT_DROP_REASONS(NAT_DROP_NAME)
+#undef NAT_DROP_NAME
+};
+
+static const char *const drop_texts[] = {
+#define NAT_DROP_TEXT(name, text) text,
+	NAT_DROP_REASONS(NAT_DROP_TEXT)
+#undef NAT_DROP_TEXT
+};
+
+const char *nat_drop_name(enum nat_drop reason)
+{
+	return reason < NAT_DROP_COUNT ? drop_names[reason] : "?";
+}
+
+const char *nat_drop_text(enum nat_drop reason)
+{
+	return reason < NAT_DROP_COUNT ? drop_texts[reason] : "?";
+}
+
+static uint32_t ipv4(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+	uint8_t bytes[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d};
+	uint32_t v;
+
+	memcpy(&v, bytes, 4);
+	return v;
+}
+
+void nat_config_default(struct nat_config *cfg, uint32_t wan_addr)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->wan_addr = wan_addr;
+	cfg->lan_addr = ipv4(192, 168, 137, 1);
+	cfg->lan_net = ipv4(192, 168, 137, 0);
+	cfg->lan_mask = ipv4(255, 255, 255, 0);
+	cfg->sessions_per_worker = 65536;
+	cfg->mappings = 65536;
+	cfg->frags_per_worker = 1024;
+	cfg->timeouts = (struct nat_timeouts){
+		.udp = 300,		/* RFC 4787 REQ-5 */
+		.tcp_established = 7440, /* RFC 5382 REQ-5: 2 h 4 min */
+		.tcp_opening = 240,	/* RFC 5382 REQ-5: transitory, 4 min */
+		.tcp_closing = 240,
+		.tcp_rst = 240, /* RFC 7857 2.2 */
+		.icmp = 60,	/* RFC 5508 REQ-2 */
+		.frag = 30,
+	};
+	cfg->filtering = NAT_FILTER_ADDRESS_DEPENDENT;
+	cfg->steering = NAT_STEER_RSS;
+	cfg->icmp_on_exhaustion = true;
+}
+
+uint32_t nat_packet_hash(const struct rss_snapshot *snap, const struct pkt *p)
+{
+	const struct rss_config *c = &snap->config;
+	unsigned fields = p->side == PKT_SIDE_LAN ? c->fields_lan : c->fields_wan;
+	bool l4 = (p->flags & PKT_F_L4) && !(p->flags & PKT_F_FRAG);
+	bool ports = l4 && (p->proto == PKT_PROTO_TCP || p->proto == PKT_PROTO_UDP ||
+			    (c->icmp_id_as_port && (p->flags & PKT_F_ICMP_QUERY)));
+	struct rss_tuple t = {.family = 4, .sport = p->sport, .dport = p->dport};
+	uint8_t in[RSS_INPUT_MAX];
+
+	if (ports && fields == RSS_F_4TUPLE)
+		return rss_hash_v4(&snap->hasher, (const uint8_t *)&p->saddr,
+				   (const uint8_t *)&p->daddr, p->sport, p->dport);
+	if (!ports)
+		fields &= RSS_F_ADDRS; /* as NICs hash fragments and non-TCP/UDP */
+	memcpy(t.src, &p->saddr, 4);
+	memcpy(t.dst, &p->daddr, 4);
+	return rss_hash(&snap->hasher, in, rss_input(&t, fields, in));
+}
+
+/* What steering needs from a snapshot: for the reply of a new mapping's
+ * first session (remote -> WAN address:external port), the field set it is
+ * hashed with and a solver for the external port in it. */
+static struct nat_view *view_create(const struct rss_snapshot *snap)
+{
+	struct nat_view *v = calloc(1, sizeof(*v));
+	unsigned bits = rss_log2(snap->config.table_size);
+
+	if (!v)
+		return NULL;
+	v->snap = snap;
+	for (int k = 0; k < 2; k++) {
+		unsigned f = snap->config.fields_wan;
+		bool icmp = k == 1;
+		if (icmp && !snap->config.icmp_id_as_port)
+			f &= RSS_F_ADDRS;
+		v->fields[k] = f;
+		/* An ICMP reply carries the identifier in both port slots: only a
+		 * field set with the destination port alone can be steered. */
+		v->steerable[k] = (f & RSS_F_DST_PORT) && !(icmp && (f & RSS_F_SRC_PORT));
+		if (v->steerable[k])
+			rss_port_solver_init(&v->solver[k], &snap->hasher,
+					     (size_t)rss_input_port_offset(f, 4, RSS_F_DST_PORT),
+					     bits);
+	}
+	return v;
+}
+
+void nat_set_snapshot(struct nat *nat, const struct rss_snapshot *snap)
+{
+	struct nat_view *v = view_create(snap);
+
+	if (!v)
+		return; /* keep the old one: the caller checks the version */
+	v->older = atomic_load_explicit(&nat->view, memory_order_relaxed);
+	atomic_store_explicit(&nat->view, v, memory_order_release);
+}
+
+static int check_config(const struct nat_config *cfg, unsigned workers, const char **why)
+{
+	if (workers < 1 || workers > RSS_QUEUES_MAX) {
+		*why = "workers must be from 1 to 64";
+		return -EINVAL;
+	}
+	if (cfg->sessions_per_worker < 1 || cfg->sessions_per_worker > (1u << 26)) {
+		*why = "sessions per worker must be from 1 to 67108864";
+		return -EINVAL;
+	}
+	if (cfg->mappings < workers || cfg->mappings > NAT_MAPPINGS_MAX) {
+		*why = "mappings must be at least one per worker and at most 196608 (3 x 65536)";
+		return -EINVAL;
+	}
+	if (cfg->n_static > NAT_STATIC_MAX) {
+		*why = "at most 64 port mappings";
+		return -EINVAL;
+	}
+	if (!cfg->timeouts.udp || !cfg->timeouts.tcp_established || !cfg->timeouts.tcp_opening ||
+	    !cfg->timeouts.tcp_closing || !cfg->timeouts.tcp_rst || !cfg->timeouts.icmp ||
+	    !cfg->timeouts.frag) {
+		*why = "timeouts must be at least one second";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static uint32_t ring_size_for(uint32_t n)
+{
+	uint32_t size = 64;
+
+	while (size < n)
+		size <<= 1;
+	return size;
+}
+
+static uint64_t seed_from_clock(unsigned salt)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000007ull) ^ (uint64_t)ts.tv_nsec ^
+	       ((uint64_t)salt << 48);
+}
+
+static int worker_init(struct nat *nat, struct nat_worker *w, unsigned id)
+{
+	uint32_t first = id * nat->maps_per_worker, ring = ring_size_for(nat->maps_per_worker);
+
+	w->nat = nat;
+	w->id = id;
+	w->rand_state = seed_from_clock(id + 1);
+	w->hash_seed = (uint32_t)nat_rand(w);
+	if (nat_sessions_init(w, nat->cfg.sessions_per_worker) ||
+	    nat_frags_init(w, nat->cfg.frags_per_worker))
+		return -ENOMEM;
+	w->free_maps = malloc(nat->maps_per_worker * sizeof(uint32_t));
+	w->retire_slots = malloc(ring * sizeof(void *));
+	w->recycle_slots = malloc(ring * sizeof(void *));
+	if (!w->free_maps || !w->retire_slots || !w->recycle_slots)
+		return -ENOMEM;
+	/* Lowest ids on top of the stack, so that tests see 0, 1, 2... */
+	for (uint32_t i = 0; i < nat->maps_per_worker; i++)
+		w->free_maps[i] = first + nat->maps_per_worker - 1 - i;
+	w->n_free_maps = nat->maps_per_worker;
+	ring_init(&w->retire, w->retire_slots, ring);
+	ring_init(&w->recycle, w->recycle_slots, ring);
+	atomic_init(&w->quiescent, 0);
+	return 0;
+}
+
+static void worker_free(struct nat_worker *w)
+{
+	nat_sessions_free(w);
+	nat_frags_free(w);
+	free(w->free_maps);
+	free(w->retire_slots);
+	free(w->recycle_slots);
+}
+
+static int alloc_shared(struct nat *nat, unsigned workers)
+{
+	uint32_t heads = 1;
+
+	nat->maps_per_worker = nat->cfg.mappings / workers;
+	nat->n_maps = nat->maps_per_worker * workers;
+	while (heads < nat->n_maps)
+		heads <<= 1;
+	nat->maps = mem_alloc_big(nat->n_maps * sizeof(*nat->maps));
+	nat->eim_heads = mem_alloc_big(heads * sizeof(*nat->eim_heads));
+	nat->by_port = mem_alloc_big(PORT_TABLE_BYTES);
+	nat->limbo = malloc(nat->n_maps * sizeof(uint32_t));
+	nat->workers = calloc(workers, sizeof(*nat->workers));
+	if (!nat->maps || !nat->eim_heads || !nat->by_port || !nat->limbo || !nat->workers)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < heads; i++)
+		atomic_init(&nat->eim_heads[i], NAT_NONE);
+	nat->eim_mask = heads - 1;
+	return 0;
+}
+
+int nat_create(const struct nat_config *cfg, const struct rss_snapshot *snap, unsigned workers,
+	       struct nat **out, const char **why)
+{
+	struct nat *nat;
+	int err = check_config(cfg, workers, why);
+
+	if (err)
+		return err;
+	nat = calloc(1, sizeof(*nat));
+	if (!nat) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	nat->cfg = *cfg;
+	nat->n_workers = workers;
+	nat->eim_seed = (uint32_t)seed_from_clock(0);
+	atomic_init(&nat->epoch, 1);
+	struct nat_view *v = view_create(snap);
+	atomic_init(&nat->view, v);
+	err = !v ? -ENOMEM : alloc_shared(nat, workers);
+	for (unsigned i = 0; !err && i < workers; i++)
+		err = worker_init(nat, &nat->workers[i], i);
+	for (unsigned i = 0; !err && i < cfg->n_static; i++)
+		err = nat_map_add_static(nat, &cfg->statics[i], why);
+	if (err) {
+		if (err == -ENOMEM)
+			*why = "out of memory";
+		nat_destroy(nat);
+		return err;
+	}
+	*out = nat;
+	return 0;
+}
+
+void nat_destroy(struct nat *nat)
+{
+	if (!nat)
+		return;
+	for (unsigned i = 0; nat->workers && i < nat->n_workers; i++)
+		worker_free(&nat->workers[i]);
+	free(nat->workers);
+	mem_free_big(nat->maps, nat->n_maps * sizeof(*nat->maps));
+	mem_free_big(nat->eim_heads, ((size_t)nat->eim_mask + 1) * sizeof(*nat->eim_heads));
+	mem_free_big(nat->by_port, PORT_TABLE_BYTES);
+	free(nat->limbo);
+	for (struct nat_view *v = atomic_load(&nat->view), *older; v; v = older) {
+		older = v->older;
+		free(v);
+	}
+	free(nat);
+}
+
+struct nat_worker *nat_worker(struct nat *nat, unsigned id)
+{
+	return id < nat->n_workers ? &nat->workers[id] : NULL;
+}
+
+unsigned nat_worker_id(const struct nat_worker *w)
+{
+	return w->id;
+}
+
+const struct nat_counters *nat_worker_counters(const struct nat_worker *w)
+{
+	return &w->c;
+}
+
+unsigned nat_process(struct nat_worker *w, struct pkt **pkts, unsigned n, uint32_t now)
+{
+	unsigned kept = 0;
+
+	w->now = now;
+	for (unsigned i = 0; i < n; i++) {
+		if (i % NAT_PREFETCH_MAX == 0)
+			nat_session_prefetch(w, pkts + i, n - i);
+		nat_process_one(w, pkts[i]);
+		kept += pkts[i]->verdict != PKT_DROP && pkts[i]->verdict != PKT_PENDING;
+	}
+	return kept;
+}
+
+unsigned nat_released(struct nat_worker *w, struct pkt **out, unsigned max)
+{
+	unsigned n = w->n_released < max ? w->n_released : max;
+
+	memcpy(out, w->released, n * sizeof(*out));
+	memmove(w->released, w->released + n, (w->n_released - n) * sizeof(*out));
+	w->n_released -= n;
+	return n;
+}
+
+void nat_expire(struct nat_worker *w, uint32_t now)
+{
+	w->now = now;
+	nat_sessions_expire(w, now);
+	nat_frags_expire(w, now);
+	nat_map_quiesce(w);
+}
+
+static size_t worker_memory(const struct nat *nat)
+{
+	const struct nat_worker *w = &nat->workers[0];
+	size_t heads = (size_t)w->heads_mask + 1, frags = nat->cfg.frags_per_worker;
+	size_t ring = ring_size_for(nat->maps_per_worker);
+
+	return sizeof(*w) + (size_t)w->n_sessions * sizeof(struct nat_session) +
+	       2 * heads * sizeof(uint32_t) + nat->maps_per_worker * sizeof(uint32_t) +
+	       2 * ring * sizeof(void *) + frags * sizeof(struct nat_frag) +
+	       ((size_t)w->frag_mask + 1 + frags) * sizeof(uint32_t);
+}
+
+size_t nat_memory(const struct nat *nat)
+{
+	return sizeof(*nat) + nat->n_workers * worker_memory(nat) +
+	       (size_t)nat->n_maps * (sizeof(struct nat_mapping) + sizeof(uint32_t)) +
+	       ((size_t)nat->eim_mask + 1) * sizeof(uint32_t) +
+	       (size_t)NAT_PI_COUNT * 65536 * sizeof(uint32_t);
+}

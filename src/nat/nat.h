@@ -1,0 +1,240 @@
+/* nat.h - NAPT for TCP, UDP and ICMP (NAT44), per core and lock-free, with
+ * external ports chosen so that replies come back to the core that owns
+ * the flow.
+ *
+ * Theory of operation
+ * -------------------
+ * A *mapping* binds an internal endpoint (protocol, LAN address, LAN port or
+ * ICMP identifier) to an external port on the WAN address, the same for
+ * every destination: endpoint-independent mapping (RFC 4787 REQ-1, RFC 5382
+ * REQ-1, RFC 5508 REQ-1). A *session* is one conversation through a mapping
+ * (internal endpoint <-> remote endpoint) with its own state and timer.
+ *
+ * Ownership. A mapping has a home *bucket*: the RSS bucket of the LAN packet
+ * that created it. Its owner is the worker the indirection table gives that
+ * bucket, and the owner alone holds the mapping's sessions and translates
+ * their packets, in both directions. The external port is chosen with the
+ * RSS solver so that the first session's reply hashes into the home bucket
+ * too (DESIGN.md "steering"); with the endpoint field sets (LAN hashes source
+ * address+port, WAN destination address+port) every packet of every session
+ * of the mapping lands there. A packet that lands elsewhere (another
+ * destination of the mapping under 4-tuple hashing, ICMP under 2-tuple
+ * hashing, fragments, ICMP errors) is handed off to the owner: the worker
+ * finds the mapping in the shared tables, and its bucket names the owner.
+ * Because ownership is "whoever the table gives the bucket", moving a bucket
+ * moves its mappings with their sessions.
+ *
+ * Shared state is small and read-mostly: the external-port table and the
+ * internal-endpoint index point to mappings; both are written with atomic
+ * compare-and-swap when a mapping is born, so two workers that race to map
+ * the same endpoint agree on one mapping. A dead mapping is unlinked by
+ * nat_reclaim() (one janitor thread) and its memory reused only after every
+ * worker has passed a quiescent point (QSBR). Sessions, timers and the
+ * fragment cache are private to their worker: no locks, no allocation after
+ * nat_create().
+ *
+ * The data path: nat_process() takes a burst of parsed packets received on
+ * one side and gives each a verdict (to LAN, to WAN, hand off to worker N,
+ * to the host, or drop with a named reason). A hit is translated on the
+ * fast path; a miss goes to the slow path, which may create a session and a
+ * mapping.
+ */
+#ifndef RSSNAT_NAT_H
+#define RSSNAT_NAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pkt;
+struct rss_snapshot;
+struct nat;
+struct nat_worker;
+
+/* Why the NAT dropped a packet. */
+#define NAT_DROP_REASONS(X)                                                                        \
+	X(PARSE, "malformed frame (see the parse reasons)")                                        \
+	X(NOT_IPV4, "not an IPv4 packet")                                                          \
+	X(UNSUPPORTED_PROTO, "protocol the NAT does not translate")                                \
+	X(SRC_NOT_LAN, "LAN packet whose source is outside the LAN prefix")                        \
+	X(NO_MAPPING, "WAN packet for an external port with no mapping")                           \
+	X(FILTERED, "inbound packet refused by address-dependent filtering (RFC 4787 REQ-8)")      \
+	X(TCP_NO_SESSION, "TCP segment other than SYN with no session")                            \
+	X(WRONG_CORE, "no state on this core and handoff disabled (KB927168)")                     \
+	X(SESSIONS_FULL, "session table full (RFC 5508 REQ-8: ICMP 3/13 sent)")                    \
+	X(PORTS_EXHAUSTED, "no external port left (RFC 5508 REQ-8: ICMP 3/13 sent)")               \
+	X(MAPPINGS_FULL, "mapping table full")                                                     \
+	X(ICMP_UNKNOWN, "ICMP error quoting a packet of no known session")                         \
+	X(ICMP_ERROR_IN_ERROR, "ICMP error about an ICMP error (RFC 1122 3.2.2)")                  \
+	X(ICMP_TYPE, "ICMP type the NAT does not translate")                                       \
+	X(HANDOFF_STALE, "handed-off packet whose mapping is gone or moved")                       \
+	X(HANDOFF_RING_FULL, "handoff ring to the owner full")                                     \
+	X(FRAG_TABLE_FULL, "too many fragmented datagrams in flight")                              \
+	X(FRAG_HOLD_FULL, "too many out-of-order fragments held")                                  \
+	X(FRAG_TIMEOUT, "fragment whose first fragment never came")                                \
+	X(NOT_OURS, "WAN packet not addressed to the WAN address")
+
+enum nat_drop {
+#define NAT_DROP_ENUM(name, text) NAT_DROP_##name,
+	NAT_DROP_REASONS(NAT_DROP_ENUM)
+#undef NAT_DROP_ENUM
+		NAT_DROP_COUNT
+};
+
+/* Per-worker counters; plain integers written only by their worker. */
+#define NAT_COUNTERS(X)                                                                            \
+	X(rx_lan, "packets received on the LAN side")                                              \
+	X(rx_wan, "packets received on the WAN side")                                              \
+	X(rx_handoff, "packets received from another worker")                                      \
+	X(tx_lan, "packets sent to the LAN")                                                       \
+	X(tx_wan, "packets sent to the WAN")                                                       \
+	X(local, "packets translated on the worker that received them")                           \
+	X(handoff, "packets handed off to their owner")                                            \
+	X(to_host, "packets for the gateway itself")                                               \
+	X(dropped, "packets dropped (all reasons)")                                                \
+	X(sessions_created, "sessions created")                                                    \
+	X(sessions_expired, "sessions expired")                                                    \
+	X(mappings_created, "mappings created")                                                    \
+	X(mappings_freed, "mappings whose last session ended")                                     \
+	X(mapping_race_lost, "mappings dropped because another worker mapped the endpoint first") \
+	X(port_kept, "mappings that kept the internal port")                                       \
+	X(port_steered, "mappings given a port that steers the reply home")                        \
+	X(port_unsteered, "mappings given a port that cannot steer the reply")                     \
+	X(hairpinned, "packets hairpinned LAN to LAN (RFC 4787 REQ-9)")                           \
+	X(icmp_errors_translated, "ICMP errors translated (RFC 5508 REQ-3)")                       \
+	X(icmp_unreach_sent, "ICMP 3/13 sent on exhaustion (RFC 5508 REQ-8)")                      \
+	X(frags_translated, "fragments translated")                                                \
+	X(frags_held, "out-of-order fragments held for their first fragment")
+
+struct nat_counters {
+#define NAT_COUNTER_FIELD(name, text) uint64_t name;
+	NAT_COUNTERS(NAT_COUNTER_FIELD)
+#undef NAT_COUNTER_FIELD
+	uint64_t drop[NAT_DROP_COUNT];
+	uint64_t sessions; /* live now */
+};
+
+const char *nat_drop_name(enum nat_drop reason);
+const char *nat_drop_text(enum nat_drop reason);
+
+enum nat_filtering {
+	NAT_FILTER_ADDRESS_DEPENDENT = 0, /* default: RFC 4787 REQ-8, more stringent */
+	NAT_FILTER_ENDPOINT_INDEPENDENT,
+};
+
+enum nat_steering {
+	NAT_STEER_RSS = 0, /* steered ports, hand off the rest */
+	NAT_STEER_HANDOFF, /* ports not steered, everything misplaced handed off */
+	NAT_STEER_NONE,	   /* naive per-core NAT: no steering, no handoff (KB927168) */
+};
+
+/* Seconds. Defaults: RFC 4787 REQ-5 (UDP 300), RFC 5382 REQ-5 (TCP
+ * established 7440, transitory 240), RFC 5508 REQ-1 (ICMP 60), RFC 7857 2.2
+ * (RST keeps the session for the transitory time). */
+struct nat_timeouts {
+	uint32_t udp;
+	uint32_t tcp_established;
+	uint32_t tcp_opening;
+	uint32_t tcp_closing;
+	uint32_t tcp_rst;
+	uint32_t icmp;
+	uint32_t frag;
+};
+
+enum {
+	NAT_STATIC_MAX = 64,
+	/* Endpoint-independent mappings with one external address: at most one
+	 * per external port and protocol (TCP, UDP, ICMP identifiers). */
+	NAT_MAPPINGS_MAX = 3 * 65536,
+};
+
+/* A service reachable from the WAN: WAN address:ext_port -> LAN host:port. */
+struct nat_static_map {
+	uint8_t proto; /* 6 or 17 */
+	uint16_t ext_port;
+	uint32_t lan_addr; /* network byte order */
+	uint16_t lan_port;
+};
+
+struct nat_config {
+	uint32_t wan_addr; /* network byte order */
+	uint32_t lan_addr; /* the gateway's own LAN address, network byte order */
+	uint32_t lan_net;  /* network byte order */
+	uint32_t lan_mask; /* network byte order */
+	uint32_t sessions_per_worker;
+	uint32_t mappings; /* for all workers together */
+	uint32_t frags_per_worker;
+	struct nat_timeouts timeouts;
+	enum nat_filtering filtering;
+	enum nat_steering steering;
+	bool icmp_on_exhaustion; /* send ICMP 3/13 to the LAN host (RFC 5508 REQ-8) */
+	unsigned n_static;
+	struct nat_static_map statics[NAT_STATIC_MAX];
+};
+
+/* nat_config_default() - RFC timeouts, address-dependent filtering, RSS
+ * steering, LAN 192.168.137.1/24 (as Windows ICS), @wan_addr. */
+void nat_config_default(struct nat_config *cfg, uint32_t wan_addr);
+
+/* nat_create() - allocate everything the data path will ever use, for
+ * @workers workers, steering by @snap (which must outlive the NAT or be
+ * replaced with nat_set_snapshot()). Returns 0, -EINVAL with *why, or
+ * -ENOMEM. */
+int nat_create(const struct nat_config *cfg, const struct rss_snapshot *snap, unsigned workers,
+	       struct nat **out, const char **why);
+void nat_destroy(struct nat *nat);
+struct nat_worker *nat_worker(struct nat *nat, unsigned id);
+unsigned nat_worker_id(const struct nat_worker *w);
+
+/* nat_process() - translate @n packets (parsed, p->side set; handed-off ones
+ * have p->hops > 0) at time @now (seconds); sets each packet's verdict. A
+ * packet may also be rewritten into an ICMP error toward the LAN host
+ * (verdict PKT_TO_LAN). Returns how many were not dropped. Packets held as
+ * out-of-order fragments get no verdict yet: they come back through
+ * nat_released(). */
+unsigned nat_process(struct nat_worker *w, struct pkt **pkts, unsigned n, uint32_t now);
+
+/* nat_released() - packets this worker held and has now decided (translated
+ * fragments, or fragments dropped on timeout). Returns how many were put in
+ * @out (at most @max). */
+unsigned nat_released(struct nat_worker *w, struct pkt **out, unsigned max);
+
+/* nat_expire() - run the worker's timers up to @now: sessions, mappings and
+ * fragments that timed out are freed. Call between bursts. Also marks a
+ * quiescent point for nat_reclaim(). */
+void nat_expire(struct nat_worker *w, uint32_t now);
+
+/* nat_reclaim() - the janitor: unlink dead mappings from the shared index and
+ * recycle those no worker can still see. One thread only (the control
+ * thread); never blocks the workers. */
+void nat_reclaim(struct nat *nat);
+
+/* nat_set_snapshot() - switch to a new RSS snapshot (control thread). */
+void nat_set_snapshot(struct nat *nat, const struct rss_snapshot *snap);
+
+const struct nat_counters *nat_worker_counters(const struct nat_worker *w);
+
+/* nat_memory() - bytes allocated by nat_create() for everything: sessions,
+ * both session indexes, mappings and their indexes, port tables, rings,
+ * fragment cache. */
+size_t nat_memory(const struct nat *nat);
+
+/* nat_packet_hash() - the RSS hash of a packet as the dispatcher (NIC, eBPF,
+ * simulator) computes it: TCP/UDP hash the side's field set, ICMP echo too
+ * when the snapshot treats the identifier as a port, fragments and other
+ * packets only the addresses among those fields. */
+uint32_t nat_packet_hash(const struct rss_snapshot *snap, const struct pkt *p);
+
+/* For tests and `rssnat show sessions`: visit the worker's sessions. */
+struct nat_session_info {
+	uint8_t proto;
+	uint8_t tcp_state;
+	uint32_t lan_addr, rem_addr; /* network byte order */
+	uint16_t lan_port, rem_port, ext_port;
+	uint32_t expires;
+};
+void nat_worker_sessions(const struct nat_worker *w,
+			 void (*visit)(void *ctx, const struct nat_session_info *s), void *ctx);
+const char *nat_tcp_state_name(uint8_t state);
+
+#endif

@@ -1,0 +1,394 @@
+/* translate.c - the NAT's data path: a packet from the LAN or the WAN, its
+ * session found (fast path) or made (slow path), rewritten, and sent on.
+ *
+ * Named after where the packet came from (from_lan, from_wan). Every exit
+ * sets a verdict; every drop names its reason. A packet that belongs to a
+ * mapping owned by another worker is handed off to that worker, at most
+ * once (p->hops); with steering "none" it is dropped instead, which is the
+ * naive per-core NAT of KB927168.
+ */
+#include "../pkt/build.h"
+#include "nat_internal.h"
+
+static void from_wan(struct nat_worker *w, struct pkt *p);
+
+static bool in_lan(const struct nat *nat, uint32_t addr)
+{
+	return (addr & nat->cfg.lan_mask) == nat->cfg.lan_net;
+}
+
+static bool is_tcp_syn(const struct pkt *p)
+{
+	return (p->flags & PKT_F_L4) && (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_RST)) == PKT_TCP_SYN;
+}
+
+/* The packet's state lives on worker @owner. */
+static void send_to_owner(struct nat_worker *w, struct pkt *p, unsigned owner)
+{
+	if (w->nat->cfg.steering == NAT_STEER_NONE) {
+		nat_drop(w, p, NAT_DROP_WRONG_CORE);
+		return;
+	}
+	if (p->hops) {
+		nat_drop(w, p, NAT_DROP_HANDOFF_STALE);
+		return;
+	}
+	p->hops++;
+	p->verdict = PKT_HANDOFF;
+	p->to_worker = (uint16_t)owner;
+	w->c.handoff++;
+}
+
+/* RFC 5508 REQ-8: on exhaustion, drop and tell the LAN host with ICMP
+ * Destination Unreachable, code 13 (administratively prohibited). */
+static void exhausted(struct nat_worker *w, struct pkt *p, enum nat_drop why)
+{
+	nat_drop(w, p, why);
+	if (!w->nat->cfg.icmp_on_exhaustion || p->side != PKT_SIDE_LAN ||
+	    (p->flags & PKT_F_ICMP_ERROR))
+		return;
+	if (pkt_reply_icmp_error(p, PKT_ICMP_UNREACH, PKT_ICMP_UNREACH_ADMIN,
+				 w->nat->cfg.lan_addr) == 0) {
+		p->verdict = PKT_TO_LAN;
+		w->c.icmp_unreach_sent++;
+		w->c.tx_lan++;
+	}
+}
+
+static void count_translated(struct nat_worker *w, const struct pkt *p)
+{
+	if (!p->hops)
+		w->c.local++;
+	if (p->flags & PKT_F_FRAG)
+		w->c.frags_translated++;
+}
+
+/* A packet that went LAN -> WAN address is hairpinned: it re-enters as if
+ * received on the WAN, with the external address and port as its source
+ * (RFC 4787 REQ-9; ICMP errors too, RFC 5508 REQ-5). */
+static void hairpin(struct nat_worker *w, struct pkt *p)
+{
+	w->c.hairpinned++;
+	p->side = PKT_SIDE_WAN;
+	p->hops = 0;
+	from_wan(w, p);
+}
+
+static void translate_out(struct nat_worker *w, struct nat_session *s, struct pkt *p)
+{
+	const struct nat *nat = w->nat;
+
+	nat_session_seen(w, s, p, true);
+	pkt_set_src(p, nat->cfg.wan_addr, s->ext_port);
+	/* A later fragment has no port on the wire, but its cached one must
+	 * follow, or a hairpinned fragment finds no session (RFC 4787 REQ-9). */
+	if (!(p->flags & PKT_F_L4))
+		p->sport = s->ext_port;
+	count_translated(w, p);
+	if (p->daddr == nat->cfg.wan_addr) {
+		hairpin(w, p);
+		return;
+	}
+	p->verdict = PKT_TO_WAN;
+	w->c.tx_wan++;
+}
+
+static void translate_in(struct nat_worker *w, struct nat_session *s, struct pkt *p)
+{
+	nat_session_seen(w, s, p, false);
+	pkt_set_dst(p, s->lan_addr, s->lan_port);
+	count_translated(w, p);
+	p->verdict = PKT_TO_LAN;
+	w->c.tx_lan++;
+}
+
+/* A mapping with no session yet (its first session could not be made). */
+static void abandon_mapping(struct nat_worker *w, uint32_t id)
+{
+	struct nat_mapping *m = &w->nat->maps[id];
+
+	if (!m->sessions) {
+		m->sessions = 1;
+		nat_map_release(w, id);
+	}
+}
+
+/* ---- from the LAN ---- */
+
+/* No session: find or make the mapping, then the session. */
+static void slow_from_lan(struct nat_worker *w, struct pkt *p, uint16_t rem_port)
+{
+	struct nat *nat = w->nat;
+	uint32_t id = nat_map_find_endpoint(nat, p->proto, p->saddr, p->sport);
+	enum nat_drop why = NAT_DROP_MAPPINGS_FULL;
+	bool existing = true;
+
+	if (p->proto == PKT_PROTO_TCP && !is_tcp_syn(p)) {
+		/* RFC 6146 3.5.2: only a SYN opens a TCP session. */
+		nat_drop(w, p, NAT_DROP_TCP_NO_SESSION);
+		return;
+	}
+	if (id == NAT_NONE) {
+		const struct rss_snapshot *snap = nat_snap(nat);
+		unsigned bucket = rss_bucket(snap, nat_packet_hash(snap, p));
+		if (snap->table[bucket] != w->id) {
+			send_to_owner(w, p, snap->table[bucket]);
+			return;
+		}
+		id = nat_map_create(w, p->proto, p->saddr, p->sport, p->daddr, rem_port, bucket,
+				    &existing, &why);
+		if (id == NAT_NONE) {
+			exhausted(w, p, why);
+			return;
+		}
+	}
+	if (existing) {
+		unsigned owner = nat_owner_of(nat, &nat->maps[id]);
+		if (owner != w->id) {
+			send_to_owner(w, p, owner);
+			return;
+		}
+	}
+	uint32_t i = nat_session_create(w, id, p->daddr, rem_port);
+	if (i == NAT_NONE) {
+		abandon_mapping(w, id);
+		exhausted(w, p, NAT_DROP_SESSIONS_FULL);
+		return;
+	}
+	translate_out(w, &w->sessions[i], p);
+}
+
+/* An ICMP error from a LAN host about a packet we delivered to it: the quote
+ * is remote -> LAN endpoint; it becomes remote -> external endpoint, sent
+ * from the WAN address (RFC 5508 REQ-3, REQ-4). */
+static void icmp_error_from_lan(struct nat_worker *w, struct pkt *p)
+{
+	struct nat *nat = w->nat;
+	const struct pkt_inner *in = &p->inner;
+	bool echo = in->proto == PKT_PROTO_ICMP;
+	uint16_t rem_port = echo ? 0 : in->sport;
+	uint32_t i;
+
+	if (nat_proto_index(in->proto) < 0 ||
+	    (echo && in->icmp_type != PKT_ICMP_ECHO && in->icmp_type != PKT_ICMP_ECHO_REPLY)) {
+		nat_drop(w, p, echo ? NAT_DROP_ICMP_ERROR_IN_ERROR : NAT_DROP_ICMP_UNKNOWN);
+		return;
+	}
+	i = nat_session_find_lan(w, in->proto, in->daddr, in->dport, in->saddr, rem_port);
+	if (i == NAT_NONE) {
+		uint32_t id = nat_map_find_endpoint(nat, in->proto, in->daddr, in->dport);
+		if (id != NAT_NONE && nat_owner_of(nat, &nat->maps[id]) != w->id)
+			send_to_owner(w, p, nat_owner_of(nat, &nat->maps[id]));
+		else
+			nat_drop(w, p, NAT_DROP_ICMP_UNKNOWN);
+		return;
+	}
+	/* Errors never refresh or end a session (RFC 5508 REQ-6). */
+	pkt_set_inner_dst(p, nat->cfg.wan_addr, w->sessions[i].ext_port);
+	pkt_set_src(p, nat->cfg.wan_addr, 0);
+	w->c.icmp_errors_translated++;
+	count_translated(w, p);
+	if (p->daddr == nat->cfg.wan_addr) {
+		hairpin(w, p);
+		return;
+	}
+	p->verdict = PKT_TO_WAN;
+	w->c.tx_wan++;
+}
+
+static bool for_the_gateway(const struct nat *nat, const struct pkt *p)
+{
+	return p->daddr == nat->cfg.lan_addr || p->daddr == UINT32_MAX;
+}
+
+static void from_lan(struct nat_worker *w, struct pkt *p)
+{
+	struct nat *nat = w->nat;
+	uint16_t rem_port;
+	uint32_t i;
+
+	if (for_the_gateway(nat, p)) {
+		p->verdict = PKT_TO_HOST;
+		w->c.to_host++;
+		return;
+	}
+	if (nat_proto_index(p->proto) < 0) {
+		nat_drop(w, p, NAT_DROP_UNSUPPORTED_PROTO);
+		return;
+	}
+	if (!in_lan(nat, p->saddr)) {
+		nat_drop(w, p, NAT_DROP_SRC_NOT_LAN);
+		return;
+	}
+	if (p->proto == PKT_PROTO_ICMP && (p->flags & PKT_F_ICMP_ERROR)) {
+		icmp_error_from_lan(w, p);
+		return;
+	}
+	/* A later fragment has no ICMP header to judge (RFC 4787 REQ-14). */
+	if (p->proto == PKT_PROTO_ICMP && (p->flags & PKT_F_L4) && p->icmp_type != PKT_ICMP_ECHO &&
+	    !(p->flags & NAT_PF_CACHED_PORTS)) {
+		nat_drop(w, p, NAT_DROP_ICMP_TYPE);
+		return;
+	}
+	if ((p->flags & PKT_F_FRAG) && !(p->flags & NAT_PF_CACHED_PORTS) &&
+	    nat_frag_ports(w, p) <= 0)
+		return;
+	rem_port = p->proto == PKT_PROTO_ICMP ? 0 : p->dport;
+	i = nat_session_find_lan(w, p->proto, p->saddr, p->sport, p->daddr, rem_port);
+	if (i != NAT_NONE) {
+		translate_out(w, &w->sessions[i], p);
+		return;
+	}
+	if (!(p->flags & PKT_F_L4)) {
+		/* A later fragment with no session here: fragments hash on the
+		 * addresses only, so its session may live with the owner. */
+		uint32_t id = nat_map_find_endpoint(nat, p->proto, p->saddr, p->sport);
+		if (id != NAT_NONE && nat_owner_of(nat, &nat->maps[id]) != w->id)
+			send_to_owner(w, p, nat_owner_of(nat, &nat->maps[id]));
+		else
+			nat_drop(w, p, NAT_DROP_NO_MAPPING);
+		return;
+	}
+	slow_from_lan(w, p, rem_port);
+}
+
+/* ---- from the WAN ---- */
+
+/* An ICMP error from the internet about a packet we sent: the quote is
+ * external endpoint -> remote; it becomes LAN endpoint -> remote, sent to the
+ * LAN host (RFC 5508 REQ-3, REQ-4). */
+static void icmp_error_from_wan(struct nat_worker *w, struct pkt *p)
+{
+	struct nat *nat = w->nat;
+	const struct pkt_inner *in = &p->inner;
+	bool echo = in->proto == PKT_PROTO_ICMP;
+	uint16_t rem_port = echo ? 0 : in->dport;
+	uint32_t i;
+
+	if (nat_proto_index(in->proto) < 0 ||
+	    (echo && in->icmp_type != PKT_ICMP_ECHO && in->icmp_type != PKT_ICMP_ECHO_REPLY)) {
+		nat_drop(w, p, echo ? NAT_DROP_ICMP_ERROR_IN_ERROR : NAT_DROP_ICMP_UNKNOWN);
+		return;
+	}
+	if (in->saddr != nat->cfg.wan_addr) {
+		nat_drop(w, p, NAT_DROP_ICMP_UNKNOWN);
+		return;
+	}
+	i = nat_session_find_wan(w, in->proto, in->daddr, rem_port, in->sport);
+	if (i == NAT_NONE) {
+		uint32_t id = nat_map_find_port(nat, in->proto, in->sport);
+		if (id != NAT_NONE && nat_owner_of(nat, &nat->maps[id]) != w->id)
+			send_to_owner(w, p, nat_owner_of(nat, &nat->maps[id]));
+		else
+			nat_drop(w, p, NAT_DROP_ICMP_UNKNOWN);
+		return;
+	}
+	pkt_set_inner_src(p, w->sessions[i].lan_addr, w->sessions[i].lan_port);
+	pkt_set_dst(p, w->sessions[i].lan_addr, 0);
+	w->c.icmp_errors_translated++;
+	count_translated(w, p);
+	p->verdict = PKT_TO_LAN;
+	w->c.tx_lan++;
+}
+
+/* No session: a new inbound session through an existing mapping, if the
+ * filtering allows it (RFC 4787 REQ-8, RFC 5382 REQ-3). */
+static void slow_from_wan(struct nat_worker *w, struct pkt *p, uint16_t rem_port)
+{
+	struct nat *nat = w->nat;
+	uint32_t id = nat_map_find_port(nat, p->proto, p->dport), i;
+	const struct nat_mapping *m;
+
+	if (id == NAT_NONE) {
+		nat_drop(w, p, NAT_DROP_NO_MAPPING);
+		return;
+	}
+	m = &nat->maps[id];
+	if (nat_owner_of(nat, m) != w->id) {
+		send_to_owner(w, p, nat_owner_of(nat, m));
+		return;
+	}
+	if (p->proto == PKT_PROTO_ICMP ||
+	    (!m->is_static && nat->cfg.filtering == NAT_FILTER_ADDRESS_DEPENDENT &&
+	     !nat_session_any_remote(w, p->proto, p->saddr, p->dport))) {
+		/* An echo reply nobody asked for, or a host never contacted. */
+		nat_drop(w, p, NAT_DROP_FILTERED);
+		return;
+	}
+	if (p->proto == PKT_PROTO_TCP && !is_tcp_syn(p)) {
+		nat_drop(w, p, NAT_DROP_TCP_NO_SESSION);
+		return;
+	}
+	if (!(p->flags & PKT_F_L4)) {
+		nat_drop(w, p, NAT_DROP_NO_MAPPING);
+		return;
+	}
+	i = nat_session_create(w, id, p->saddr, rem_port);
+	if (i == NAT_NONE) {
+		nat_drop(w, p, NAT_DROP_SESSIONS_FULL);
+		return;
+	}
+	translate_in(w, &w->sessions[i], p);
+}
+
+static void from_wan(struct nat_worker *w, struct pkt *p)
+{
+	struct nat *nat = w->nat;
+	uint16_t rem_port;
+	uint32_t i;
+
+	if (p->daddr != nat->cfg.wan_addr) {
+		nat_drop(w, p, NAT_DROP_NOT_OURS);
+		return;
+	}
+	if (nat_proto_index(p->proto) < 0) {
+		nat_drop(w, p, NAT_DROP_UNSUPPORTED_PROTO);
+		return;
+	}
+	if (p->proto == PKT_PROTO_ICMP && !(p->flags & NAT_PF_CACHED_PORTS)) {
+		if (p->flags & PKT_F_ICMP_ERROR) {
+			icmp_error_from_wan(w, p);
+			return;
+		}
+		if (p->icmp_type == PKT_ICMP_ECHO) {
+			p->verdict = PKT_TO_HOST; /* ping to the gateway itself */
+			w->c.to_host++;
+			return;
+		}
+		if (p->icmp_type != PKT_ICMP_ECHO_REPLY && (p->flags & PKT_F_L4)) {
+			nat_drop(w, p, NAT_DROP_ICMP_TYPE);
+			return;
+		}
+	}
+	if ((p->flags & PKT_F_FRAG) && !(p->flags & NAT_PF_CACHED_PORTS) &&
+	    nat_frag_ports(w, p) <= 0)
+		return;
+	rem_port = p->proto == PKT_PROTO_ICMP ? 0 : p->sport;
+	i = nat_session_find_wan(w, p->proto, p->saddr, rem_port, p->dport);
+	if (i != NAT_NONE) {
+		translate_in(w, &w->sessions[i], p);
+		return;
+	}
+	slow_from_wan(w, p, rem_port);
+}
+
+void nat_translate(struct nat_worker *w, struct pkt *p)
+{
+	if (p->side == PKT_SIDE_LAN)
+		from_lan(w, p);
+	else
+		from_wan(w, p);
+}
+
+void nat_process_one(struct nat_worker *w, struct pkt *p)
+{
+	if (p->hops)
+		w->c.rx_handoff++;
+	else if (p->side == PKT_SIDE_LAN)
+		w->c.rx_lan++;
+	else
+		w->c.rx_wan++;
+	nat_translate(w, p);
+	if (w->frag_pending != NAT_NONE)
+		nat_frags_release(w);
+}
