@@ -68,7 +68,7 @@ fuzz-long: $(FUZZ_BIN)
 	  $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$(basename $$f) || exit 1; done
 
 # Tests -------------------------------------------------------------------------
-check test: $(BUILD)/rssnat $(BUILD)/unit-tests asan format-check
+check test: $(BUILD)/rssnat $(BUILD)/unit-tests asan fuzz format-check
 	tests/run-all.sh $(BUILD)
 
 # The main job ------------------------------------------------------------------

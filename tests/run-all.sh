@@ -38,6 +38,8 @@ for t in tests/cli/test_*.sh; do
 	run_suite "$(basename "$t" .sh) (asan+ubsan)" "$t" "$BUILD/asan/rssnat"
 done
 
+run_suite "fuzz (libFuzzer, ASan+UBSan)" tests/fuzz/run.sh "$BUILD"
+
 [ -z "$broken" ] || echo "failed suites:$broken"
 echo "$total_pass passed, $total_fail failed"
 [ -z "$broken" ]

@@ -136,8 +136,11 @@ static int open_flows(struct bench *b, uint32_t n)
 		memcpy(frame, b->out_tpl[i], b->out_len[i]);
 		if (translate(b, frame, b->out_len[i], PKT_SIDE_LAN, &p) != PKT_TO_WAN)
 			return -1;
-		struct pkt_spec r = {.proto = PKT_PROTO_UDP, .saddr = s.daddr, .daddr = b->wan,
-				     .sport = s.dport, .dport = p.sport};
+		struct pkt_spec r = {.proto = PKT_PROTO_UDP,
+				     .saddr = s.daddr,
+				     .daddr = b->wan,
+				     .sport = s.dport,
+				     .dport = p.sport};
 		b->in_len[i] = (uint16_t)pkt_build(b->in_tpl[i], TEMPLATE_LEN, &r);
 	}
 	return 0;

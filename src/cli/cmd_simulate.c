@@ -92,12 +92,17 @@ static int parse_option(struct sim_opts *o, int c, const char *v)
 static int parse_sim_opts(struct sim_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"queues", required_argument, NULL, 'q'},  {"flows", required_argument, NULL, 'f'},
-		{"hosts", required_argument, NULL, 'H'},   {"concurrency", required_argument, NULL, 'c'},
-		{"table-size", required_argument, NULL, 't'}, {"proto", required_argument, NULL, 'p'},
-		{"steering", required_argument, NULL, 's'}, {"fields", required_argument, NULL, 'F'},
-		{"seed", required_argument, NULL, 'S'},    {"json", no_argument, NULL, 'j'},
-		{0},
+	    {"queues", required_argument, NULL, 'q'},
+	    {"flows", required_argument, NULL, 'f'},
+	    {"hosts", required_argument, NULL, 'H'},
+	    {"concurrency", required_argument, NULL, 'c'},
+	    {"table-size", required_argument, NULL, 't'},
+	    {"proto", required_argument, NULL, 'p'},
+	    {"steering", required_argument, NULL, 's'},
+	    {"fields", required_argument, NULL, 'F'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {"json", no_argument, NULL, 'j'},
+	    {0},
 	};
 	int c;
 
@@ -107,9 +112,10 @@ static int parse_sim_opts(struct sim_opts *o, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == '?')
-			return cli_usage_error(argv[optind - 1], optopt ? "needs a value"
-									: "unknown option (see "
-									  "'rssnat help simulate')");
+			return cli_usage_error(argv[optind - 1], optopt
+								     ? "needs a value"
+								     : "unknown option (see "
+								       "'rssnat help simulate')");
 		if (parse_option(o, c, optarg))
 			return CLI_USAGE;
 	}
@@ -118,16 +124,26 @@ static int parse_sim_opts(struct sim_opts *o, int argc, char **argv)
 	return 0;
 }
 
-#define QUEUE_FIELDS(X)                                                                            \
-	X(rx_lan) X(rx_wan) X(rx_handoff) X(local) X(handoff) X(dropped) X(sessions_created)      \
-	X(port_kept) X(port_steered) X(port_unsteered)
+/* clang-format off */
+#define QUEUE_FIELDS(X) \
+	X(rx_lan) \
+	X(rx_wan) \
+	X(rx_handoff) \
+	X(local) \
+	X(handoff) \
+	X(dropped) \
+	X(sessions_created) \
+	X(port_kept) \
+	X(port_steered) \
+	X(port_unsteered)
+/* clang-format on */
 
 static void print_text(const struct sim_opts *o, const struct sim_result *r)
 {
 	const struct sim_config *c = &o->cfg;
 
-	printf("simulate: queues=%u flows=%u proto=%s steering=%s fields=%s seed=%llu\n",
-	       c->queues, c->flows, proto_words[c->proto], steering_words[c->steering],
+	printf("simulate: queues=%u flows=%u proto=%s steering=%s fields=%s seed=%llu\n", c->queues,
+	       c->flows, proto_words[c->proto], steering_words[c->steering],
 	       fields_words[c->endpoint_fields], (unsigned long long)c->seed);
 	for (unsigned q = 0; q < c->queues; q++) {
 		const struct nat_counters *n = &r->queue[q];
@@ -159,10 +175,11 @@ static void print_json(const struct sim_opts *o, const struct sim_result *r)
 {
 	const struct sim_config *c = &o->cfg;
 
-	printf("{\"queues\":%u,\"proto\":\"%s\",\"steering\":\"%s\",\"fields\":\"%s\",\"seed\":%llu,"
-	       "\"per_queue\":[",
-	       c->queues, proto_words[c->proto], steering_words[c->steering],
-	       fields_words[c->endpoint_fields], (unsigned long long)c->seed);
+	printf(
+	    "{\"queues\":%u,\"proto\":\"%s\",\"steering\":\"%s\",\"fields\":\"%s\",\"seed\":%llu,"
+	    "\"per_queue\":[",
+	    c->queues, proto_words[c->proto], steering_words[c->steering],
+	    fields_words[c->endpoint_fields], (unsigned long long)c->seed);
 	for (unsigned q = 0; q < c->queues; q++) {
 		const struct nat_counters *n = &r->queue[q];
 		printf("%s{\"queue\":%u", q ? "," : "", q);

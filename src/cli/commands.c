@@ -51,38 +51,38 @@ const struct cli_command cli_commands[] = {
      "  rssnat rss solve --bucket 5 --range 1024-65535 66.9.149.187:2794 161.142.100.80\n",
      cli_rss_solve},
     {"simulate", "[OPTIONS]",
-	 "Run the NAT on N worker shards against synthetic hosts and internet.",
-	 "LAN hosts open TCP (handshake, data, FIN), UDP (request/response) and ICMP echo\n"
-	 "flows to a synthetic internet that answers every packet; frames reach the\n"
-	 "worker shards by the same RSS snapshot a NIC would use, and every flow is\n"
-	 "checked end to end (addresses and ports restored, checksums valid). No\n"
-	 "retransmissions: one lost packet is a lost flow. The last line is\n"
-	 "flows=N completed=N lost=N local_pkts=N handoff_pkts=N.\n\n"
-	 "Options:\n"
-	 "  --queues N            worker shards, 1..64 (default 4)\n"
-	 "  --flows N             flows to run (default 10000)\n"
-	 "  --proto P             tcp, udp, icmp or mix (default mix)\n"
-	 "  --steering S          rss: steered ports, hand off the rest (default);\n"
-	 "                        handoff: no steering, hand off every misplaced packet;\n"
-	 "                        none: the naive per-core NAT of KB927168\n"
-	 "  --fields F            4tuple (as NICs hash, default) or endpoint (LAN hashes\n"
-	 "                        source address+port, WAN destination address+port)\n"
-	 "  --hosts N             LAN hosts, 1..240 (default 50)\n"
-	 "  --concurrency N       flows open at once (default 512)\n"
-	 "  --table-size N        indirection table entries (default 128)\n"
-	 "  --seed N              random seed (default 1); runs are deterministic\n"
-	 "  --json                one JSON object\n\n"
-	 "Example, the failure and its cure side by side:\n"
-	 "  rssnat simulate --queues 4 --steering none\n"
-	 "  rssnat simulate --queues 4 --steering rss\n",
-	 cli_simulate},
+     "Run the NAT on N worker shards against synthetic hosts and internet.",
+     "LAN hosts open TCP (handshake, data, FIN), UDP (request/response) and ICMP echo\n"
+     "flows to a synthetic internet that answers every packet; frames reach the\n"
+     "worker shards by the same RSS snapshot a NIC would use, and every flow is\n"
+     "checked end to end (addresses and ports restored, checksums valid). No\n"
+     "retransmissions: one lost packet is a lost flow. The last line is\n"
+     "flows=N completed=N lost=N local_pkts=N handoff_pkts=N.\n\n"
+     "Options:\n"
+     "  --queues N            worker shards, 1..64 (default 4)\n"
+     "  --flows N             flows to run (default 10000)\n"
+     "  --proto P             tcp, udp, icmp or mix (default mix)\n"
+     "  --steering S          rss: steered ports, hand off the rest (default);\n"
+     "                        handoff: no steering, hand off every misplaced packet;\n"
+     "                        none: the naive per-core NAT of KB927168\n"
+     "  --fields F            4tuple (as NICs hash, default) or endpoint (LAN hashes\n"
+     "                        source address+port, WAN destination address+port)\n"
+     "  --hosts N             LAN hosts, 1..240 (default 50)\n"
+     "  --concurrency N       flows open at once (default 512)\n"
+     "  --table-size N        indirection table entries (default 128)\n"
+     "  --seed N              random seed (default 1); runs are deterministic\n"
+     "  --json                one JSON object\n\n"
+     "Example, the failure and its cure side by side:\n"
+     "  rssnat simulate --queues 4 --steering none\n"
+     "  rssnat simulate --queues 4 --steering rss\n",
+     cli_simulate},
     {"bench nat", "[--seconds S]",
-	 "Benchmark the NAT on one core: established and new sessions, bytes per session.",
-	 "In memory, no I/O. Prints one line per measurement: established-flow\n"
-	 "translations (parse included) with 1k, 100k and 1M sessions, new sessions\n"
-	 "per second (mapping with a steered port + session), and bytes of memory per\n"
-	 "session counting every table and index.\n",
-	 cli_bench_nat},
+     "Benchmark the NAT on one core: established and new sessions, bytes per session.",
+     "In memory, no I/O. Prints one line per measurement: established-flow\n"
+     "translations (parse included) with 1k, 100k and 1M sessions, new sessions\n"
+     "per second (mapping with a steered port + session), and bytes of memory per\n"
+     "session counting every table and index.\n",
+     cli_bench_nat},
     {"bench rss", "[--seconds S]",
      "Benchmark the hash: ns per IPv4 and IPv6 4-tuple, reference vs fast.",
      "Prints, per family and implementation, reference_ns= fast_ns= speedup=, all\n"

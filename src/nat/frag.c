@@ -94,10 +94,10 @@ static void take_ports(struct pkt *p, const struct nat_frag *f)
 	p->flags |= NAT_PF_CACHED_PORTS;
 }
 
+/* Room is guaranteed: held + released never exceed NAT_HOLD_MAX. */
 static void release(struct nat_worker *w, struct pkt *p)
 {
-	if (w->n_released < NAT_HOLD_MAX)
-		w->released[w->n_released++] = p;
+	w->released[w->n_released++] = p;
 }
 
 /* The first fragment has been translated: now those that waited for it. */
@@ -143,7 +143,9 @@ int nat_frag_ports(struct nat_worker *w, struct pkt *p)
 		take_ports(p, f);
 		return 1;
 	}
-	if (w->n_held == NAT_HOLD_MAX) {
+	/* Held and released-but-not-yet-collected share the bound, so that the
+	 * released list can never overflow and lose a frame. */
+	if (w->n_held + w->n_released >= NAT_HOLD_MAX) {
 		nat_drop(w, p, NAT_DROP_FRAG_HOLD_FULL);
 		return -1;
 	}
@@ -155,8 +157,11 @@ int nat_frag_ports(struct nat_worker *w, struct pkt *p)
 static void unlink_frag(struct nat_worker *w, uint32_t i)
 {
 	struct nat_frag *f = &w->frags[i];
-	struct pkt probe = {.saddr = f->saddr, .daddr = f->daddr, .ip_id = f->ip_id,
-			    .proto = f->proto, .side = f->side};
+	struct pkt probe = {.saddr = f->saddr,
+			    .daddr = f->daddr,
+			    .ip_id = f->ip_id,
+			    .proto = f->proto,
+			    .side = f->side};
 	uint32_t *at = &w->frag_heads[frag_chain(w, &probe)];
 
 	while (*at != NAT_NONE && *at != i)

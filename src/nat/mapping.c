@@ -37,17 +37,15 @@ static bool is_live(const struct nat_mapping *m)
 	return atomic_load_explicit(&m->state, memory_order_acquire) == MAP_LIVE;
 }
 
-static bool same_endpoint(const struct nat_mapping *m, uint8_t proto, uint32_t addr,
-			  uint16_t port)
+static bool same_endpoint(const struct nat_mapping *m, uint8_t proto, uint32_t addr, uint16_t port)
 {
 	return m->proto == proto && m->lan_addr == addr && m->lan_port == port;
 }
 
-uint32_t nat_map_find_endpoint(struct nat *nat, uint8_t proto, uint32_t lan_addr,
-			       uint16_t lan_port)
+uint32_t nat_map_find_endpoint(struct nat *nat, uint8_t proto, uint32_t lan_addr, uint16_t lan_port)
 {
-	uint32_t id = atomic_load_explicit(&nat->eim_heads[eim_bucket(nat, proto, lan_addr, lan_port)],
-					   memory_order_acquire);
+	uint32_t id = atomic_load_explicit(
+	    &nat->eim_heads[eim_bucket(nat, proto, lan_addr, lan_port)], memory_order_acquire);
 
 	while (id != NAT_NONE) {
 		const struct nat_mapping *m = &nat->maps[id];
@@ -76,7 +74,8 @@ uint32_t nat_map_find_port(struct nat *nat, uint8_t proto, uint16_t ext_port)
 static uint32_t eim_insert(struct nat *nat, uint32_t id)
 {
 	struct nat_mapping *m = &nat->maps[id];
-	_Atomic uint32_t *head = &nat->eim_heads[eim_bucket(nat, m->proto, m->lan_addr, m->lan_port)];
+	_Atomic uint32_t *head =
+	    &nat->eim_heads[eim_bucket(nat, m->proto, m->lan_addr, m->lan_port)];
 
 	for (;;) {
 		uint32_t first = atomic_load_explicit(head, memory_order_acquire);
@@ -98,14 +97,14 @@ static uint32_t eim_insert(struct nat *nat, uint32_t id)
 static void eim_unlink(struct nat *nat, uint32_t id)
 {
 	struct nat_mapping *m = &nat->maps[id];
-	_Atomic uint32_t *head = &nat->eim_heads[eim_bucket(nat, m->proto, m->lan_addr, m->lan_port)];
+	_Atomic uint32_t *head =
+	    &nat->eim_heads[eim_bucket(nat, m->proto, m->lan_addr, m->lan_port)];
 	uint32_t next = atomic_load_explicit(&m->next, memory_order_acquire);
 
 	for (;;) {
 		uint32_t expected = id;
-		if (atomic_compare_exchange_strong_explicit(head, &expected, next,
-							    memory_order_release,
-							    memory_order_acquire))
+		if (atomic_compare_exchange_strong_explicit(
+			head, &expected, next, memory_order_release, memory_order_acquire))
 			return;
 		/* Not (or no longer) the head: find the node before it. */
 		for (uint32_t x = expected; x != NAT_NONE;) {
@@ -330,8 +329,11 @@ int nat_map_add_static(struct nat *nat, const struct nat_static_map *sm, const c
 {
 	struct nat_worker *w = &nat->workers[0];
 	int pi = nat_proto_index(sm->proto);
-	struct pkt probe = {.proto = sm->proto, .saddr = sm->lan_addr, .sport = sm->lan_port,
-			    .flags = PKT_F_L4, .side = PKT_SIDE_LAN};
+	struct pkt probe = {.proto = sm->proto,
+			    .saddr = sm->lan_addr,
+			    .sport = sm->lan_port,
+			    .flags = PKT_F_L4,
+			    .side = PKT_SIDE_LAN};
 	uint32_t id;
 	struct nat_mapping *m;
 
@@ -397,7 +399,7 @@ void nat_reclaim(struct nat *nat)
 	}
 	epoch = atomic_fetch_add_explicit(&nat->epoch, 1, memory_order_acq_rel) + 1;
 	for (uint32_t i = first_new; i < nat->n_limbo; i++)
-		nat->maps[nat->limbo[i]].retired_epoch = (uint32_t)epoch;
+		nat->maps[nat->limbo[i]].retired_epoch = epoch;
 	for (unsigned i = 0; i < nat->n_workers; i++) {
 		uint64_t q = atomic_load_explicit(&nat->workers[i].quiescent, memory_order_acquire);
 		if (q < oldest)
@@ -407,12 +409,15 @@ void nat_reclaim(struct nat *nat)
 		uint32_t id = nat->limbo[i];
 		struct nat_mapping *m = &nat->maps[id];
 		void *obj = (void *)(uintptr_t)id;
-		if ((uint64_t)m->retired_epoch > oldest ||
-		    !ring_push(&nat->workers[id / nat->maps_per_worker].recycle, &obj, 1)) {
+		if ((uint64_t)m->retired_epoch > oldest) {
 			nat->limbo[kept++] = id;
 			continue;
 		}
+		/* FREE before the push: once pushed, the worker may make it LIVE
+		 * at once, and a later store would kill a new mapping. */
 		atomic_store_explicit(&m->state, MAP_FREE, memory_order_release);
+		if (!ring_push(&nat->workers[id / nat->maps_per_worker].recycle, &obj, 1))
+			nat->limbo[kept++] = id;
 	}
 	nat->n_limbo = kept;
 }

@@ -12,13 +12,13 @@
 
 static const char *const drop_names[] = {
 #define NAT_DROP_NAME(name, text) #name,
-	NAT_DROP_REASONS(NAT_DROP_NAME)
+    NAT_DROP_REASONS(NAT_DROP_NAME)
 #undef NAT_DROP_NAME
 };
 
 static const char *const drop_texts[] = {
 #define NAT_DROP_TEXT(name, text) text,
-	NAT_DROP_REASONS(NAT_DROP_TEXT)
+    NAT_DROP_REASONS(NAT_DROP_TEXT)
 #undef NAT_DROP_TEXT
 };
 
@@ -52,13 +52,13 @@ void nat_config_default(struct nat_config *cfg, uint32_t wan_addr)
 	cfg->mappings = 65536;
 	cfg->frags_per_worker = 1024;
 	cfg->timeouts = (struct nat_timeouts){
-		.udp = 300,		/* RFC 4787 REQ-5 */
-		.tcp_established = 7440, /* RFC 5382 REQ-5: 2 h 4 min */
-		.tcp_opening = 240,	/* RFC 5382 REQ-5: transitory, 4 min */
-		.tcp_closing = 240,
-		.tcp_rst = 240, /* RFC 7857 2.2 */
-		.icmp = 60,	/* RFC 5508 REQ-2 */
-		.frag = 30,
+	    .udp = 300,		     /* RFC 4787 REQ-5 */
+	    .tcp_established = 7440, /* RFC 5382 REQ-5: 2 h 4 min */
+	    .tcp_opening = 240,	     /* RFC 5382 REQ-5: transitory, 4 min */
+	    .tcp_closing = 240,
+	    .tcp_rst = 240, /* RFC 7857 2.2 */
+	    .icmp = 60,	    /* RFC 5508 REQ-2 */
+	    .frag = 30,
 	};
 	cfg->filtering = NAT_FILTER_ADDRESS_DEPENDENT;
 	cfg->steering = NAT_STEER_RSS;
@@ -159,13 +159,19 @@ static uint32_t ring_size_for(uint32_t n)
 	return size;
 }
 
-static uint64_t seed_from_clock(unsigned salt)
+/* The NAT's randomness (RFC 6056 port choice, table hash seeds): from the
+ * configuration when given, so that a simulation can be replayed, else from
+ * the clock. */
+static uint64_t nat_seed(const struct nat_config *cfg, unsigned salt)
 {
 	struct timespec ts;
+	uint64_t base = cfg->seed;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000007ull) ^ (uint64_t)ts.tv_nsec ^
-	       ((uint64_t)salt << 48);
+	if (!base) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		base = ((uint64_t)ts.tv_sec * 1000000007ull) ^ (uint64_t)ts.tv_nsec;
+	}
+	return base * 0x9e3779b97f4a7c15ull ^ ((uint64_t)salt << 48) ^ salt;
 }
 
 static int worker_init(struct nat *nat, struct nat_worker *w, unsigned id)
@@ -174,7 +180,7 @@ static int worker_init(struct nat *nat, struct nat_worker *w, unsigned id)
 
 	w->nat = nat;
 	w->id = id;
-	w->rand_state = seed_from_clock(id + 1);
+	w->rand_state = nat_seed(&nat->cfg, id + 1);
 	w->hash_seed = (uint32_t)nat_rand(w);
 	if (nat_sessions_init(w, nat->cfg.sessions_per_worker) ||
 	    nat_frags_init(w, nat->cfg.frags_per_worker))
@@ -239,7 +245,7 @@ int nat_create(const struct nat_config *cfg, const struct rss_snapshot *snap, un
 	}
 	nat->cfg = *cfg;
 	nat->n_workers = workers;
-	nat->eim_seed = (uint32_t)seed_from_clock(0);
+	nat->eim_seed = (uint32_t)nat_seed(cfg, 0);
 	atomic_init(&nat->epoch, 1);
 	struct nat_view *v = view_create(snap);
 	atomic_init(&nat->view, v);

@@ -78,7 +78,7 @@ enum nat_drop {
 #define NAT_DROP_ENUM(name, text) NAT_DROP_##name,
 	NAT_DROP_REASONS(NAT_DROP_ENUM)
 #undef NAT_DROP_ENUM
-		NAT_DROP_COUNT
+	    NAT_DROP_COUNT
 };
 
 /* Per-worker counters; plain integers written only by their worker. */
@@ -88,7 +88,7 @@ enum nat_drop {
 	X(rx_handoff, "packets received from another worker")                                      \
 	X(tx_lan, "packets sent to the LAN")                                                       \
 	X(tx_wan, "packets sent to the WAN")                                                       \
-	X(local, "packets translated on the worker that received them")                           \
+	X(local, "packets translated on the worker that received them")                            \
 	X(handoff, "packets handed off to their owner")                                            \
 	X(to_host, "packets for the gateway itself")                                               \
 	X(dropped, "packets dropped (all reasons)")                                                \
@@ -96,11 +96,11 @@ enum nat_drop {
 	X(sessions_expired, "sessions expired")                                                    \
 	X(mappings_created, "mappings created")                                                    \
 	X(mappings_freed, "mappings whose last session ended")                                     \
-	X(mapping_race_lost, "mappings dropped because another worker mapped the endpoint first") \
+	X(mapping_race_lost, "mappings dropped because another worker mapped the endpoint first")  \
 	X(port_kept, "mappings that kept the internal port")                                       \
 	X(port_steered, "mappings given a port that steers the reply home")                        \
 	X(port_unsteered, "mappings given a port that cannot steer the reply")                     \
-	X(hairpinned, "packets hairpinned LAN to LAN (RFC 4787 REQ-9)")                           \
+	X(hairpinned, "packets hairpinned LAN to LAN (RFC 4787 REQ-9)")                            \
 	X(icmp_errors_translated, "ICMP errors translated (RFC 5508 REQ-3)")                       \
 	X(icmp_unreach_sent, "ICMP 3/13 sent on exhaustion (RFC 5508 REQ-8)")                      \
 	X(frags_translated, "fragments translated")                                                \
@@ -168,6 +168,7 @@ struct nat_config {
 	enum nat_filtering filtering;
 	enum nat_steering steering;
 	bool icmp_on_exhaustion; /* send ICMP 3/13 to the LAN host (RFC 5508 REQ-8) */
+	uint64_t seed;		 /* port choice and table hashing; 0: from the clock */
 	unsigned n_static;
 	struct nat_static_map statics[NAT_STATIC_MAX];
 };
@@ -196,7 +197,8 @@ unsigned nat_process(struct nat_worker *w, struct pkt **pkts, unsigned n, uint32
 
 /* nat_released() - packets this worker held and has now decided (translated
  * fragments, or fragments dropped on timeout). Returns how many were put in
- * @out (at most @max). */
+ * @out (at most @max). Drain it after every nat_process() and nat_expire():
+ * until then those frames count against the fragments the worker may hold. */
 unsigned nat_released(struct nat_worker *w, struct pkt **out, unsigned max);
 
 /* nat_expire() - run the worker's timers up to @now: sessions, mappings and

@@ -74,8 +74,9 @@ void nat_session_prefetch(const struct nat_worker *w, struct pkt *const *pkts, u
 		if ((p->flags & (PKT_F_L4 | PKT_F_FRAG | PKT_F_ICMP_ERROR)) != PKT_F_L4)
 			continue;
 		if (p->side == PKT_SIDE_LAN)
-			heads[i] = &w->lan_heads[lan_chain(w, p->proto, p->saddr, p->sport, p->daddr,
-							   p->proto == PKT_PROTO_ICMP ? 0 : p->dport)];
+			heads[i] =
+			    &w->lan_heads[lan_chain(w, p->proto, p->saddr, p->sport, p->daddr,
+						    p->proto == PKT_PROTO_ICMP ? 0 : p->dport)];
 		else
 			heads[i] = &w->wan_heads[wan_chain(w, p->proto, p->saddr, p->dport)];
 		__builtin_prefetch(heads[i]);
@@ -170,8 +171,8 @@ uint32_t nat_session_create(struct nat_worker *w, uint32_t map_id, uint32_t rem_
 	s->proto = m->proto;
 	s->tcp_state = NAT_TCP_NONE;
 	s->mapping = map_id;
-	uint32_t *lan = &w->lan_heads[lan_chain(w, s->proto, s->lan_addr, s->lan_port, rem_addr,
-						  rem_port)];
+	uint32_t *lan =
+	    &w->lan_heads[lan_chain(w, s->proto, s->lan_addr, s->lan_port, rem_addr, rem_port)];
 	uint32_t *wan = &w->wan_heads[wan_chain(w, s->proto, rem_addr, s->ext_port)];
 	s->next_lan = *lan;
 	*lan = i;
@@ -206,6 +207,9 @@ static uint8_t tcp_next_state(uint8_t state, uint8_t flags, bool from_lan)
 	case NAT_TCP_WAN_FIN:
 		return from_lan && (flags & PKT_TCP_FIN) ? NAT_TCP_BOTH_FIN : state;
 	case NAT_TCP_RST:
+		/* A new SYN is a new attempt, not the old connection back. */
+		if ((flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN)
+			return from_lan ? NAT_TCP_LAN_SYN : NAT_TCP_WAN_SYN;
 		return NAT_TCP_ESTABLISHED; /* RFC 7857 2.2: the connection lives on */
 	}
 	return state;
@@ -270,14 +274,14 @@ void nat_worker_sessions(const struct nat_worker *w,
 		if (!s->proto)
 			continue;
 		struct nat_session_info info = {
-			.proto = s->proto,
-			.tcp_state = s->tcp_state,
-			.lan_addr = s->lan_addr,
-			.rem_addr = s->rem_addr,
-			.lan_port = s->lan_port,
-			.rem_port = s->rem_port,
-			.ext_port = s->ext_port,
-			.expires = s->timer.expires,
+		    .proto = s->proto,
+		    .tcp_state = s->tcp_state,
+		    .lan_addr = s->lan_addr,
+		    .rem_addr = s->rem_addr,
+		    .lan_port = s->lan_port,
+		    .rem_port = s->rem_port,
+		    .ext_port = s->ext_port,
+		    .expires = s->timer.expires,
 		};
 		visit(ctx, &info);
 	}
@@ -286,14 +290,14 @@ void nat_worker_sessions(const struct nat_worker *w,
 const char *nat_tcp_state_name(uint8_t state)
 {
 	static const char *const names[] = {
-		[NAT_TCP_NONE] = "-",
-		[NAT_TCP_LAN_SYN] = "lan-syn",
-		[NAT_TCP_WAN_SYN] = "wan-syn",
-		[NAT_TCP_ESTABLISHED] = "established",
-		[NAT_TCP_LAN_FIN] = "lan-fin",
-		[NAT_TCP_WAN_FIN] = "wan-fin",
-		[NAT_TCP_BOTH_FIN] = "both-fin",
-		[NAT_TCP_RST] = "rst",
+	    [NAT_TCP_NONE] = "-",
+	    [NAT_TCP_LAN_SYN] = "lan-syn",
+	    [NAT_TCP_WAN_SYN] = "wan-syn",
+	    [NAT_TCP_ESTABLISHED] = "established",
+	    [NAT_TCP_LAN_FIN] = "lan-fin",
+	    [NAT_TCP_WAN_FIN] = "wan-fin",
+	    [NAT_TCP_BOTH_FIN] = "both-fin",
+	    [NAT_TCP_RST] = "rst",
 	};
 	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }

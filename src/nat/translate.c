@@ -84,11 +84,11 @@ static void translate_out(struct nat_worker *w, struct nat_session *s, struct pk
 	 * follow, or a hairpinned fragment finds no session (RFC 4787 REQ-9). */
 	if (!(p->flags & PKT_F_L4))
 		p->sport = s->ext_port;
-	count_translated(w, p);
 	if (p->daddr == nat->cfg.wan_addr) {
-		hairpin(w, p);
+		hairpin(w, p); /* counted once, by its WAN half */
 		return;
 	}
+	count_translated(w, p);
 	p->verdict = PKT_TO_WAN;
 	w->c.tx_wan++;
 }
@@ -186,12 +186,12 @@ static void icmp_error_from_lan(struct nat_worker *w, struct pkt *p)
 	/* Errors never refresh or end a session (RFC 5508 REQ-6). */
 	pkt_set_inner_dst(p, nat->cfg.wan_addr, w->sessions[i].ext_port);
 	pkt_set_src(p, nat->cfg.wan_addr, 0);
-	w->c.icmp_errors_translated++;
-	count_translated(w, p);
+	w->c.icmp_errors_translated++; /* a hairpinned error is translated twice */
 	if (p->daddr == nat->cfg.wan_addr) {
-		hairpin(w, p);
+		hairpin(w, p); /* the packet is counted once, by its WAN half */
 		return;
 	}
+	count_translated(w, p);
 	p->verdict = PKT_TO_WAN;
 	w->c.tx_wan++;
 }

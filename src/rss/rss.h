@@ -175,9 +175,9 @@ struct rss_config {
 	unsigned fields_lan;		  /* for TCP/UDP received on the LAN side */
 	unsigned fields_wan;		  /* for TCP/UDP received on the WAN side */
 	bool enabled;			  /* disabled: every bucket on queue 0 */
-	bool icmp_id_as_port; /* hash an ICMP echo identifier as both ports, where
-			       * we compute RSS ourselves (eBPF, simulator); NICs
-			       * hash ICMP on the addresses only */
+	bool icmp_id_as_port;		  /* hash an ICMP echo identifier as both ports, where
+					   * we compute RSS ourselves (eBPF, simulator); NICs
+					   * hash ICMP on the addresses only */
 };
 
 struct rss_snapshot {

@@ -34,7 +34,8 @@ void rss_port_solver_init(struct rss_port_solver *s, const struct rss_hasher *h,
 	s->port_off = port_off;
 	for (unsigned j = 0; j < 16; j++) {
 		/* Column j: the bucket bits that port bit j flips. */
-		uint32_t col = j >= 8 ? h->tab[port_off][1u << (j - 8)] : h->tab[port_off + 1][1u << j];
+		uint32_t col =
+		    j >= 8 ? h->tab[port_off][1u << (j - 8)] : h->tab[port_off + 1][1u << j];
 		uint16_t combo = (uint16_t)(1u << j);
 		uint32_t rest = reduce(s, col & s->mask, &combo);
 		if (rest) {

@@ -14,7 +14,7 @@ enum {
 	FRAME_CAP = 2048,
 	BURST = 32,
 	RING_SIZE = 4096,
-	FLOW_PATIENCE = 40, /* rounds a flow waits for its next packet */
+	FLOW_PATIENCE = 40,  /* rounds a flow waits for its next packet */
 	MAX_FLOWS = 4000000, /* flow id << 10 must fit a TCP sequence number */
 	SEQ_SHIFT = 10,
 	ROUNDS_PER_SECOND = 1000,
@@ -134,16 +134,18 @@ static void client_send(struct sim *s, uint32_t id, struct pkt *p)
 {
 	struct flow *f = &s->flows[id];
 	uint8_t payload[16] = {0};
-	struct pkt_spec spec = {.saddr = f->host, .daddr = f->server, .proto = f->proto,
+	struct pkt_spec spec = {.saddr = f->host,
+				.daddr = f->server,
+				.proto = f->proto,
 				.ip_id = (uint16_t)sim_rand(s)};
 	size_t len;
 
 	memcpy(payload, &id, sizeof(id));
 	if (f->proto == PKT_PROTO_TCP) {
 		static const uint8_t flags[] = {
-			[STEP_SYN] = PKT_TCP_SYN,
-			[STEP_REQUEST] = PKT_TCP_ACK | PKT_TCP_PSH,
-			[STEP_FIN] = PKT_TCP_FIN | PKT_TCP_ACK,
+		    [STEP_SYN] = PKT_TCP_SYN,
+		    [STEP_REQUEST] = PKT_TCP_ACK | PKT_TCP_PSH,
+		    [STEP_FIN] = PKT_TCP_FIN | PKT_TCP_ACK,
 		};
 		spec.sport = f->port;
 		spec.dport = f->server_port;
@@ -205,7 +207,9 @@ static void flow_end(struct sim *s, struct flow *f, enum flow_state how)
 	else
 		s->res->lost++;
 	if (how == FLOW_LOST)
-		s->res->lost_by_proto[f->proto == PKT_PROTO_TCP ? 0 : f->proto == PKT_PROTO_UDP ? 1 : 2]++;
+		s->res->lost_by_proto[f->proto == PKT_PROTO_TCP	  ? 0
+				      : f->proto == PKT_PROTO_UDP ? 1
+								  : 2]++;
 }
 
 /* Which flow a frame belongs to: TCP carries it in the client's sequence
@@ -259,7 +263,8 @@ static void lan_receive(struct sim *s, struct pkt *p)
 	}
 	bool icmp = f->proto == PKT_PROTO_ICMP;
 	if (p->daddr != f->host || p->saddr != f->server || p->dport != f->port ||
-	    (!icmp && p->sport != f->server_port) || (icmp && p->icmp_type != PKT_ICMP_ECHO_REPLY)) {
+	    (!icmp && p->sport != f->server_port) ||
+	    (icmp && p->icmp_type != PKT_ICMP_ECHO_REPLY)) {
 		s->res->bad_translation++;
 		flow_end(s, f, FLOW_LOST);
 		frame_put(s, p);
@@ -296,15 +301,20 @@ static void internet_receive(struct sim *s, struct pkt *p)
 		return;
 	}
 	uint8_t payload[16] = {0};
-	struct pkt_spec spec = {.saddr = f->server, .daddr = s->wan_addr, .proto = f->proto,
-				.sport = p->dport, .dport = p->sport, .ip_id = (uint16_t)sim_rand(s),
-				.payload = payload, .payload_len = sizeof(payload)};
+	struct pkt_spec spec = {.saddr = f->server,
+				.daddr = s->wan_addr,
+				.proto = f->proto,
+				.sport = p->dport,
+				.dport = p->sport,
+				.ip_id = (uint16_t)sim_rand(s),
+				.payload = payload,
+				.payload_len = sizeof(payload)};
 	memcpy(payload, &id, sizeof(id));
 	if (f->proto == PKT_PROTO_TCP) {
 		static const uint8_t answer[] = {
-			[STEP_SYN] = PKT_TCP_SYN | PKT_TCP_ACK,
-			[STEP_REQUEST] = PKT_TCP_ACK | PKT_TCP_PSH | PKT_TCP_FIN,
-			[STEP_FIN] = PKT_TCP_ACK,
+		    [STEP_SYN] = PKT_TCP_SYN | PKT_TCP_ACK,
+		    [STEP_REQUEST] = PKT_TCP_ACK | PKT_TCP_PSH | PKT_TCP_FIN,
+		    [STEP_FIN] = PKT_TCP_ACK,
 		};
 		spec.tcp_flags = answer[f->step];
 		spec.seq = 0x5e000000u + f->step;
@@ -454,6 +464,7 @@ static int make_nat(struct sim *s, const char **why)
 
 	nat_config_default(&nc, s->wan_addr);
 	nc.steering = s->cfg->steering;
+	nc.seed = s->cfg->seed + 1; /* replayable: same seed, same run */
 	/* Room for every flow of the run, however it spreads over workers. */
 	nc.sessions_per_worker = s->cfg->flows + 64;
 	nc.mappings = (s->cfg->flows + 64) * s->cfg->queues;
