@@ -77,6 +77,7 @@ demo: $(BUILD)/rssnat
 
 bench: $(BUILD)/rssnat
 	$(BUILD)/rssnat bench rss
+	$(BUILD)/rssnat bench nat
 
 # Code quality ------------------------------------------------------------------
 FORMAT_FILES := $(shell find src tests -name '*.[ch]')
