@@ -292,6 +292,16 @@ unsigned nat_worker_id(const struct nat_worker *w)
 	return w->id;
 }
 
+_Static_assert((int)PKT_DROP_COUNT <= (int)NAT_PARSE_REASONS, "room for every parse drop reason");
+
+void nat_parse_drop(struct nat_worker *w, unsigned reason)
+{
+	if (reason < NAT_PARSE_REASONS)
+		w->c.parse_drop[reason]++;
+	w->c.drop[NAT_DROP_PARSE]++;
+	w->c.dropped++;
+}
+
 const struct nat_counters *nat_worker_counters(const struct nat_worker *w)
 {
 	return &w->c;

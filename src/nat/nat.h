@@ -81,6 +81,9 @@ enum nat_drop {
 	    NAT_DROP_COUNT
 };
 
+/* As many as pkt.h's parse drop reasons (PKT_DROP_COUNT), checked there. */
+enum { NAT_PARSE_REASONS = 16 };
+
 /* Per-worker counters; plain integers written only by their worker. */
 #define NAT_COUNTERS(X)                                                                            \
 	X(rx_lan, "packets received on the LAN side")                                              \
@@ -111,7 +114,8 @@ struct nat_counters {
 	NAT_COUNTERS(NAT_COUNTER_FIELD)
 #undef NAT_COUNTER_FIELD
 	uint64_t drop[NAT_DROP_COUNT];
-	uint64_t sessions; /* live now */
+	uint64_t parse_drop[NAT_PARSE_REASONS]; /* by enum pkt_drop (pkt.h) */
+	uint64_t sessions;			/* live now */
 };
 
 const char *nat_drop_name(enum nat_drop reason);
@@ -194,6 +198,11 @@ unsigned nat_worker_id(const struct nat_worker *w);
  * out-of-order fragments get no verdict yet: they come back through
  * nat_released(). */
 unsigned nat_process(struct nat_worker *w, struct pkt **pkts, unsigned n, uint32_t now);
+
+/* nat_parse_drop() - a frame received on this worker's queue failed
+ * pkt_parse() with @reason (enum pkt_drop): counted under its name and as a
+ * NAT_DROP_PARSE. The receive path calls it; the NAT never sees the frame. */
+void nat_parse_drop(struct nat_worker *w, unsigned reason);
 
 /* nat_released() - packets this worker held and has now decided (translated
  * fragments, or fragments dropped on timeout). Returns how many were put in

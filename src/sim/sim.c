@@ -391,8 +391,10 @@ static void dispatch(struct sim *s, struct frame_list *wire, uint8_t side)
 {
 	for (uint32_t i = 0; i < wire->n; i++) {
 		struct pkt *p = wire->items[i];
-		if (pkt_parse(p, p->data, p->len, FRAME_CAP) != PKT_OK) {
-			s->res->bad_checksum++;
+		enum pkt_drop why = pkt_parse(p, p->data, p->len, FRAME_CAP);
+		if (why != PKT_OK) {
+			/* Unparsable, so unhashable: a NIC puts it on queue 0. */
+			nat_parse_drop(nat_worker(s->nat, 0), why);
 			frame_put(s, p);
 			continue;
 		}

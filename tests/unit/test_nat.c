@@ -2129,3 +2129,38 @@ TEST(reclaim_recycles_mappings)
 	CHECK_EQ(cnt(&e, 0)->drop[NAT_DROP_MAPPINGS_FULL], 6);
 	env_close(&e);
 }
+
+/* Every malformed frame is a counted drop under its parse reason's name. */
+TEST(parse_drops_counted_by_reason)
+{
+	struct rss_config rc;
+	struct rss_snapshot *snap = NULL;
+	struct nat_config nc;
+	struct nat *nat = NULL;
+	const char *why = NULL;
+	uint8_t frame[64] = {0};
+	struct pkt p;
+
+	rss_config_default(&rc, 1);
+	CHECK(rss_snapshot_create(&rc, 1, &snap, &why) == 0);
+	nat_config_default(&nc, 0x02643377); /* 119.51.100.2 as bytes; any address */
+	nc.sessions_per_worker = 16;
+	nc.mappings = 16;
+	CHECK(nat_create(&nc, snap, 1, &nat, &why) == 0);
+	struct nat_worker *w = nat_worker(nat, 0);
+	enum pkt_drop r1 = pkt_parse(&p, frame, 10, sizeof(frame));
+	nat_parse_drop(w, r1);
+	frame[12] = 0x08; /* IPv4 EtherType, version 0 */
+	enum pkt_drop r2 = pkt_parse(&p, frame, 60, sizeof(frame));
+	nat_parse_drop(w, r2);
+	CHECK_EQ(r1, PKT_DROP_ETH_TRUNCATED);
+	CHECK_EQ(r2, PKT_DROP_IP_VERSION);
+	const struct nat_counters *c = nat_worker_counters(w);
+	CHECK_EQ(c->parse_drop[PKT_DROP_ETH_TRUNCATED], 1);
+	CHECK_EQ(c->parse_drop[PKT_DROP_IP_VERSION], 1);
+	CHECK_EQ(c->drop[NAT_DROP_PARSE], 2);
+	CHECK_EQ(c->dropped, 2);
+	CHECK(!strcmp(pkt_drop_name(PKT_DROP_IP_VERSION), "ip_version"));
+	nat_destroy(nat);
+	rss_snapshot_destroy(snap);
+}
