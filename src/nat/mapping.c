@@ -287,7 +287,6 @@ uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, 
 	m->sessions = 0;
 	m->is_static = 0;
 	m->linked = 0;
-	m->creator = (uint16_t)w->id;
 	port = choose_port(w, m, id, rem_addr, rem_port);
 	if (port == NAT_NONE) {
 		w->free_maps[w->n_free_maps++] = id;
@@ -399,7 +398,7 @@ void nat_reclaim(struct nat *nat)
 	}
 	epoch = atomic_fetch_add_explicit(&nat->epoch, 1, memory_order_acq_rel) + 1;
 	for (uint32_t i = first_new; i < nat->n_limbo; i++)
-		nat->maps[nat->limbo[i]].retired_epoch = epoch;
+		nat->maps[nat->limbo[i]].retired_epoch = (uint32_t)epoch;
 	for (unsigned i = 0; i < nat->n_workers; i++) {
 		uint64_t q = atomic_load_explicit(&nat->workers[i].quiescent, memory_order_acquire);
 		if (q < oldest)
@@ -409,7 +408,7 @@ void nat_reclaim(struct nat *nat)
 		uint32_t id = nat->limbo[i];
 		struct nat_mapping *m = &nat->maps[id];
 		void *obj = (void *)(uintptr_t)id;
-		if ((uint64_t)m->retired_epoch > oldest) {
+		if ((int32_t)(m->retired_epoch - (uint32_t)oldest) > 0) {
 			nat->limbo[kept++] = id;
 			continue;
 		}

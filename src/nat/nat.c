@@ -358,3 +358,7 @@ size_t nat_memory(const struct nat *nat)
 	       ((size_t)nat->eim_mask + 1) * sizeof(uint32_t) +
 	       (size_t)NAT_PI_COUNT * 65536 * sizeof(uint32_t);
 }
+
+/* The memory budget (bytes per session, `rssnat bench nat`) rests on these. */
+_Static_assert(sizeof(struct nat_session) == 44, "a session is 44 bytes");
+_Static_assert(sizeof(struct nat_mapping) == 28, "a mapping is 28 bytes");

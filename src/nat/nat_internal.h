@@ -39,8 +39,9 @@ struct nat_mapping {
 	uint32_t sessions;
 	uint8_t is_static;
 	uint8_t linked; /* in the index (janitor's business) */
-	uint16_t creator;
-	uint64_t retired_epoch; /* janitor only */
+	/* Janitor only: the epoch it was unlinked in. 32 bits compared as
+	 * serial numbers (RFC 1982): a mapping waits a few epochs, not 2^31. */
+	uint32_t retired_epoch;
 };
 
 /* What the data path needs from one RSS snapshot, built with it and
@@ -76,7 +77,7 @@ enum nat_tcp_state {
 	NAT_TCP_RST,
 };
 
-/* One session: 48 bytes. The LAN and WAN lookup chains run through the
+/* One session: 44 bytes. The LAN and WAN lookup chains run through the
  * sessions themselves (next_lan, next_wan), so the two indexes cost only
  * their bucket heads. A free session is kept on the free list via next_lan. */
 struct nat_session {
