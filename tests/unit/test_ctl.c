@@ -1,0 +1,138 @@
+/* test_ctl.c - the control protocol: tokenizer, dispatch, a real socket. */
+#include "test.h"
+#include "../../src/ctl/ctl.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int h_echo(void *ctx, int argc, char **argv, struct ctl_reply *reply)
+{
+	(*(int *)ctx)++;
+	fprintf(reply->body, "argc=%d", argc);
+	for (int i = 0; i < argc; i++)
+		fprintf(reply->body, " %s", argv[i]);
+	fprintf(reply->body, "\n");
+	return 0;
+}
+
+static int h_fail(void *ctx, int argc, char **argv, struct ctl_reply *reply)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	return ctl_fail(reply, 1, "it failed on purpose");
+}
+
+static const struct ctl_command cmds[] = {
+    {"show", h_echo},
+    {"show stats", h_echo},
+    {"fail", h_fail},
+    {0},
+};
+
+TEST(ctl_tokenize_bounds_and_bytes)
+{
+	char *argv[CTL_ARGS_MAX];
+	char ok[] = "  show   stats --json ";
+	char empty[] = "   ";
+	char ctrl[] = "show\tstats";
+	char high[] = "show \xc3\xa9";
+	char many[200] = "";
+
+	CHECK_EQ(ctl_tokenize(ok, argv), 3);
+	CHECK(!strcmp(argv[0], "show") && !strcmp(argv[1], "stats") && !strcmp(argv[2], "--json"));
+	CHECK_EQ(ctl_tokenize(empty, argv), -1);
+	CHECK_EQ(ctl_tokenize(ctrl, argv), -1);
+	CHECK_EQ(ctl_tokenize(high, argv), -1);
+	for (int i = 0; i < CTL_ARGS_MAX + 1; i++)
+		strcat(many, "w ");
+	CHECK_EQ(ctl_tokenize(many, argv), -1);
+}
+
+TEST(ctl_dispatch_longest_match_and_errors)
+{
+	struct ctl_reply r = {0};
+	char *body = NULL;
+	size_t len = 0;
+	int calls = 0;
+	char l1[] = "show stats --json", l2[] = "show sessions", l3[] = "nope", l4[] = "fail";
+
+	r.body = open_memstream(&body, &len);
+	ctl_dispatch(cmds, &calls, l1, &r);
+	CHECK_EQ(r.status, 0);
+	ctl_dispatch(cmds, &calls, l2, &r);
+	CHECK_EQ(r.status, 0);
+	fflush(r.body);
+	CHECK(strstr(body, "argc=1 --json\n") != NULL);	  /* "show stats" matched */
+	CHECK(strstr(body, "argc=1 sessions\n") != NULL); /* "show" matched */
+	ctl_dispatch(cmds, &calls, l3, &r);
+	CHECK_EQ(r.status, 2);
+	CHECK(strstr(r.message, "unknown request 'nope'") != NULL);
+	ctl_dispatch(cmds, &calls, l4, &r);
+	CHECK_EQ(r.status, 1);
+	CHECK(!strcmp(r.message, "it failed on purpose"));
+	CHECK_EQ(calls, 2);
+	fclose(r.body);
+	free(body);
+}
+
+struct served {
+	struct ctl_server *s;
+	int calls;
+	volatile int stop;
+};
+
+static void *serve_loop(void *arg)
+{
+	struct served *sv = arg;
+
+	for (int i = 0; i < 400 && !sv->stop; i++) {
+		ctl_server_serve(sv->s, cmds, &sv->calls);
+		usleep(5000);
+	}
+	return NULL;
+}
+
+TEST(ctl_socket_round_trip_mode_and_refusals)
+{
+	char dir[] = "/tmp/rssnat-ctl-XXXXXX";
+	char path[128], *body = NULL;
+	size_t len = 0;
+	const char *why = NULL;
+	struct served sv = {0};
+	struct ctl_server *second = NULL;
+	struct stat st;
+	pthread_t t;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/sub/ctl.sock", dir);
+	CHECK(ctl_server_open(path, &sv.s, &why) == 0);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	pthread_create(&t, NULL, serve_loop, &sv);
+	FILE *out = open_memstream(&body, &len);
+	CHECK_EQ(ctl_request(path, "show stats --json", out, &why), 0);
+	CHECK_EQ(ctl_request(path, "fail", out, &why), 1);
+	CHECK(!strcmp(why, "it failed on purpose"));
+	CHECK_EQ(ctl_request(path, "bogus words", out, &why), 2);
+	fflush(out);
+	CHECK(!strcmp(body, "argc=1 --json\n"));
+	/* A second daemon must not take over a live socket. */
+	CHECK(ctl_server_open(path, &second, &why) != 0 && strstr(why, "another rssnat"));
+	sv.stop = 1;
+	pthread_join(t, NULL);
+	ctl_server_close(sv.s);
+	CHECK(access(path, F_OK) != 0); /* removed on close */
+	CHECK_EQ(ctl_request(path, "show", out, &why), 1);
+	CHECK(strstr(why, "no rssnat daemon") != NULL);
+	/* A stale socket file (no listener) is replaced. */
+	CHECK(ctl_server_open(path, &sv.s, &why) == 0);
+	ctl_server_close(sv.s);
+	fclose(out);
+	free(body);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	rmdir(path);
+	rmdir(dir);
+}
