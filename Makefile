@@ -12,7 +12,8 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DRSSNAT_VERSION='"$(VERSION)"' $(WARN) -g
 CFLAGS   ?= -O2
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-LIB_SRC  := $(wildcard src/core/*.c src/rss/*.c src/pkt/*.c src/nat/*.c src/sim/*.c)
+LIB_SRC  := $(wildcard src/core/*.c src/ctl/*.c src/rss/*.c src/pkt/*.c src/nat/*.c src/sim/*.c)
+LDLIBS   := -pthread
 CLI_SRC  := $(wildcard src/cli/*.c) src/main.c
 TEST_SRC := $(wildcard tests/unit/*.c)
 
@@ -32,10 +33,10 @@ $(BUILD)/librssnat.a: $(call obj,$(BUILD),$(LIB_SRC))
 	ar rcs $@ $^
 
 $(BUILD)/rssnat: $(call obj,$(BUILD),$(CLI_SRC)) $(BUILD)/librssnat.a
-	$(CC) $(CFLAGS) $^ -o $@
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/unit-tests: $(call obj,$(BUILD),$(TEST_SRC)) $(BUILD)/librssnat.a
-	$(CC) $(CFLAGS) $^ -o $@
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 # ASan + UBSan build ------------------------------------------------------------
 $(BUILD)/asan/obj/%.o: %.c
@@ -46,10 +47,10 @@ $(BUILD)/asan/librssnat.a: $(call obj,$(BUILD)/asan,$(LIB_SRC))
 	ar rcs $@ $^
 
 $(BUILD)/asan/rssnat: $(call obj,$(BUILD)/asan,$(CLI_SRC)) $(BUILD)/asan/librssnat.a
-	$(CC) $(SAN) $^ -o $@
+	$(CC) $(SAN) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/asan/unit-tests: $(call obj,$(BUILD)/asan,$(TEST_SRC)) $(BUILD)/asan/librssnat.a
-	$(CC) $(SAN) $^ -o $@
+	$(CC) $(SAN) $^ -o $@ $(LDLIBS)
 
 asan: $(BUILD)/asan/rssnat $(BUILD)/asan/unit-tests
 
