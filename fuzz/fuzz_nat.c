@@ -26,7 +26,7 @@ enum { CAP = 2048, WORKERS = 3 };
 /* An invariant broke: say which, then crash for libFuzzer. */
 #define BROKEN(what)                                                                               \
 	do {                                                                                       \
-		fprintf(stderr, "fuzz_nat: %s\n", what);                                          \
+		fprintf(stderr, "fuzz_nat: %s\n", what);                                           \
 		abort();                                                                           \
 	} while (0)
 
@@ -37,15 +37,6 @@ struct fuzz_state {
 	uint8_t last[CAP]; /* the last translated frame, for ICMP errors to quote */
 	size_t last_len;
 };
-
-static uint32_t ip4(unsigned a, unsigned b, unsigned c, unsigned d)
-{
-	uint8_t x[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d};
-	uint32_t v;
-
-	memcpy(&v, x, 4);
-	return v;
-}
 
 static struct fuzz_state *state(void)
 {
@@ -60,13 +51,14 @@ static struct fuzz_state *state(void)
 	if (rss_snapshot_create(&rc, 1, &s.snap, &why))
 		abort();
 	struct nat_config nc;
-	s.wan = ip4(198, 51, 100, 2);
+	s.wan = pkt_ipv4(198, 51, 100, 2);
 	nat_config_default(&nc, s.wan);
 	nc.sessions_per_worker = 256; /* small, so that exhaustion is reached */
 	nc.mappings = 384;
 	nc.frags_per_worker = 16;
 	nc.n_static = 1;
-	nc.statics[0] = (struct nat_static_map){PKT_PROTO_TCP, 8080, ip4(192, 168, 137, 10), 80};
+	nc.statics[0] =
+	    (struct nat_static_map){PKT_PROTO_TCP, 8080, pkt_ipv4(192, 168, 137, 10), 80};
 	if (nat_create(&nc, s.snap, WORKERS, &s.nat, &why))
 		abort();
 	return &s;
@@ -130,13 +122,13 @@ static size_t build_record(struct fuzz_state *s, const uint8_t **d, size_t *n, u
 	}
 	case 1:
 	case 2: /* a LAN host to the internet, or to our own external address */
-		sp.saddr = ip4(192, 168, 137, 10 + take(d, n, 1) % 4);
-		sp.daddr = op % 8 == 2 ? s->wan : ip4(203, 0, 113, 1 + take(d, n, 1) % 4);
+		sp.saddr = pkt_ipv4(192, 168, 137, 10 + take(d, n, 1) % 4);
+		sp.daddr = op % 8 == 2 ? s->wan : pkt_ipv4(203, 0, 113, 1 + take(d, n, 1) % 4);
 		*side = PKT_SIDE_LAN;
 		break;
 	case 3:
 	case 4: /* the internet to our external address */
-		sp.saddr = ip4(203, 0, 113, 1 + take(d, n, 1) % 4);
+		sp.saddr = pkt_ipv4(203, 0, 113, 1 + take(d, n, 1) % 4);
 		sp.daddr = s->wan;
 		*side = PKT_SIDE_WAN;
 		break;
@@ -145,15 +137,15 @@ static size_t build_record(struct fuzz_state *s, const uint8_t **d, size_t *n, u
 			return 0;
 		*side = (uint8_t)(op >> 6 & 1);
 		static const uint8_t mac[6];
-		return pkt_build_icmp_error(f, CAP, mac, mac, *side ? ip4(203, 0, 113, 9)
-							       : ip4(192, 168, 137, 11),
-					    *side ? s->wan : ip4(203, 0, 113, 1),
-					    (uint8_t)(op & 0x40 ? 11 : 3), (uint8_t)(op >> 5 & 3),
-					    s->last + 14, 28 + take(d, n, 1) % 32);
+		return pkt_build_icmp_error(
+		    f, CAP, mac, mac,
+		    *side ? pkt_ipv4(203, 0, 113, 9) : pkt_ipv4(192, 168, 137, 11),
+		    *side ? s->wan : pkt_ipv4(203, 0, 113, 1), (uint8_t)(op & 0x40 ? 11 : 3),
+		    (uint8_t)(op >> 5 & 3), s->last + 14, 28 + take(d, n, 1) % 32);
 	default: /* a fragment of a LAN or WAN datagram */
 		*side = (uint8_t)(op >> 6 & 1);
-		sp.saddr = *side ? ip4(203, 0, 113, 2) : ip4(192, 168, 137, 12);
-		sp.daddr = *side ? s->wan : ip4(203, 0, 113, 2);
+		sp.saddr = *side ? pkt_ipv4(203, 0, 113, 2) : pkt_ipv4(192, 168, 137, 12);
+		sp.daddr = *side ? s->wan : pkt_ipv4(203, 0, 113, 2);
 		sp.frag_off = (uint16_t)(take(d, n, 1) % 4 * 8);
 		sp.more_frags = op & 0x20;
 		if (sp.frag_off)

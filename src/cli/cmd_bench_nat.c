@@ -48,15 +48,6 @@ static uint64_t rnd(struct bench *b)
 	return b->rng;
 }
 
-static uint32_t ip(unsigned a, unsigned b, unsigned c, unsigned d)
-{
-	uint8_t x[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d};
-	uint32_t v;
-
-	memcpy(&v, x, 4);
-	return v;
-}
-
 enum { ENDPOINTS = 48000 }; /* internal endpoints: one WAN address has 64512 UDP ports */
 
 /* Flow i: internal endpoint i % ENDPOINTS (240 LAN hosts x 200 ports), remote
@@ -69,9 +60,9 @@ static void flow_spec(uint32_t i, struct pkt_spec *s)
 
 	memset(s, 0, sizeof(*s));
 	s->proto = PKT_PROTO_UDP;
-	s->saddr = ip(192, 168, 137, 10 + e % 240);
+	s->saddr = pkt_ipv4(192, 168, 137, 10 + e % 240);
 	s->sport = (uint16_t)(20000 + e / 240);
-	s->daddr = ip(203, 0, 113, 1 + r % 250);
+	s->daddr = pkt_ipv4(203, 0, 113, 1 + r % 250);
 	s->dport = (uint16_t)(1000 + r / 250);
 }
 
@@ -83,7 +74,7 @@ static int create(struct bench *b, uint32_t sessions, const char **why)
 	rss_config_default(&rc, 1);
 	if (rss_snapshot_create(&rc, 1, &b->snap, why))
 		return -1;
-	b->wan = ip(198, 51, 100, 2);
+	b->wan = pkt_ipv4(198, 51, 100, 2);
 	nat_config_default(&nc, b->wan);
 	nc.sessions_per_worker = sessions;
 	nc.mappings = sessions < NAT_MAPPINGS_MAX ? sessions : NAT_MAPPINGS_MAX;

@@ -32,22 +32,13 @@ const char *nat_drop_text(enum nat_drop reason)
 	return reason < NAT_DROP_COUNT ? drop_texts[reason] : "?";
 }
 
-static uint32_t ipv4(unsigned a, unsigned b, unsigned c, unsigned d)
-{
-	uint8_t bytes[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d};
-	uint32_t v;
-
-	memcpy(&v, bytes, 4);
-	return v;
-}
-
 void nat_config_default(struct nat_config *cfg, uint32_t wan_addr)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->wan_addr = wan_addr;
-	cfg->lan_addr = ipv4(192, 168, 137, 1);
-	cfg->lan_net = ipv4(192, 168, 137, 0);
-	cfg->lan_mask = ipv4(255, 255, 255, 0);
+	cfg->lan_addr = pkt_ipv4(192, 168, 137, 1);
+	cfg->lan_net = pkt_ipv4(192, 168, 137, 0);
+	cfg->lan_mask = pkt_ipv4(255, 255, 255, 0);
 	cfg->sessions_per_worker = 65536;
 	cfg->mappings = 65536;
 	cfg->frags_per_worker = 1024;

@@ -230,6 +230,17 @@ enum pkt_verdict {
  * path. IPv4 header checksum is verified. */
 enum pkt_drop pkt_parse(struct pkt *p, uint8_t *frame, uint16_t len, uint16_t cap);
 
+/* pkt_ipv4() - the address a.b.c.d as it sits on the wire (network byte
+ * order in a uint32_t), the form every address in a descriptor has. */
+static inline uint32_t pkt_ipv4(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+	uint8_t bytes[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d};
+	uint32_t v;
+
+	__builtin_memcpy(&v, bytes, 4);
+	return v;
+}
+
 /* pkt_at() - pointer to @n bytes at frame offset @off, or NULL if they are
  * not all inside the frame. */
 static inline uint8_t *pkt_at(const struct pkt *p, size_t off, size_t n)

@@ -77,15 +77,6 @@ static uint64_t sim_rand(struct sim *s)
 	return z ^ (z >> 31);
 }
 
-static uint32_t addr(unsigned a, unsigned b, unsigned c, unsigned d)
-{
-	uint8_t bytes[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d};
-	uint32_t v;
-
-	memcpy(&v, bytes, 4);
-	return v;
-}
-
 void sim_config_default(struct sim_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -182,8 +173,8 @@ static void flow_start(struct sim *s)
 	unsigned h = (unsigned)(sim_rand(s) % s->cfg->hosts);
 	struct pkt *p = frame_get(s);
 
-	f->host = addr(192, 168, 137, 10 + h);
-	f->server = addr(203, 0, 113, 1 + (unsigned)(sim_rand(s) % 250));
+	f->host = pkt_ipv4(192, 168, 137, 10 + h);
+	f->server = pkt_ipv4(203, 0, 113, 1 + (unsigned)(sim_rand(s) % 250));
 	f->proto = (uint8_t)flow_proto(s);
 	f->server_port = f->proto == PKT_PROTO_ICMP ? 0 : service_ports[sim_rand(s) % 8];
 	/* Each host counts its ports up, as an OS's ephemeral ports do, so
@@ -562,7 +553,7 @@ int sim_run(const struct sim_config *cfg, struct sim_result *res, const char **w
 		return err;
 	memset(res, 0, sizeof(*res));
 	res->flows = cfg->flows;
-	s.wan_addr = addr(198, 51, 100, 2);
+	s.wan_addr = pkt_ipv4(198, 51, 100, 2);
 	err = alloc_sim(&s);
 	if (!err)
 		err = make_snapshot(&s, why);

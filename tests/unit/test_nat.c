@@ -17,38 +17,29 @@
 
 /* ---- addresses ---- */
 
-static uint32_t ip4(unsigned a, unsigned b, unsigned c, unsigned d)
-{
-	uint8_t bytes[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d};
-	uint32_t v;
-
-	memcpy(&v, bytes, 4);
-	return v;
-}
-
 static uint32_t wan(void)
 {
-	return ip4(198, 51, 100, 2);
+	return pkt_ipv4(198, 51, 100, 2);
 }
 
 static uint32_t gw_lan(void)
 {
-	return ip4(192, 168, 137, 1);
+	return pkt_ipv4(192, 168, 137, 1);
 }
 
 static uint32_t lan(unsigned host)
 {
-	return ip4(192, 168, 137, host);
+	return pkt_ipv4(192, 168, 137, host);
 }
 
 static uint32_t remote(unsigned host)
 {
-	return ip4(203, 0, 113, host);
+	return pkt_ipv4(203, 0, 113, host);
 }
 
 static uint32_t router(void)
 {
-	return ip4(198, 18, 0, 1);
+	return pkt_ipv4(198, 18, 0, 1);
 }
 
 /* ---- a NAT with its RSS snapshot ---- */
@@ -535,8 +526,8 @@ TEST(rfc4787_req3_no_port_overloading)
 		unsigned host = 2 + (unsigned)(test_rand() % 250);
 		unsigned pi = (unsigned)(test_rand() % 64);
 		uint16_t lp = (uint16_t)(1024 + pi * 997);
-		uint32_t ra =
-		    ip4(203, 0, (unsigned)(test_rand() % 256), 1 + (unsigned)(test_rand() % 254));
+		uint32_t ra = pkt_ipv4(203, 0, (unsigned)(test_rand() % 256),
+				       1 + (unsigned)(test_rand() % 254));
 		uint16_t ext =
 		    udp_out(&e, lan(host), lp, ra, (uint16_t)(1 + test_rand() % 65535), 0);
 		if (!CHECK(ext != 0))
@@ -1694,7 +1685,7 @@ TEST(static_port_mapping_reaches_lan_service)
 	for (unsigned workers = 1; workers <= 4; workers += 3) {
 		env_open(&e, workers, &nc, NULL);
 		for (unsigned k = 0; k < 30; k++) {
-			uint32_t ra = ip4(203, 0, (unsigned)(test_rand() % 256), 1 + k);
+			uint32_t ra = pkt_ipv4(203, 0, (unsigned)(test_rand() % 256), 1 + k);
 			uint16_t rp = (uint16_t)(1024 + test_rand() % 60000);
 			/* Any host may open a connection; no prior contact. */
 			CHECK_EQ(tcp_in(&e, ra, rp, 8080, lan(10), 80, PKT_TCP_SYN, 0), PKT_TO_LAN);
@@ -1757,8 +1748,9 @@ static void check_steering(struct env *e, unsigned n, bool icmp)
 	for (unsigned k = 0; k < n; k++) {
 		struct frame f, r;
 		uint32_t la = lan(2 + (unsigned)(test_rand() % 250));
-		uint32_t ra = ip4(1 + (unsigned)(test_rand() % 223), (unsigned)(test_rand() % 256),
-				  (unsigned)(test_rand() % 256), 1 + (unsigned)(test_rand() % 254));
+		uint32_t ra =
+		    pkt_ipv4(1 + (unsigned)(test_rand() % 223), (unsigned)(test_rand() % 256),
+			     (unsigned)(test_rand() % 256), 1 + (unsigned)(test_rand() % 254));
 		uint16_t lp = (uint16_t)(1024 + test_rand() % 64512);
 		uint16_t rp = (uint16_t)(1 + test_rand() % 65535);
 		int kind = icmp ? (int)(test_rand() % 3) : (int)(test_rand() % 2);

@@ -21,11 +21,6 @@ enum {
 static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x0a};
 static const uint8_t mac_b[6] = {0x02, 0, 0, 0, 0, 0x0b};
 
-static uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-	return htonl((uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d);
-}
-
 static uint16_t be16(const uint8_t *b)
 {
 	return (uint16_t)(b[0] << 8 | b[1]);
@@ -48,8 +43,8 @@ static void set_be16(uint8_t *b, uint16_t v)
 static struct pkt_spec spec_of(uint8_t proto)
 {
 	struct pkt_spec s = {
-	    .saddr = ip4(10, 0, 0, 1),
-	    .daddr = ip4(192, 0, 2, 7),
+	    .saddr = pkt_ipv4(10, 0, 0, 1),
+	    .daddr = pkt_ipv4(192, 0, 2, 7),
 	    .proto = proto,
 	    .ip_id = 0x1234,
 	    .sport = 40000,
@@ -116,8 +111,8 @@ TEST(pkt_parse_tcp_fills_every_field)
 	CHECK_EQ(p.ttl, 64);
 	CHECK_EQ(p.ip_id, 0x1234);
 	CHECK_EQ(p.frag_off, 0);
-	CHECK_EQ(p.saddr, ip4(10, 0, 0, 1));
-	CHECK_EQ(p.daddr, ip4(192, 0, 2, 7));
+	CHECK_EQ(p.saddr, pkt_ipv4(10, 0, 0, 1));
+	CHECK_EQ(p.daddr, pkt_ipv4(192, 0, 2, 7));
 	CHECK_EQ(p.sport, 40000);
 	CHECK_EQ(p.dport, 80);
 	CHECK_EQ(p.tcp_flags, PKT_TCP_SYN | PKT_TCP_ACK);
@@ -282,7 +277,7 @@ TEST(pkt_parse_ignores_trailing_ethernet_padding)
 	CHECK_EQ(p.l3_len, 28);
 	CHECK_EQ(p.l4_len, 8); /* the UDP length check would fail on padding */
 	CHECK(pkt_checksums_ok(&p));
-	pkt_set_src(&p, ip4(203, 0, 113, 5), 1234);
+	pkt_set_src(&p, pkt_ipv4(203, 0, 113, 5), 1234);
 	CHECK(pkt_checksums_ok(&p));
 	CHECK_EQ(buf[59], 0xee);
 }
@@ -478,8 +473,9 @@ static size_t bad_quote(uint8_t *buf)
 	uint8_t orig[BUF];
 
 	valid(orig, PKT_PROTO_UDP);
-	return pkt_build_icmp_error(buf, BUF, mac_a, mac_b, ip4(192, 0, 2, 1), ip4(10, 0, 0, 1),
-				    PKT_ICMP_UNREACH, PKT_ICMP_UNREACH_PORT, orig + ETH, 20 + 7);
+	return pkt_build_icmp_error(buf, BUF, mac_a, mac_b, pkt_ipv4(192, 0, 2, 1),
+				    pkt_ipv4(10, 0, 0, 1), PKT_ICMP_UNREACH, PKT_ICMP_UNREACH_PORT,
+				    orig + ETH, 20 + 7);
 }
 
 TEST(pkt_parse_produces_every_drop_reason)
@@ -615,8 +611,8 @@ TEST(pkt_parse_later_fragment_has_no_l4)
 	CHECK(pkt_checksums_ok(&p));
 
 	/* Only the address changes: the bytes where a port would be are data. */
-	pkt_set_src(&p, ip4(198, 51, 100, 9), 999);
-	CHECK_EQ(p.saddr, ip4(198, 51, 100, 9));
+	pkt_set_src(&p, pkt_ipv4(198, 51, 100, 9), 999);
+	CHECK_EQ(p.saddr, pkt_ipv4(198, 51, 100, 9));
 	CHECK_EQ(p.sport, 0);
 	CHECK(!memcmp(buf + 34, payload, sizeof(payload)));
 	CHECK(pkt_checksums_ok(&p));
@@ -654,10 +650,10 @@ TEST(pkt_set_src_first_fragment_keeps_datagram_checksum)
 	CHECK_EQ(parse(&pw, whole, nw), PKT_OK);
 	CHECK_EQ(parse(&pf, frag, nf), PKT_OK);
 	CHECK(pf.flags & PKT_F_L4);
-	pkt_set_src(&pw, ip4(100, 64, 0, 1), 61000);
-	pkt_set_src(&pf, ip4(100, 64, 0, 1), 61000);
-	pkt_set_dst(&pw, ip4(8, 8, 4, 4), 443);
-	pkt_set_dst(&pf, ip4(8, 8, 4, 4), 443);
+	pkt_set_src(&pw, pkt_ipv4(100, 64, 0, 1), 61000);
+	pkt_set_src(&pf, pkt_ipv4(100, 64, 0, 1), 61000);
+	pkt_set_dst(&pw, pkt_ipv4(8, 8, 4, 4), 443);
+	pkt_set_dst(&pf, pkt_ipv4(8, 8, 4, 4), 443);
 	CHECK(pkt_checksums_ok(&pw));
 	CHECK(pkt_checksums_ok(&pf));
 	CHECK_EQ(wire16(frag + 34 + PKT_TCP_CSUM), wire16(whole + 34 + PKT_TCP_CSUM));
@@ -673,7 +669,7 @@ static size_t error_quoting(uint8_t *buf, const struct pkt_spec *s, size_t quote
 
 	if (quote_len > n - l2)
 		quote_len = n - l2;
-	return pkt_build_icmp_error(buf, BUF, mac_b, mac_a, ip4(192, 0, 2, 1), s->saddr,
+	return pkt_build_icmp_error(buf, BUF, mac_b, mac_a, pkt_ipv4(192, 0, 2, 1), s->saddr,
 				    PKT_ICMP_UNREACH, PKT_ICMP_UNREACH_PORT, orig + l2, quote_len);
 }
 
@@ -693,14 +689,14 @@ TEST(pkt_parse_icmp_error_quoting_tcp_udp_and_echo)
 		CHECK_EQ(p.flags, PKT_F_L4 | PKT_F_ICMP_ERROR);
 		CHECK_EQ(p.icmp_type, PKT_ICMP_UNREACH);
 		CHECK_EQ(p.icmp_code, PKT_ICMP_UNREACH_PORT);
-		CHECK_EQ(p.saddr, ip4(192, 0, 2, 1));
-		CHECK_EQ(p.daddr, ip4(10, 0, 0, 1));
+		CHECK_EQ(p.saddr, pkt_ipv4(192, 0, 2, 1));
+		CHECK_EQ(p.daddr, pkt_ipv4(10, 0, 0, 1));
 		CHECK_EQ(p.inner.l3_off, 42);
 		CHECK_EQ(p.inner.l4_off, 62);
 		CHECK_EQ(p.inner.l4_len, 8);
 		CHECK_EQ(p.inner.proto, protos[i]);
-		CHECK_EQ(p.inner.saddr, ip4(10, 0, 0, 1));
-		CHECK_EQ(p.inner.daddr, ip4(192, 0, 2, 7));
+		CHECK_EQ(p.inner.saddr, pkt_ipv4(10, 0, 0, 1));
+		CHECK_EQ(p.inner.daddr, pkt_ipv4(192, 0, 2, 7));
 		CHECK_EQ(p.inner.sport, port);
 		CHECK_EQ(p.inner.dport, protos[i] == PKT_PROTO_ICMP ? 0x4242 : 80);
 		CHECK_EQ(p.inner.icmp_type, protos[i] == PKT_PROTO_ICMP ? PKT_ICMP_ECHO : 0);
@@ -740,8 +736,9 @@ TEST(pkt_parse_icmp_error_about_an_icmp_error_is_described)
 	size_t n;
 
 	CHECK_EQ(error_quoting(first, &s, 28), 70);
-	n = pkt_build_icmp_error(second, BUF, mac_a, mac_b, ip4(10, 0, 0, 1), ip4(192, 0, 2, 1),
-				 PKT_ICMP_TIME_EXCEEDED, 0, first + ETH, 28);
+	n = pkt_build_icmp_error(second, BUF, mac_a, mac_b, pkt_ipv4(10, 0, 0, 1),
+				 pkt_ipv4(192, 0, 2, 1), PKT_ICMP_TIME_EXCEEDED, 0, first + ETH,
+				 28);
 	CHECK_EQ(parse(&p, second, n), PKT_OK);
 	CHECK(p.flags & PKT_F_ICMP_ERROR);
 	CHECK_EQ(p.inner.proto, PKT_PROTO_ICMP);
@@ -755,7 +752,7 @@ TEST(pkt_parse_rejects_truncated_or_malformed_quote)
 	struct pkt_spec s = spec_of(PKT_PROTO_TCP);
 	struct pkt p;
 	uint8_t *q = orig + ETH;
-	uint32_t from_addr = ip4(192, 0, 2, 1);
+	uint32_t from_addr = pkt_ipv4(192, 0, 2, 1);
 
 	build(orig, &s);
 #define ERR(len) pkt_build_icmp_error(buf, BUF, mac_a, mac_b, from_addr, s.saddr, 3, 1, q, len)
@@ -795,7 +792,7 @@ TEST(pkt_icmp_error_quoting_a_later_fragment_has_no_inner_ports)
 	CHECK_EQ(p.flags, PKT_F_L4 | PKT_F_ICMP_ERROR | PKT_F_INNER_FRAG);
 	CHECK_EQ(p.inner.sport + p.inner.dport, 0);
 	memcpy(before, buf, n);
-	pkt_set_inner_src(&p, ip4(100, 64, 1, 1), 7);
+	pkt_set_inner_src(&p, pkt_ipv4(100, 64, 1, 1), 7);
 	CHECK(!memcmp(buf + p.inner.l4_off, payload, 16)); /* data, not ports */
 	CHECK(memcmp(buf, before, n) != 0);
 	CHECK(pkt_checksums_ok(&p));
@@ -1102,7 +1099,7 @@ TEST(pkt_reply_icmp_error_quotes_the_original)
 {
 	uint8_t buf[BUF], orig[BUF], payload[40] = {1, 2, 3};
 	struct pkt_spec s = spec_of(PKT_PROTO_TCP);
-	const uint32_t gw = ip4(203, 0, 113, 1);
+	const uint32_t gw = pkt_ipv4(203, 0, 113, 1);
 	struct pkt p;
 	size_t n;
 
