@@ -123,7 +123,9 @@ static void slow_from_lan(struct nat_worker *w, struct pkt *p, uint16_t rem_port
 	enum nat_drop why = NAT_DROP_MAPPINGS_FULL;
 	bool existing = true;
 
-	if (p->proto == PKT_PROTO_TCP && !is_tcp_syn(p)) {
+	bool opens = p->proto != PKT_PROTO_TCP || is_tcp_syn(p);
+
+	if (id == NAT_NONE && !opens) {
 		/* RFC 6146 3.5.2: only a SYN opens a TCP session. */
 		nat_drop(w, p, NAT_DROP_TCP_NO_SESSION);
 		return;
@@ -143,11 +145,18 @@ static void slow_from_lan(struct nat_worker *w, struct pkt *p, uint16_t rem_port
 		}
 	}
 	if (existing) {
+		/* Its sessions live with the mapping's owner: a segment of one of
+		 * them goes there too, SYN or not (port mappings, hairpins, other
+		 * destinations of the mapping). */
 		unsigned owner = nat_owner_of(nat, &nat->maps[id]);
 		if (owner != w->id) {
 			send_to_owner(w, p, owner);
 			return;
 		}
+	}
+	if (!opens) {
+		nat_drop(w, p, NAT_DROP_TCP_NO_SESSION);
+		return;
 	}
 	uint32_t i = nat_session_create(w, id, p->daddr, rem_port);
 	if (i == NAT_NONE) {

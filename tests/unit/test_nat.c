@@ -1691,6 +1691,13 @@ TEST(static_port_mapping_reaches_lan_service)
 			CHECK_EQ(tcp_in(&e, ra, rp, 8080, lan(10), 80, PKT_TCP_SYN, 0), PKT_TO_LAN);
 			CHECK_EQ(tcp_out(&e, lan(10), 80, ra, rp, PKT_TCP_SYN | PKT_TCP_ACK, 0),
 				 8080);
+			/* The rest of the connection, wherever RSS puts it: a segment
+			 * without SYN on a non-owner worker is handed off, not dropped. */
+			CHECK_EQ(tcp_in(&e, ra, rp, 8080, lan(10), 80, PKT_TCP_ACK, 0), PKT_TO_LAN);
+			CHECK_EQ(tcp_out(&e, lan(10), 80, ra, rp, PKT_TCP_ACK | PKT_TCP_PSH, 0),
+				 8080);
+			CHECK_EQ(tcp_out(&e, lan(10), 80, ra, rp, PKT_TCP_FIN | PKT_TCP_ACK, 0),
+				 8080);
 			CHECK_EQ(udp_in(&e, ra, rp, 5353, lan(11), 53, 0), PKT_TO_LAN);
 			CHECK_EQ(udp_out(&e, lan(11), 53, ra, rp, 0), 5353);
 		}
