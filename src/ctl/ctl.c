@@ -197,10 +197,12 @@ static int read_line(int fd, char *line, size_t cap)
 	return 0;
 }
 
+/* send(), not write(): a peer that hung up must cost an error, never the
+ * SIGPIPE that would kill the daemon. */
 static void write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
-		ssize_t w = write(fd, buf, len);
+		ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
 		if (w <= 0)
 			return;
 		buf += w;

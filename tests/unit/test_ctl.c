@@ -136,3 +136,32 @@ TEST(ctl_socket_round_trip_mode_and_refusals)
 	rmdir(path);
 	rmdir(dir);
 }
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+/* A client that connects and hangs up at once (as the liveness probe of a
+ * second daemon does) must not cost the server a SIGPIPE. */
+TEST(ctl_server_survives_a_client_that_hangs_up)
+{
+	char dir[] = "/tmp/rssnat-ctl-XXXXXX", path[64];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ctl_server *s = NULL;
+	const char *why = NULL;
+	int calls = 0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	CHECK(ctl_server_open(path, &s, &why) == 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	for (int i = 0; i < 3; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+		CHECK(write(fd, "show", 4) == 4); /* no newline, then gone */
+		close(fd);
+	}
+	ctl_server_serve(s, cmds, &calls); /* would die of SIGPIPE with write() */
+	CHECK_EQ(calls, 0);
+	ctl_server_close(s);
+	rmdir(dir);
+}
