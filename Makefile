@@ -12,8 +12,8 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DRSSNAT_VERSION='"$(VERSION)"' $(WARN) -g
 CFLAGS   ?= -O2
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-LIB_SRC  := $(wildcard src/core/*.c src/ctl/*.c src/rss/*.c src/pkt/*.c src/nat/*.c src/sim/*.c)
-LDLIBS   := -pthread
+LIB_SRC  := $(wildcard src/core/*.c src/ctl/*.c src/rss/*.c src/pkt/*.c src/nat/*.c src/sim/*.c src/io/*.c src/svc/*.c src/gw/*.c)
+LDLIBS   := -lbpf -lelf -lz -pthread
 CLI_SRC  := $(wildcard src/cli/*.c) src/main.c
 TEST_SRC := $(wildcard tests/unit/*.c)
 
@@ -24,12 +24,30 @@ obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
 all: $(BUILD)/rssnat
 
+# The afpacket backend's eBPF fanout program, built for the BPF target and
+# embedded in the library as a C array (io_rss_fanout_bpf, io_internal.h).
+BPF_OBJ  := $(BUILD)/bpf/rss_fanout.bpf.o
+BPF_BLOB := $(BUILD)/bpf/rss_fanout_blob.c
+$(BPF_OBJ): src/io/bpf/rss_fanout.bpf.c src/io/rss_maps.h
+	@mkdir -p $(dir $@)
+	clang -O2 -target bpf -g -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+$(BPF_BLOB): $(BPF_OBJ)
+	{ echo '/* generated from $< by the Makefile: do not edit */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char io_rss_fanout_bpf[];'; \
+	  echo 'extern const size_t io_rss_fanout_bpf_len;'; \
+	  echo 'const unsigned char io_rss_fanout_bpf[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t io_rss_fanout_bpf_len = sizeof(io_rss_fanout_bpf);'; } >$@.tmp
+	mv $@.tmp $@
+
 # Release build ---------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/librssnat.a: $(call obj,$(BUILD),$(LIB_SRC))
+$(BUILD)/librssnat.a: $(call obj,$(BUILD),$(LIB_SRC) $(BPF_BLOB))
 	ar rcs $@ $^
 
 $(BUILD)/rssnat: $(call obj,$(BUILD),$(CLI_SRC)) $(BUILD)/librssnat.a
@@ -43,7 +61,7 @@ $(BUILD)/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -c $< -o $@
 
-$(BUILD)/asan/librssnat.a: $(call obj,$(BUILD)/asan,$(LIB_SRC))
+$(BUILD)/asan/librssnat.a: $(call obj,$(BUILD)/asan,$(LIB_SRC) $(BPF_BLOB))
 	ar rcs $@ $^
 
 $(BUILD)/asan/rssnat: $(call obj,$(BUILD)/asan,$(CLI_SRC)) $(BUILD)/asan/librssnat.a
@@ -59,9 +77,9 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -DRSSNAT_VERSION='"$(VERSION)"' -g -O1 \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard src/*/*.h)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(BPF_BLOB) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) $< $(LIB_SRC) -o $@
+	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(BPF_BLOB) -o $@ $(LDLIBS)
 fuzz: $(FUZZ_BIN)
 FUZZ_SECONDS ?= 600
 fuzz-long: $(FUZZ_BIN)

@@ -39,6 +39,10 @@ for t in tests/cli/test_*.sh; do
 done
 
 run_suite "fuzz (libFuzzer, ASan+UBSan)" tests/fuzz/run.sh "$BUILD"
+# Real interfaces in network namespaces (root; RSSNAT_SKIP_NET=1 says so and skips).
+run_suite "net: eBPF fanout = engine (release)" tests/net/test_fanout.sh "$BUILD/rssnat"
+run_suite "net: gateway, real clients (release)" tests/net/test_gateway.sh "$BUILD/rssnat"
+run_suite "net: gateway, real clients (asan+ubsan)" tests/net/test_gateway.sh "$BUILD/asan/rssnat"
 
 [ -z "$broken" ] || echo "failed suites:$broken"
 echo "$total_pass passed, $total_fail failed"

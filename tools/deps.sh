@@ -2,7 +2,11 @@
 # deps.sh - install the Debian 12 packages rssnat builds and tests with.
 # Idempotent and quiet when everything is there already; needs root otherwise.
 set -eu
-PKGS="gcc make libc6-dev clang clang-format libclang-rt-14-dev llvm iproute2 procps python3"
+# build and checks
+PKGS="gcc make libc6-dev clang clang-format libclang-rt-14-dev llvm python3
+      libbpf-dev libelf-dev zlib1g-dev
+      iproute2 procps ethtool iputils-ping curl iperf3 traceroute"
+# the last line: the namespace tests' topology and their real clients
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

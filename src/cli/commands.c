@@ -50,6 +50,30 @@ const struct cli_command cli_commands[] = {
      "Example: which destination ports bring this flow to bucket 5?\n"
      "  rssnat rss solve --bucket 5 --range 1024-65535 66.9.149.187:2794 161.142.100.80\n",
      cli_rss_solve},
+    {"run", "--lan IF --wan IF --wan-addr ADDR/LEN --wan-gateway ADDR [OPTIONS]",
+     "Run the gateway in the foreground between two interfaces (root).",
+     "Every check is made before anything starts; SIGINT or SIGTERM stops it\n"
+     "cleanly. The kernel must not hold the gateway's addresses on these\n"
+     "interfaces: rssnat answers ARP and ping for them itself.\n\n"
+     "Options:\n"
+     "  --lan IF              the LAN interface\n"
+     "  --wan IF              the WAN interface\n"
+     "  --wan-addr ADDR/LEN   the gateway's WAN address and subnet\n"
+     "  --wan-gateway ADDR    the WAN next hop (default route)\n"
+     "  --lan-addr ADDR/LEN   the gateway's LAN address (default 192.168.137.1/24)\n"
+     "  --queues N            receive queues and workers (default: one per core)\n"
+     "  --backend afpacket    packet I/O (afpacket: software RSS by eBPF fanout)\n"
+     "  --socket PATH         control socket (default /run/rssnat/rssnat.sock)\n"
+     "  --port-map P:EXT=ADDR:PORT  a service reachable from the WAN, e.g.\n"
+     "                        tcp:8080=192.168.137.10:80 (repeatable)\n"
+     "  --filtering F         address (default, RFC 4787 REQ-8) or endpoint\n"
+     "  --mss-clamp N         lower the MSS option of TCP SYNs to N\n",
+     cli_run},
+    {"show stats", "[--json] [--socket PATH]",
+     "Per-queue counters of the running gateway, over the control socket.",
+     "One line per queue (frames received and sent per side, translated locally,\n"
+     "handed off, dropped, live sessions), then one line per drop reason seen.\n",
+     cli_show_stats},
     {"simulate", "[OPTIONS]",
      "Run the NAT on N worker shards against synthetic hosts and internet.",
      "LAN hosts open TCP (handshake, data, FIN), UDP (request/response) and ICMP echo\n"
@@ -88,6 +112,28 @@ const struct cli_command cli_commands[] = {
      "Prints, per family and implementation, reference_ns= fast_ns= speedup=, all\n"
      "measured in the same run over the same random tuples.\n",
      cli_bench_rss},
+    {"io probe", "--iface IF [OPTIONS]",
+     "Receive on an interface with the afpacket backend and show each frame's queue.",
+     "Opens IF with N queues in an AF_PACKET fanout group steered by the eBPF RSS\n"
+     "program (Microsoft key, 128 entries round robin, 4-tuple unless --fields), then\n"
+     "prints one line per IPv4 frame: queue=Q src=ADDR:PORT dst=ADDR:PORT proto=P,\n"
+     "then vlan=VID if it was tagged and frag=1 if it is a fragment (hashed on its\n"
+     "addresses only, as are ICMP and other protocols). Last, a summary:\n"
+     "frames=K per_queue=a,b,.. skipped=M (skipped: not IPv4, or malformed).\n"
+     "Compare with 'rssnat rss hash --queues N SRC DST'. Needs root (CAP_NET_RAW,\n"
+     "CAP_BPF); puts IF into promiscuous mode while it runs.\n\n"
+     "Options:\n"
+     "  --iface IF        the interface (required)\n"
+     "  --queues N        queues, 1..64 (default 1)\n"
+     "  --side S          lan (default) or wan: which field set the program hashes\n"
+     "  --fields F        that side's field set, as for 'rss hash' (default 4tuple)\n"
+     "  --icmp-ports      hash an ICMP echo identifier as both ports (icmp_id_as_port)\n"
+     "  --count K         stop after K IPv4 frames (default 100)\n"
+     "  --seconds S       stop after S seconds (default 10)\n"
+     "  --json            one JSON object per frame and for the summary\n\n"
+     "Example:\n"
+     "  rssnat io probe --iface veth0 --queues 4 --count 20\n",
+     cli_io_probe},
     {0},
 };
 

@@ -12,5 +12,8 @@ int cli_rss_solve(int argc, char **argv);
 int cli_bench_rss(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
 int cli_bench_nat(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_show_stats(int argc, char **argv);
+int cli_io_probe(int argc, char **argv);
 
 #endif

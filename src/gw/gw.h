@@ -1,0 +1,58 @@
+/* gw.h - the live gateway: two interfaces, N queues, one worker per queue,
+ * one control thread.
+ *
+ * Theory of operation
+ * -------------------
+ * Worker q reads queue q of the LAN and WAN ports (the backend's RSS decides
+ * which packets that is), parses each frame once, answers pings to the
+ * gateway, applies the router rules (TTL, RFC 1812), runs the NAT, and sends
+ * the result out of queue q of the other port. The NAT's verdicts decide the
+ * rest: a packet owned by another worker goes over an SPSC ring to it (the
+ * frame's buffer travels with it and is returned to its pool over another
+ * ring); a packet whose next hop has no published MAC, and every ARP frame,
+ * goes to the control thread ("punt").
+ *
+ * The control thread owns the ARP caches (svc/arp.c) and publishes resolved
+ * neighbours in a table the workers read without waiting (neigh.h); it
+ * sends ARP replies, requests and the frames that waited for them through
+ * its own raw socket per interface; it runs the NAT's janitor and the
+ * control socket (`rssnat show stats`). Nothing on a worker allocates,
+ * blocks on a lock or waits for another thread; a full ring is a counted
+ * drop.
+ */
+#ifndef RSSNAT_GW_H
+#define RSSNAT_GW_H
+
+#include <net/if.h>
+#include <stdint.h>
+
+#include "../nat/nat.h"
+
+struct gw_config {
+	char lan_if[IF_NAMESIZE];
+	char wan_if[IF_NAMESIZE];
+	uint32_t lan_addr, lan_mask; /* network byte order */
+	uint32_t wan_addr, wan_mask;
+	uint32_t wan_gateway;
+	unsigned queues;
+	const char *backend;
+	char socket_path[108];
+	uint16_t mss_clamp; /* 0: off */
+	struct nat_config nat;
+};
+
+/* gw_config_default() - ICS defaults: LAN 192.168.137.1/24, queues = cores,
+ * afpacket, /run/rssnat/rssnat.sock. */
+void gw_config_default(struct gw_config *cfg);
+
+/* gw_check() - everything that can be checked before starting: interfaces
+ * exist and are up and distinct, the kernel holds none of our addresses on
+ * them, the gateway is on the WAN subnet, queues 1..64. 0 or -EINVAL with a
+ * one-line reason in @why (a static buffer). */
+int gw_check(const struct gw_config *cfg, const char **why);
+
+/* gw_run() - run until SIGINT or SIGTERM; returns 0, or -errno with *why
+ * if the gateway could not start. Logs to stderr. */
+int gw_run(const struct gw_config *cfg, const char **why);
+
+#endif

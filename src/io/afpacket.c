@@ -1,0 +1,702 @@
+/* afpacket.c - the afpacket backend: one TPACKET_V3 socket per queue, all in
+ * one fanout group whose eBPF program computes the engine's RSS.
+ *
+ * Theory of operation
+ * -------------------
+ * open() builds the port so that steering is complete before the first frame
+ * is accepted (first everything that can fail, then the commit):
+ *   1. per queue q: an AF_PACKET SOCK_RAW socket with a classic "drop all"
+ *      filter, TPACKET_V3, its RX ring mmap'ed, PACKET_QDISC_BYPASS,
+ *      PACKET_IGNORE_OUTGOING, bound to the interface for ETH_P_ALL;
+ *   2. promiscuous mode (the gateway answers for addresses the kernel does
+ *      not own), the eBPF program loaded, its maps filled from the snapshot;
+ *   3. the sockets join the fanout group in queue order - the kernel
+ *      delivers a frame to member (program's return value % members) and
+ *      members are numbered in join order, so the return value is the queue.
+ *      Queue 0 creates the group with PACKET_FANOUT_FLAG_UNIQUEID, so the
+ *      kernel picks an id no other group in the namespace has (an id made up
+ *      from pid and ifindex could collide and silently join someone else's
+ *      group); the others join by that id;
+ *   4. the program is attached to the group (PACKET_FANOUT_DATA), then the
+ *      drop-all filters are removed.
+ *
+ * Receive: the kernel fills a block and hands it over (TP_STATUS_USER) when
+ * it is full or AFP_BLOCK_TOV_MS after its first frame. rx_burst() copies
+ * frames out of the current block and gives the block back when its last
+ * frame is read; where it stopped is kept, so a burst may end mid-block.
+ * A VLAN tag the device stripped into metadata is put back into the copy,
+ * so the caller sees the frame as it was on the wire.
+ *
+ * Transmit: sendmmsg() on the queue's own socket, MSG_DONTWAIT, with the
+ * qdisc bypassed. The contract copies frames out anyway, and one sendmmsg()
+ * per burst costs what a TX ring's send() kick costs, without a second
+ * ring's status bookkeeping. The kernel never shows a fanout group the
+ * frames its own members send; PACKET_FANOUT_FLAG_IGNORE_OUTGOING (Linux
+ * 6.2) keeps out what other local senders transmit - the socket option
+ * PACKET_IGNORE_OUTGOING is set too, but it only acts on a socket outside
+ * a group.
+ *
+ * Counters have one writer each (the queue's worker, or stats() for the
+ * kernel's drops), read with relaxed atomics from the control thread.
+ */
+#include "io.h"
+#include "io_internal.h"
+#include "rss_maps.h"
+
+#include "../pkt/pkt.h"
+#include "../rss/rss.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+#define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000 /* Linux 6.2; older uapi headers lack it */
+#endif
+
+enum {
+	AFP_BLOCK_SIZE = 1 << 18,	/* 256 KiB: a multiple of the page size */
+	AFP_FRAME_SIZE = 2048,		/* nominal: how ring_frames turns into bytes */
+	AFP_RING_FRAMES_DEFAULT = 2048, /* 4 MiB of ring per queue */
+	AFP_RING_FRAMES_MAX = 1 << 16,	/* 128 MiB per queue */
+	AFP_BLOCKS_MIN = 2,		/* one with the user, one filling */
+	AFP_BLOCK_TOV_MS = 1,		/* a partly filled block waits at most this */
+	AFP_TX_BATCH = 64,		/* frames per sendmmsg() */
+	AFP_VERIFIER_LOG = 1 << 16,	/* the log keeps its tail, where the error is */
+	AFP_WHY_LEN = 256,		/* a formatted reason */
+	AFP_MAC_PAIR = 2 * PKT_MAC_LEN, /* destination and source address */
+	AFP_GROUP_ID_MASK = 0xffff,	/* PACKET_FANOUT's id bits */
+	AFP_FANOUT_FLAGS_SHIFT = 16,	/* type and flags above the id */
+	AFP_NO_FD = -1,
+};
+
+struct afp_queue {
+	int fd;
+	uint8_t *ring; /* AFP block_nr blocks of AFP_BLOCK_SIZE bytes */
+	size_t ring_len;
+	unsigned block_nr;
+	unsigned block;	      /* the block being read, or waited for */
+	unsigned left;	      /* frames of it not read yet; 0: not taken yet */
+	uint32_t next;	      /* offset in the block of the next frame */
+	struct mmsghdr *msgs; /* AFP_TX_BATCH of each, for sendmmsg() */
+	struct iovec *iov;
+	_Atomic uint64_t rx, tx, rx_oversize, tx_dropped; /* the worker writes */
+	_Atomic uint64_t kernel_drops;			  /* stats() writes */
+};
+
+struct afp_port {
+	unsigned queues;
+	unsigned side; /* enum pkt_side: which field set the program hashes */
+	int ifindex;
+	struct bpf_object *obj;
+	int prog_fd, state_fd, active_fd;
+	unsigned active;	    /* the slot of rss_state the program reads */
+	struct io_rss_state *stage; /* set_rss() builds the next state here */
+	struct afp_queue q[];
+};
+
+static struct afp_port *port_of(struct io_port *io)
+{
+	return (struct afp_port *)(void *)io;
+}
+
+/* A reason with details (the verifier's message) outlives open(). */
+static _Thread_local char why_buf[AFP_WHY_LEN];
+
+static const char *why_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *why_fmt(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why_buf, sizeof(why_buf), fmt, ap);
+	va_end(ap);
+	return why_buf;
+}
+
+static uint64_t counter(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* Single writer: a plain load and store, no locked instruction. */
+static void counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, counter(c) + n, memory_order_relaxed);
+}
+
+/* Close ------------------------------------------------------------------ */
+
+static void queue_close(struct afp_queue *q)
+{
+	if (q->ring && q->ring != MAP_FAILED)
+		munmap(q->ring, q->ring_len);
+	if (q->fd != AFP_NO_FD)
+		close(q->fd); /* leaves the group; the last one frees it */
+	free(q->msgs);
+	free(q->iov);
+}
+
+/* Undoes any prefix of open(): every field starts out "not set up". */
+static void port_destroy(struct afp_port *p)
+{
+	for (unsigned i = 0; i < p->queues; i++)
+		queue_close(&p->q[i]);
+	if (p->obj)
+		bpf_object__close(p->obj); /* the group keeps its own reference */
+	free(p->stage);
+	free(p);
+}
+
+static void afp_close(struct io_port *io)
+{
+	if (io)
+		port_destroy(port_of(io));
+}
+
+/* Open: sockets and rings ------------------------------------------------ */
+
+static int sockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	return setsockopt(fd, level, name, val, len) ? -errno : 0;
+}
+
+static int sockopt_int(int fd, int name, int val)
+{
+	return sockopt(fd, SOL_PACKET, name, &val, sizeof(val));
+}
+
+/* Classic BPF "ret #0": the socket accepts nothing until open() commits. */
+static int drop_all(int fd)
+{
+	static struct sock_filter drop[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+	struct sock_fprog prog = {.len = 1, .filter = drop};
+
+	return sockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
+static unsigned ring_blocks(unsigned ring_frames)
+{
+	unsigned frames = ring_frames ? ring_frames : AFP_RING_FRAMES_DEFAULT;
+	size_t bytes;
+	unsigned blocks;
+
+	if (frames > AFP_RING_FRAMES_MAX)
+		frames = AFP_RING_FRAMES_MAX; /* a typo must not map gigabytes per queue */
+	bytes = (size_t)frames * AFP_FRAME_SIZE;
+	blocks = (unsigned)((bytes + AFP_BLOCK_SIZE - 1) / AFP_BLOCK_SIZE);
+	return blocks < AFP_BLOCKS_MIN ? AFP_BLOCKS_MIN : blocks;
+}
+
+static int ring_setup(struct afp_queue *q, unsigned ring_frames, const char **why)
+{
+	struct tpacket_req3 req = {
+	    .tp_block_size = AFP_BLOCK_SIZE,
+	    .tp_block_nr = ring_blocks(ring_frames),
+	    .tp_frame_size = AFP_FRAME_SIZE,
+	    .tp_retire_blk_tov = AFP_BLOCK_TOV_MS,
+	};
+	int err;
+
+	req.tp_frame_nr = req.tp_block_nr * (AFP_BLOCK_SIZE / AFP_FRAME_SIZE);
+	if ((err = sockopt_int(q->fd, PACKET_VERSION, TPACKET_V3))) {
+		*why = "the kernel does not support TPACKET_V3";
+		return err;
+	}
+	if ((err = sockopt(q->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))) {
+		*why = "cannot set up the receive ring (PACKET_RX_RING)";
+		return err;
+	}
+	q->block_nr = req.tp_block_nr;
+	q->ring_len = (size_t)req.tp_block_nr * AFP_BLOCK_SIZE;
+	q->ring =
+	    mmap(NULL, q->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, q->fd, 0);
+	if (q->ring == MAP_FAILED) {
+		err = -errno;
+		q->ring = NULL;
+		*why = "cannot map the receive ring (out of memory?)";
+		return err;
+	}
+	return 0;
+}
+
+static int tx_setup(struct afp_queue *q, const char **why)
+{
+	q->msgs = calloc(AFP_TX_BATCH, sizeof(*q->msgs));
+	q->iov = calloc(AFP_TX_BATCH, sizeof(*q->iov));
+	if (!q->msgs || !q->iov) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < AFP_TX_BATCH; i++) {
+		/* No address: the socket's bound interface and protocol. */
+		q->msgs[i].msg_hdr.msg_iov = &q->iov[i];
+		q->msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	return 0;
+}
+
+static int bind_iface(int fd, int ifindex, const char **why)
+{
+	struct sockaddr_ll sll = {
+	    .sll_family = AF_PACKET,
+	    .sll_protocol = htons(ETH_P_ALL),
+	    .sll_ifindex = ifindex,
+	};
+
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		*why = "cannot bind to the interface";
+		return -errno;
+	}
+	return 0;
+}
+
+static int queue_open(struct afp_queue *q, int ifindex, unsigned ring_frames, const char **why)
+{
+	int err;
+
+	/* Protocol 0: receive nothing until bound to the one interface. */
+	q->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (q->fd < 0) {
+		err = -errno;
+		q->fd = AFP_NO_FD;
+		*why = err == -EPERM || err == -EACCES
+			   ? "AF_PACKET sockets need CAP_NET_RAW (run as root)"
+			   : "cannot create an AF_PACKET socket";
+		return err;
+	}
+	if ((err = drop_all(q->fd))) {
+		*why = "cannot attach the start-up filter";
+		return err;
+	}
+	if ((err = ring_setup(q, ring_frames, why)) || (err = tx_setup(q, why)))
+		return err;
+	if ((err = sockopt_int(q->fd, PACKET_QDISC_BYPASS, 1)) ||
+	    (err = sockopt_int(q->fd, PACKET_IGNORE_OUTGOING, 1))) {
+		*why = "cannot set PACKET_QDISC_BYPASS or PACKET_IGNORE_OUTGOING";
+		return err;
+	}
+	return bind_iface(q->fd, ifindex, why);
+}
+
+static int iface_check_up(int fd, const char *ifname, const char **why)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+		*why = "cannot read the interface's flags";
+		return -errno;
+	}
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		*why = "interface is down (ip link set IFACE up)";
+		return -ENETDOWN;
+	}
+	return 0;
+}
+
+static int promisc_on(int fd, int ifindex, const char **why)
+{
+	struct packet_mreq mr = {.mr_ifindex = ifindex, .mr_type = PACKET_MR_PROMISC};
+
+	/* Tied to the socket: closing it drops our share of the refcount. */
+	if (sockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
+		*why = "cannot switch the interface to promiscuous mode";
+		return -errno;
+	}
+	return 0;
+}
+
+/* Open: the eBPF program -------------------------------------------------- */
+
+/* libbpf would print to stderr; open() reports one reason instead. */
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static bool log_line_is_summary(const char *line, size_t len)
+{
+	static const char *const summaries[] = {"processed ", "verification time", "stack depth"};
+
+	for (size_t i = 0; i < sizeof(summaries) / sizeof(summaries[0]); i++)
+		if (len >= strlen(summaries[i]) &&
+		    !strncmp(line, summaries[i], strlen(summaries[i])))
+			return true;
+	return len == 0;
+}
+
+/* The verifier states its objection last, before its statistics. */
+static const char *verifier_error(const char *log)
+{
+	const char *best = NULL, *line = log;
+	size_t best_len = 0;
+
+	while (*line) {
+		size_t len = strcspn(line, "\n");
+		if (!log_line_is_summary(line, len)) {
+			best = line;
+			best_len = len;
+		}
+		line += len + (line[len] == '\n');
+	}
+	if (!best)
+		return why_fmt("eBPF fanout program rejected (no verifier log)");
+	return why_fmt("eBPF fanout program rejected by the verifier: %.*s", (int)best_len, best);
+}
+
+static int bpf_find_maps(struct afp_port *p, const char **why)
+{
+	struct bpf_map *state = bpf_object__find_map_by_name(p->obj, "rss_state");
+	struct bpf_map *active = bpf_object__find_map_by_name(p->obj, "rss_active");
+
+	if (!state || !active) {
+		*why = "eBPF fanout object lacks its maps (rss_state, rss_active)";
+		return -ENOENT;
+	}
+	p->state_fd = bpf_map__fd(state);
+	p->active_fd = bpf_map__fd(active);
+	return 0;
+}
+
+static int bpf_load(struct afp_port *p, const char **why)
+{
+	struct bpf_object_open_opts opts = {.sz = sizeof(opts), .object_name = "rss_fanout"};
+	struct bpf_program *prog;
+	char *log;
+	int err;
+
+	libbpf_set_print(libbpf_quiet);
+	p->obj = bpf_object__open_mem(io_rss_fanout_bpf, io_rss_fanout_bpf_len, &opts);
+	if (!p->obj) {
+		*why = "the embedded eBPF fanout object is unreadable";
+		return -errno ? -errno : -EINVAL;
+	}
+	prog = bpf_object__find_program_by_name(p->obj, "rss_fanout");
+	log = calloc(1, AFP_VERIFIER_LOG);
+	if (!prog || !log) {
+		free(log);
+		*why = prog ? "out of memory" : "eBPF fanout object lacks rss_fanout()";
+		return prog ? -ENOMEM : -ENOENT;
+	}
+	/* Log level 0 with a buffer: libbpf reloads with a log only on failure. */
+	bpf_program__set_log_buf(prog, log, AFP_VERIFIER_LOG);
+	if (bpf_object__load(p->obj)) {
+		err = -errno;
+		*why = err == -EPERM ? "loading eBPF needs CAP_BPF and CAP_NET_ADMIN (run as root)"
+				     : verifier_error(log);
+		free(log);
+		return err ? err : -EINVAL;
+	}
+	free(log);
+	p->prog_fd = bpf_program__fd(prog);
+	return bpf_find_maps(p, why);
+}
+
+/* Steering ----------------------------------------------------------------- */
+
+/* Fill the idle slot, then flip: the program reads one whole state. */
+static int afp_set_rss(struct io_port *io, const struct rss_snapshot *snap, const char **why)
+{
+	struct afp_port *p = port_of(io);
+	__u32 idle = p->active ^ 1, zero = 0;
+	int err;
+
+	if ((err = io_rss_state_fill(p->stage, snap, p->side, p->queues, why)))
+		return err;
+	if (bpf_map_update_elem(p->state_fd, &idle, p->stage, BPF_ANY) ||
+	    bpf_map_update_elem(p->active_fd, &zero, &idle, BPF_ANY)) {
+		*why = "cannot write the eBPF RSS maps";
+		return -errno;
+	}
+	p->active = idle;
+	return 0;
+}
+
+/* Steps 3 and 4 of the theory of operation. */
+static int fanout_commit(struct afp_port *p, const char **why)
+{
+	int type = PACKET_FANOUT_EBPF | PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
+	int arg = (type | PACKET_FANOUT_FLAG_UNIQUEID) << AFP_FANOUT_FLAGS_SHIFT, err;
+	socklen_t len = sizeof(arg);
+
+	if ((err = sockopt(p->q[0].fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg))) ||
+	    getsockopt(p->q[0].fd, SOL_PACKET, PACKET_FANOUT, &arg, &len)) {
+		*why = err == -EINVAL
+			   ? "the kernel lacks eBPF fanout with ignore-outgoing (Linux 6.2)"
+			   : "cannot create the fanout group";
+		return err ? err : -errno;
+	}
+	arg = (arg & AFP_GROUP_ID_MASK) | type << AFP_FANOUT_FLAGS_SHIFT;
+	for (unsigned i = 1; i < p->queues; i++)
+		if ((err = sockopt(p->q[i].fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)))) {
+			*why = "cannot join the fanout group";
+			return err;
+		}
+	if ((err = sockopt(p->q[0].fd, SOL_PACKET, PACKET_FANOUT_DATA, &p->prog_fd,
+			   sizeof(p->prog_fd)))) {
+		*why = "cannot attach the eBPF program to the fanout group";
+		return err;
+	}
+	int unused = 0; /* SOL_SOCKET options take at least an int */
+	for (unsigned i = 0; i < p->queues; i++)
+		if ((err = sockopt(p->q[i].fd, SOL_SOCKET, SO_DETACH_FILTER, &unused,
+				   sizeof(unused)))) {
+			*why = "cannot remove the start-up filter";
+			return err;
+		}
+	return 0;
+}
+
+static int check_params(const struct io_params *params, int *ifindex, const char **why)
+{
+	if (params->queues < 1 || params->queues > RSS_QUEUES_MAX) {
+		*why = "queues must be from 1 to 64";
+		return -EINVAL;
+	}
+	if (!params->snap) {
+		*why = "no RSS snapshot";
+		return -EINVAL;
+	}
+	if (!params->ifname || !*params->ifname || strlen(params->ifname) >= IFNAMSIZ) {
+		*why = "interface name must be 1 to 15 characters";
+		return -EINVAL;
+	}
+	*ifindex = (int)if_nametoindex(params->ifname);
+	if (!*ifindex) {
+		*why = "no such interface";
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static struct afp_port *port_alloc(const struct io_params *params, int ifindex)
+{
+	struct afp_port *p = calloc(1, sizeof(*p) + params->queues * sizeof(p->q[0]));
+
+	if (!p)
+		return NULL;
+	p->queues = params->queues;
+	p->side = params->side;
+	p->ifindex = ifindex;
+	p->prog_fd = p->state_fd = p->active_fd = AFP_NO_FD;
+	p->active = 1; /* the first set_rss() fills slot 0 */
+	for (unsigned i = 0; i < p->queues; i++)
+		p->q[i].fd = AFP_NO_FD;
+	p->stage = malloc(sizeof(*p->stage));
+	if (!p->stage) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static int afp_open(const struct io_params *params, struct io_port **out, const char **why)
+{
+	struct afp_port *p;
+	int ifindex = 0, err;
+
+	if ((err = check_params(params, &ifindex, why)))
+		return err;
+	if (!(p = port_alloc(params, ifindex))) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < p->queues; i++)
+		if ((err = queue_open(&p->q[i], ifindex, params->ring_frames, why)))
+			goto fail;
+	if ((err = iface_check_up(p->q[0].fd, params->ifname, why)) ||
+	    (err = promisc_on(p->q[0].fd, ifindex, why)) || (err = bpf_load(p, why)) ||
+	    (err = afp_set_rss((struct io_port *)(void *)p, params->snap, why)) ||
+	    (err = fanout_commit(p, why)))
+		goto fail;
+	*out = (struct io_port *)(void *)p;
+	return 0;
+fail:
+	port_destroy(p);
+	return err;
+}
+
+/* Receive ------------------------------------------------------------------ */
+
+static struct tpacket_block_desc *block_at(const struct afp_queue *q, unsigned b)
+{
+	return (struct tpacket_block_desc *)(void *)(q->ring + (size_t)b * AFP_BLOCK_SIZE);
+}
+
+static void block_release(struct afp_queue *q)
+{
+	struct tpacket_block_desc *bd = block_at(q, q->block);
+
+	/* Our reads of the block happen before the kernel may refill it. */
+	__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+	q->block = q->block + 1 == q->block_nr ? 0 : q->block + 1;
+	q->left = 0;
+}
+
+/* Take the next block if the kernel handed it over; false if it did not. */
+static bool block_take(struct afp_queue *q)
+{
+	struct tpacket_block_desc *bd = block_at(q, q->block);
+
+	if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
+		return false;
+	q->left = bd->hdr.bh1.num_pkts;
+	q->next = bd->hdr.bh1.offset_to_first_pkt;
+	if (!q->left) {
+		block_release(q); /* an empty block: nothing to read */
+		return false;
+	}
+	return true;
+}
+
+/* The frame at q->next, or NULL if the kernel's offsets leave the block. */
+static const struct tpacket3_hdr *frame_at(const struct afp_queue *q)
+{
+	const struct tpacket3_hdr *h;
+
+	if (q->next > AFP_BLOCK_SIZE - sizeof(*h))
+		return NULL;
+	h = (const struct tpacket3_hdr *)(const void *)((const uint8_t *)block_at(q, q->block) +
+							q->next);
+	if (h->tp_mac > AFP_BLOCK_SIZE - q->next ||
+	    h->tp_snaplen > AFP_BLOCK_SIZE - q->next - h->tp_mac)
+		return NULL;
+	return h;
+}
+
+/* Copy one frame out, with a metadata VLAN tag put back in; false if it
+ * does not fit the buffer or was cut short by the ring. */
+static bool frame_copy(const struct tpacket3_hdr *h, struct pkt *p)
+{
+	const uint8_t *frame = (const uint8_t *)h + h->tp_mac;
+	bool vlan = h->tp_status & TP_STATUS_VLAN_VALID;
+	size_t len = h->tp_snaplen, total = len + (vlan ? PKT_VLAN_LEN : 0);
+	uint16_t tpid, tci;
+
+	if (len < h->tp_len || total > p->cap || len < PKT_ETH_LEN)
+		return false;
+	if (!vlan) {
+		memcpy(p->data, frame, len);
+	} else {
+		tpid = htons(h->tp_status & TP_STATUS_VLAN_TPID_VALID ? h->hv1.tp_vlan_tpid
+								      : PKT_ETHERTYPE_VLAN);
+		tci = htons((uint16_t)h->hv1.tp_vlan_tci);
+		memcpy(p->data, frame, AFP_MAC_PAIR);
+		memcpy(p->data + AFP_MAC_PAIR, &tpid, sizeof(tpid));
+		memcpy(p->data + AFP_MAC_PAIR + sizeof(tpid), &tci, sizeof(tci));
+		memcpy(p->data + AFP_MAC_PAIR + PKT_VLAN_LEN, frame + AFP_MAC_PAIR,
+		       len - AFP_MAC_PAIR);
+	}
+	p->len = (uint16_t)total;
+	return true;
+}
+
+static unsigned afp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts, unsigned max)
+{
+	struct afp_queue *q = &port_of(io)->q[qi];
+	unsigned n = 0, bad = 0;
+
+	/* Each pass consumes a frame or stops: bounded by max + ring frames. */
+	while (n < max) {
+		if (!q->left && !block_take(q))
+			break;
+		const struct tpacket3_hdr *h = frame_at(q);
+		if (!h) {
+			bad += q->left; /* cannot walk on: give the block back */
+			block_release(q);
+			continue;
+		}
+		if (frame_copy(h, pkts[n]))
+			n++;
+		else
+			bad++;
+		if (--q->left)
+			q->next += h->tp_next_offset;
+		else
+			block_release(q);
+	}
+	counter_add(&q->rx, n);
+	if (bad)
+		counter_add(&q->rx_oversize, bad);
+	return n;
+}
+
+/* Transmit ----------------------------------------------------------------- */
+
+static unsigned afp_tx_burst(struct io_port *io, unsigned qi, struct pkt **pkts, unsigned n)
+{
+	struct afp_queue *q = &port_of(io)->q[qi];
+	unsigned sent = 0;
+
+	while (sent < n) {
+		unsigned batch = n - sent < AFP_TX_BATCH ? n - sent : AFP_TX_BATCH;
+		for (unsigned i = 0; i < batch; i++) {
+			q->iov[i].iov_base = pkts[sent + i]->data;
+			q->iov[i].iov_len = pkts[sent + i]->len;
+		}
+		int done = sendmmsg(q->fd, q->msgs, batch, MSG_DONTWAIT);
+		if (done <= 0)
+			break; /* EAGAIN, ENOBUFS: the device is busy; the rest is dropped */
+		sent += (unsigned)done;
+		if ((unsigned)done < batch)
+			break;
+	}
+	counter_add(&q->tx, sent);
+	if (sent < n)
+		counter_add(&q->tx_dropped, n - sent);
+	return sent;
+}
+
+/* Control ------------------------------------------------------------------ */
+
+static int afp_fd(struct io_port *io, unsigned qi)
+{
+	return port_of(io)->q[qi].fd;
+}
+
+/* PACKET_STATISTICS resets the kernel's counters on every read: add them up.
+ * Call for one queue from one thread at a time. */
+static void afp_stats(struct io_port *io, unsigned qi, struct io_queue_stats *out)
+{
+	struct afp_queue *q = &port_of(io)->q[qi];
+	struct tpacket_stats_v3 st;
+	socklen_t len = sizeof(st);
+
+	if (!getsockopt(q->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len))
+		counter_add(&q->kernel_drops, st.tp_drops);
+	out->rx = counter(&q->rx);
+	out->tx = counter(&q->tx);
+	out->rx_dropped = counter(&q->kernel_drops) + counter(&q->rx_oversize);
+	out->tx_dropped = counter(&q->tx_dropped);
+}
+
+const struct io_ops afpacket_ops = {
+    .name = "afpacket",
+    .open = afp_open,
+    .rx_burst = afp_rx_burst,
+    .tx_burst = afp_tx_burst,
+    .set_rss = afp_set_rss,
+    .fd = afp_fd,
+    .stats = afp_stats,
+    .close = afp_close,
+};

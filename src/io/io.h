@@ -1,0 +1,58 @@
+/* io.h - packet I/O backends behind one ops table, one file per backend.
+ *
+ * A port is one interface opened with N queues. Queue q is read and written
+ * by worker q only. Receive copies frames into buffers the caller owns (so a
+ * frame can be handed to another worker and outlive the backend's ring);
+ * transmit copies them out. Which frame reaches which queue is the backend's
+ * RSS: afpacket joins the queue sockets into a fanout group whose eBPF
+ * program computes the same Toeplitz hash, field sets and indirection table
+ * as the engine, from maps filled from the RSS snapshot (io_set_rss());
+ * afxdp programs the NIC through ethtool.
+ */
+#ifndef RSSNAT_IO_H
+#define RSSNAT_IO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pkt;
+struct rss_snapshot;
+struct io_port;
+
+struct io_params {
+	const char *ifname;
+	unsigned queues;		 /* 1..64 */
+	unsigned side;			 /* enum pkt_side: which field set to hash with */
+	const struct rss_snapshot *snap; /* initial RSS; io_set_rss() changes it */
+	unsigned ring_frames;		 /* per queue and direction; 0: backend default */
+};
+
+struct io_queue_stats {
+	uint64_t rx, tx;
+	uint64_t rx_dropped; /* by the kernel: ring full (tp_drops) */
+	uint64_t tx_dropped; /* TX ring full or send error */
+};
+
+struct io_ops {
+	const char *name;
+	/* open() - the interface exists and is up; everything the queues will
+	 * use is allocated here. 0, or a negative errno with *why. */
+	int (*open)(const struct io_params *params, struct io_port **out, const char **why);
+	/* rx_burst() - copy up to @max received frames of queue @q into
+	 * pkts[i]->data (pkts[i]->cap bytes), set pkts[i]->len; never blocks. */
+	unsigned (*rx_burst)(struct io_port *port, unsigned q, struct pkt **pkts, unsigned max);
+	/* tx_burst() - send @n frames from queue @q; returns how many were
+	 * accepted (the rest are the caller's counted drop). Never blocks. */
+	unsigned (*tx_burst)(struct io_port *port, unsigned q, struct pkt **pkts, unsigned n);
+	/* set_rss() - steer by this snapshot from now on. */
+	int (*set_rss)(struct io_port *port, const struct rss_snapshot *snap, const char **why);
+	/* fd() - a descriptor to poll for queue @q's input. */
+	int (*fd)(struct io_port *port, unsigned q);
+	void (*stats)(struct io_port *port, unsigned q, struct io_queue_stats *out);
+	void (*close)(struct io_port *port);
+};
+
+/* io_backend() - the ops of a backend by name ("afpacket"), or NULL. */
+const struct io_ops *io_backend(const char *name);
+
+#endif

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# test_gateway.sh - rssnat forwarding real traffic between two interfaces,
+# with 1, 2 and 4 queues, tested with real clients. Needs root.
+#
+#   netns rg-lan              netns rg-gw                 netns rg-inet          netns rg-srv
+#   lanh 192.168.137.10/24    lan0 --- rssnat --- wan0    wanr 198.51.100.1/24   srv 203.0.113.80/24
+#        192.168.137.11/24 <->  (no kernel address)   <-> srvr 203.0.113.1/24 <->  http :80, iperf3,
+#   default via .1            192.168.137.1 | 198.51.100.2  (the second router)    UDP echo :7
+#   http :8000 (the mapped service: WAN 198.51.100.2:8080 -> 192.168.137.10:8000)
+#
+# Offloads are off on every veth: AF_PACKET sees frames as the wire has them.
+# Every wait is bounded; an EXIT trap removes the namespaces, also on failure.
+set -u
+RSSNAT=$(cd "$(dirname "${1:?usage: $0 PATH/TO/rssnat}")" && pwd)/$(basename "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/assert.sh"
+. "$HERE/lib.sh"
+net_require
+for tool in ping curl iperf3 traceroute ethtool; do
+	command -v $tool >/dev/null || net_fail_hard "$tool not found (tools/deps.sh installs it)"
+done
+
+NS="rg-lan rg-gw rg-inet rg-srv"
+SOCK=$T_TMP/rssnat.sock
+GW_PID=""
+BG=""
+
+cleanup() {
+	[ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null
+	for p in $BG; do kill "$p" 2>/dev/null; done
+	# Whatever still lives in our namespaces would outlive them: end it.
+	for n in $NS; do ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null; done
+	wait 2>/dev/null
+	for n in $NS; do ip netns del "$n" 2>/dev/null; done
+	rm -rf "$T_TMP"
+}
+trap cleanup EXIT
+
+# Foreground only: a function put in the background is a subshell, and $!
+# would name it instead of the program (background with ip netns exec).
+in_ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+
+topology() {
+	for n in $NS; do ip netns del "$n" 2>/dev/null; ip netns add "$n" || return 1; ip -n "$n" link set lo up; done
+	ip link add lanh netns rg-lan type veth peer name lan0 netns rg-gw &&
+	ip link add wan0 netns rg-gw type veth peer name wanr netns rg-inet &&
+	ip link add srvr netns rg-inet type veth peer name srv netns rg-srv || return 1
+	for pair in rg-lan:lanh rg-gw:lan0 rg-gw:wan0 rg-inet:wanr rg-inet:srvr rg-srv:srv; do
+		local n=${pair%%:*} d=${pair#*:}
+		in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		in_ns "$n" ethtool -K "$d" tx off tso off gso off gro off >/dev/null 2>&1
+		ip -n "$n" link set "$d" up
+	done
+	ip -n rg-lan addr add 192.168.137.10/24 dev lanh
+	ip -n rg-lan addr add 192.168.137.11/24 dev lanh
+	ip -n rg-lan route add default via 192.168.137.1
+	ip -n rg-inet addr add 198.51.100.1/24 dev wanr
+	ip -n rg-inet addr add 203.0.113.1/24 dev srvr
+	in_ns rg-inet sysctl -qw net.ipv4.ip_forward=1
+	ip -n rg-srv addr add 203.0.113.80/24 dev srv
+	ip -n rg-srv route add default via 203.0.113.1
+}
+
+servers() {
+	mkdir -p "$T_TMP/www"
+	head -c 10485760 /dev/urandom >"$T_TMP/www/10M.bin"
+	ip netns exec rg-srv python3 -m http.server 80 --bind 203.0.113.80 --directory "$T_TMP/www" >/dev/null 2>&1 &
+	BG="$BG $!"
+	ip netns exec rg-lan python3 -m http.server 8000 --bind 192.168.137.10 --directory "$T_TMP/www" >/dev/null 2>&1 &
+	BG="$BG $!"
+	ip netns exec rg-srv iperf3 -s -B 203.0.113.80 >/dev/null 2>&1 &
+	BG="$BG $!"
+	ip netns exec rg-srv python3 - <<'PY' >/dev/null 2>&1 &
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("203.0.113.80", 7))
+s.settimeout(1.0)
+end = time.time() + 600
+while time.time() < end:
+    try:
+        data, peer = s.recvfrom(2048)
+        s.sendto(data, peer)
+    except socket.timeout:
+        pass
+PY
+	BG="$BG $!"
+	sleep 1
+}
+
+start_gw() { # QUEUES
+	ip netns exec rg-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
+		--wan-gateway 198.51.100.1 --queues "$1" --socket "$SOCK" \
+		--port-map tcp:8080=192.168.137.10:8000 >"$T_TMP/gw.log" 2>&1 &
+	GW_PID=$!
+	for _ in $(seq 1 50); do
+		[ -S "$SOCK" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+stop_gw() {
+	kill -TERM "$GW_PID" 2>/dev/null
+	for _ in $(seq 1 50); do
+		kill -0 "$GW_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$GW_PID"
+	local rc=$?
+	GW_PID=""
+	return $rc
+}
+
+udp_exchange() { # 50 datagrams, all answered
+	in_ns rg-lan python3 - <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1.0)
+got = 0
+for i in range(50):
+    msg = b"rssnat-%d" % i
+    s.sendto(msg, ("203.0.113.80", 7))
+    try:
+        data, peer = s.recvfrom(2048)
+        got += data == msg and peer == ("203.0.113.80", 7)
+    except socket.timeout:
+        pass
+sys.exit(0 if got == 50 else 1)
+PY
+}
+
+malformed_frames() { # garbage from the LAN: counted, never fatal
+	in_ns rg-lan python3 - <<'PY'
+import os, socket, struct
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("lanh", 0))
+dst, src = b"\xff" * 6, b"\x02\x00\x00\x00\x00\x01"
+for i in range(300):
+    body = os.urandom(i % 90)
+    kind = i % 3
+    if kind == 0:   # IPv4 with a random (mostly wrong) header
+        frame = dst + src + b"\x08\x00" + body
+    elif kind == 1: # IPv4 with a right header checksum and random lengths
+        hdr = bytearray(os.urandom(20)); hdr[0] = 0x45; hdr[10:12] = b"\0\0"
+        c = sum(struct.unpack("!10H", bytes(hdr))); c = (c & 0xffff) + (c >> 16); c = (c & 0xffff) + (c >> 16)
+        hdr[10:12] = struct.pack("!H", ~c & 0xffff)
+        frame = dst + src + b"\x08\x00" + bytes(hdr) + body
+    else:           # truncated ARP
+        frame = dst + src + b"\x08\x06" + body[:20]
+    s.send(frame.ljust(14, b"\0"))
+PY
+}
+
+run_suite() { # QUEUES
+	local q=$1 stats
+	start_gw "$q" || { t_fail "q=$q rssnat starts" "$(cat "$T_TMP/gw.log")"; return; }
+	t_pass "q=$q rssnat starts and opens its control socket"
+	in_ns rg-lan ping -c 3 -W 1 -i 0.2 192.168.137.1 >/dev/null && t_pass "q=$q ping the gateway" ||
+		t_fail "q=$q ping the gateway"
+	in_ns rg-lan ping -c 5 -W 1 -i 0.2 203.0.113.80 >/dev/null && t_pass "q=$q ping through the NAT" ||
+		t_fail "q=$q ping through the NAT"
+	if in_ns rg-lan curl -s --max-time 30 -o "$T_TMP/got.bin" http://203.0.113.80/10M.bin &&
+		cmp -s "$T_TMP/got.bin" "$T_TMP/www/10M.bin"; then
+		t_pass "q=$q 10 MB HTTP download, byte for byte"
+	else
+		t_fail "q=$q 10 MB HTTP download"
+	fi
+	udp_exchange && t_pass "q=$q UDP exchange, 50 of 50 answered" || t_fail "q=$q UDP exchange"
+	local hops
+	hops=$(in_ns rg-lan timeout 20 traceroute -n -q 1 -w 1 -m 5 203.0.113.80 2>/dev/null | awk 'NR>1 {print $2}' | tr '\n' ' ')
+	[ "$hops" = "192.168.137.1 198.51.100.1 203.0.113.80 " ] &&
+		t_pass "q=$q traceroute: gateway, second router (Time Exceeded translated back), server" ||
+		t_fail "q=$q traceroute" "hops: $hops"
+	in_ns rg-lan timeout 30 iperf3 -c 203.0.113.80 -P 4 -t 2 >"$T_TMP/iperf" 2>&1 &&
+		grep -q "receiver" "$T_TMP/iperf" &&
+		t_pass "q=$q iperf3 TCP, 4 streams: $(grep SUM.*receiver "$T_TMP/iperf" | awk '{print $6, $7}')" ||
+		t_fail "q=$q iperf3 TCP, 4 streams" "$(tail -3 "$T_TMP/iperf")"
+	[ "$(in_ns rg-srv curl -s --max-time 20 -o /dev/null -w '%{size_download}' http://198.51.100.2:8080/10M.bin)" = 10485760 ] &&
+		t_pass "q=$q port mapping reached from the internet side" || t_fail "q=$q port mapping"
+	[ "$(in_ns rg-lan curl -s --interface 192.168.137.11 --max-time 20 -o /dev/null -w '%{size_download}' http://198.51.100.2:8080/10M.bin)" = 10485760 ] &&
+		t_pass "q=$q hairpinning: LAN host to the mapped service by its WAN address" ||
+		t_fail "q=$q hairpinning"
+	malformed_frames
+	in_ns rg-lan ping -c 2 -W 1 -i 0.2 203.0.113.80 >/dev/null && kill -0 "$GW_PID" &&
+		t_pass "q=$q 300 malformed frames: gateway still forwards" || t_fail "q=$q malformed frames"
+	stats=$("$RSSNAT" show stats --socket "$SOCK")
+	local parse_drops
+	parse_drops=$(printf '%s\n' "$stats" | awk '/^drop .*reason=PARSE/ {split($4, a, "="); s += a[2]} END {print s + 0}')
+	[ "$parse_drops" -gt 0 ] && t_pass "q=$q malformed frames counted as PARSE drops ($parse_drops)" ||
+		t_fail "q=$q malformed frames counted" "$stats"
+	local busy
+	busy=$(printf '%s\n' "$stats" | awk '/^queue=/ {for (i = 1; i <= NF; i++) if ($i ~ /^rx_lan=/) {split($i, a, "="); if (a[2] > 0) n++}} END {print n + 0}')
+	if [ "$q" -gt 1 ]; then
+		[ "$busy" -gt 1 ] && t_pass "q=$q traffic on $busy queues" || t_fail "q=$q traffic on more than one queue" "$stats"
+	fi
+	"$RSSNAT" show stats --json --socket "$SOCK" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if len(d["queues"]) == '"$q"' else 1)' &&
+		t_pass "q=$q show stats --json" || t_fail "q=$q show stats --json"
+	local rc=0
+	stop_gw || rc=$?
+	[ $rc -eq 0 ] && [ ! -e "$SOCK" ] && t_pass "q=$q SIGTERM stops it cleanly" ||
+		t_fail "q=$q clean stop" "exit status $rc" "$(cat "$T_TMP/gw.log")"
+}
+
+topology || net_fail_hard "cannot build the namespaces"
+servers
+for q in 1 2 4; do
+	run_suite "$q"
+done
+t_usage_error "run refuses a missing interface" "^rssnat: run: LAN interface 'nope0' does not exist" \
+	in_ns rg-gw "$RSSNAT" run --lan nope0 --wan wan0 --wan-addr 198.51.100.2/24 --wan-gateway 198.51.100.1
+t_usage_error "run refuses a gateway off the WAN subnet" "^rssnat: run: --wan-gateway must be" \
+	ip netns exec rg-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 --wan-gateway 10.9.9.9
+ip -n rg-gw addr add 198.51.100.2/24 dev wan0
+t_usage_error "run refuses an address the kernel holds" "^rssnat: run: the kernel holds 198.51.100.2 on wan0" \
+	ip netns exec rg-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 --wan-gateway 198.51.100.1
+ip -n rg-gw addr del 198.51.100.2/24 dev wan0
+t_done
