@@ -2,13 +2,7 @@
 # test_gateway.sh - rssnat forwarding real traffic between two interfaces,
 # with 1, 2 and 4 queues, tested with real clients. Needs root.
 #
-#   netns rg-lan              netns rg-gw                 netns rg-inet          netns rg-srv
-#   lanh 192.168.137.10/24    lan0 --- rssnat --- wan0    wanr 198.51.100.1/24   srv 203.0.113.80/24
-#        192.168.137.11/24 <->  (no kernel address)   <-> srvr 203.0.113.1/24 <->  http :80, iperf3,
-#   default via .1            192.168.137.1 | 198.51.100.2  (the second router)    UDP echo :7
-#   http :8000 (the mapped service: WAN 198.51.100.2:8080 -> 192.168.137.10:8000)
-#
-# Offloads are off on every veth: AF_PACKET sees frames as the wire has them.
+# The topology is drawn in gw_topo.sh (shared with tools/demo.sh).
 # Every wait is bounded; an EXIT trap removes the namespaces, also on failure.
 set -u
 RSSNAT=$(cd "$(dirname "${1:?usage: $0 PATH/TO/rssnat}")" && pwd)/$(basename "$1")
@@ -20,96 +14,8 @@ for tool in ping curl iperf3 traceroute ethtool; do
 	command -v $tool >/dev/null || net_fail_hard "$tool not found (tools/deps.sh installs it)"
 done
 
-NS="rg-lan rg-gw rg-inet rg-srv"
-SOCK=$T_TMP/rssnat.sock
-GW_PID=""
-BG=""
-
-cleanup() {
-	[ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null
-	for p in $BG; do kill "$p" 2>/dev/null; done
-	# Whatever still lives in our namespaces would outlive them: end it.
-	for n in $NS; do ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null; done
-	wait 2>/dev/null
-	for n in $NS; do ip netns del "$n" 2>/dev/null; done
-	rm -rf "$T_TMP"
-}
-trap cleanup EXIT
-
-# Foreground only: a function put in the background is a subshell, and $!
-# would name it instead of the program (background with ip netns exec).
-in_ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
-
-topology() {
-	for n in $NS; do ip netns del "$n" 2>/dev/null; ip netns add "$n" || return 1; ip -n "$n" link set lo up; done
-	ip link add lanh netns rg-lan type veth peer name lan0 netns rg-gw &&
-	ip link add wan0 netns rg-gw type veth peer name wanr netns rg-inet &&
-	ip link add srvr netns rg-inet type veth peer name srv netns rg-srv || return 1
-	for pair in rg-lan:lanh rg-gw:lan0 rg-gw:wan0 rg-inet:wanr rg-inet:srvr rg-srv:srv; do
-		local n=${pair%%:*} d=${pair#*:}
-		in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-		in_ns "$n" ethtool -K "$d" tx off tso off gso off gro off >/dev/null 2>&1
-		ip -n "$n" link set "$d" up
-	done
-	ip -n rg-lan addr add 192.168.137.10/24 dev lanh
-	ip -n rg-lan addr add 192.168.137.11/24 dev lanh
-	ip -n rg-lan route add default via 192.168.137.1
-	ip -n rg-inet addr add 198.51.100.1/24 dev wanr
-	ip -n rg-inet addr add 203.0.113.1/24 dev srvr
-	in_ns rg-inet sysctl -qw net.ipv4.ip_forward=1
-	ip -n rg-srv addr add 203.0.113.80/24 dev srv
-	ip -n rg-srv route add default via 203.0.113.1
-}
-
-servers() {
-	mkdir -p "$T_TMP/www"
-	head -c 10485760 /dev/urandom >"$T_TMP/www/10M.bin"
-	ip netns exec rg-srv python3 -m http.server 80 --bind 203.0.113.80 --directory "$T_TMP/www" >/dev/null 2>&1 &
-	BG="$BG $!"
-	ip netns exec rg-lan python3 -m http.server 8000 --bind 192.168.137.10 --directory "$T_TMP/www" >/dev/null 2>&1 &
-	BG="$BG $!"
-	ip netns exec rg-srv iperf3 -s -B 203.0.113.80 >/dev/null 2>&1 &
-	BG="$BG $!"
-	ip netns exec rg-srv python3 - <<'PY' >/dev/null 2>&1 &
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("203.0.113.80", 7))
-s.settimeout(1.0)
-end = time.time() + 600
-while time.time() < end:
-    try:
-        data, peer = s.recvfrom(2048)
-        s.sendto(data, peer)
-    except socket.timeout:
-        pass
-PY
-	BG="$BG $!"
-	sleep 1
-}
-
-start_gw() { # QUEUES
-	ip netns exec rg-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
-		--wan-gateway 198.51.100.1 --queues "$1" --socket "$SOCK" \
-		--port-map tcp:8080=192.168.137.10:8000 >"$T_TMP/gw.log" 2>&1 &
-	GW_PID=$!
-	for _ in $(seq 1 50); do
-		[ -S "$SOCK" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-stop_gw() {
-	kill -TERM "$GW_PID" 2>/dev/null
-	for _ in $(seq 1 50); do
-		kill -0 "$GW_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	wait "$GW_PID"
-	local rc=$?
-	GW_PID=""
-	return $rc
-}
+. "$HERE/gw_topo.sh"
+trap topo_cleanup EXIT
 
 udp_exchange() { # 50 datagrams, all answered
 	in_ns rg-lan python3 - <<'PY'
