@@ -104,6 +104,7 @@ struct gw {
 	struct neigh_table neigh[2];
 	struct arp_cache *arp[2];
 	int raw[2], ifindex[2];
+	uint16_t mtu[2];
 	uint8_t mac[2][6];
 	struct ctl_server *ctl;
 	_Atomic int stop;
@@ -259,9 +260,15 @@ static bool route_in(struct gw_worker *w, struct gw_buf *b)
 
 	if (p->daddr == gw->cfg.lan_addr || p->daddr == gw->cfg.wan_addr || p->daddr == UINT32_MAX)
 		return true; /* for the gateway itself, not forwarded */
-	if (p->side == GW_WAN && p->ttl > 1)
-		return true; /* decremented after translation, below */
-	switch (router_forward_ttl(&w->router, p, self)) {
+	/* WAN to LAN: the TTL is decremented after translation (below). */
+	enum router_verdict v = p->side == GW_WAN && p->ttl > 1
+				    ? ROUTER_FORWARD
+				    : router_forward_ttl(&w->router, p, self);
+	/* Before translation, so that Fragmentation Needed quotes what the
+	 * sender sent (RFC 1191); the egress is the other side. */
+	if (v == ROUTER_FORWARD)
+		v = router_check_mtu(&w->router, p, gw->mtu[!p->side], self);
+	switch (v) {
 	case ROUTER_FORWARD:
 		return true;
 	case ROUTER_REPLIED:
@@ -493,6 +500,11 @@ static void stats_text(struct gw *gw, FILE *out)
 				fprintf(out, "drop queue=%u reason=%s count=%llu\n", q,
 					nat_drop_name((enum nat_drop)d),
 					(unsigned long long)n->drop[d]);
+		for (int d = 1; d < ROUTER_DROP_COUNT; d++)
+			if (gw->w[q].router.drop[d])
+				fprintf(out, "drop queue=%u reason=ROUTER_%s count=%llu\n", q,
+					router_drop_name((enum router_drop)d),
+					(unsigned long long)gw->w[q].router.drop[d]);
 	}
 }
 
@@ -668,7 +680,8 @@ int gw_check(const struct gw_config *cfg, const char **why)
 	return check_kernel_addrs(cfg, why);
 }
 
-static int iface_mac(const char *name, uint8_t mac[6])
+/* The interface's MAC address and MTU. */
+static int iface_info(const char *name, uint8_t mac[6], uint16_t *mtu)
 {
 	struct ifreq ifr = {0};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err;
@@ -677,6 +690,9 @@ static int iface_mac(const char *name, uint8_t mac[6])
 	err = fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr);
 	if (!err)
 		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	err = err || ioctl(fd, SIOCGIFMTU, &ifr);
+	if (!err)
+		*mtu = ifr.ifr_mtu >= 68 && ifr.ifr_mtu <= 65535 ? (uint16_t)ifr.ifr_mtu : 1500;
 	if (fd >= 0)
 		close(fd);
 	return err ? -errno : 0;
@@ -773,8 +789,9 @@ static int open_ports(struct gw *gw, const char **why)
 		gw->ifindex[side] = (int)if_nametoindex(names[side]);
 		if ((err = gw->io->open(&prm, &gw->port[side], why)))
 			return err;
-		if ((err = iface_mac(names[side], gw->mac[side])) || (err = open_raw(gw, side))) {
-			*why = "cannot read the interface's MAC or open a raw socket on it";
+		if ((err = iface_info(names[side], gw->mac[side], &gw->mtu[side])) ||
+		    (err = open_raw(gw, side))) {
+			*why = "cannot read the interface's MAC and MTU or open a raw socket on it";
 			return err;
 		}
 		if ((err = make_arp(gw, side, why)))

@@ -112,6 +112,27 @@ servers
 for q in 1 2 4; do
 	run_suite "$q"
 done
+# RFC 1191: a smaller WAN link. Too big with DF -> Fragmentation Needed with
+# the next-hop MTU, from the gateway; TCP then finds the path MTU.
+ip -n rg-gw link set wan0 mtu 1400 && ip -n rg-inet link set wanr mtu 1400
+if start_gw 2; then
+	out=$(in_ns rg-lan ping -M do -s 1400 -c 1 -W 2 203.0.113.80 2>&1)
+	case $out in *"192.168.137.1"*"mtu = 1400"*) t_pass "DF and too big: Fragmentation Needed, mtu 1400" ;;
+	*) t_fail "DF and too big: Fragmentation Needed" "$out" ;; esac
+	in_ns rg-lan ping -M do -s 1372 -c 1 -W 2 203.0.113.80 >/dev/null &&
+		t_pass "1400-byte datagram with DF passes" || t_fail "1400-byte datagram with DF passes"
+	if in_ns rg-lan curl -s --max-time 30 -o "$T_TMP/got.bin" http://203.0.113.80/10M.bin &&
+		cmp -s "$T_TMP/got.bin" "$T_TMP/www/10M.bin"; then
+		t_pass "10 MB download over the smaller link (path MTU discovery through the NAT)"
+	else
+		t_fail "10 MB download over the smaller link"
+	fi
+	stop_gw
+else
+	t_fail "rssnat starts with a 1400-byte WAN link" "$(cat "$T_TMP/gw.log")"
+fi
+ip -n rg-gw link set wan0 mtu 1500 && ip -n rg-inet link set wanr mtu 1500
+
 t_usage_error "run refuses a missing interface" "^rssnat: run: LAN interface 'nope0' does not exist" \
 	in_ns rg-gw "$RSSNAT" run --lan nope0 --wan wan0 --wan-addr 198.51.100.2/24 --wan-gateway 198.51.100.1
 t_usage_error "run refuses a gateway off the WAN subnet" "^rssnat: run: --wan-gateway must be" \
