@@ -3,6 +3,7 @@
  * to refuse a packet (RFC 5508 REQ-8). */
 #include "build.h"
 #include "pkt.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -253,15 +254,6 @@ static bool may_answer(const struct pkt *p)
 	}
 }
 
-static void swap_macs(uint8_t *eth)
-{
-	uint8_t tmp[PKT_MAC_LEN];
-
-	memcpy(tmp, eth + PKT_ETH_DST, PKT_MAC_LEN);
-	memcpy(eth + PKT_ETH_DST, eth + PKT_ETH_SRC, PKT_MAC_LEN);
-	memcpy(eth + PKT_ETH_SRC, tmp, PKT_MAC_LEN);
-}
-
 int pkt_reply_icmp_error(struct pkt *p, uint8_t type, uint8_t code, uint32_t from_addr)
 {
 	size_t ihl = (size_t)p->l4_off - p->l3_off;
@@ -275,7 +267,7 @@ int pkt_reply_icmp_error(struct pkt *p, uint8_t type, uint8_t code, uint32_t fro
 		return -1;
 	/* RFC 792: the offending IP header and the first 64 bits of its data. */
 	memmove(ip + ICMP_ERROR_LEN, ip, quote_len);
-	swap_macs(p->data);
+	wire_swap_macs(p->data);
 	put_icmp_error(ip, from_addr, p->saddr, type, code, quote_len);
 	r = pkt_parse(p, p->data, (uint16_t)len, p->cap);
 	assert(r == PKT_OK); /* our own headers around a quote that parsed */

@@ -7,6 +7,7 @@
  * through pkt_at() or happen after an explicit length check.
  */
 #include "pkt.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -64,11 +65,6 @@ const char *pkt_drop_text(enum pkt_drop reason)
 	return drop_text[reason];
 }
 
-static uint16_t get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
 static uint32_t get_addr(const uint8_t *b)
 {
 	uint32_t a;
@@ -86,15 +82,15 @@ static enum pkt_drop parse_l2(struct pkt *p)
 
 	if (!eth)
 		return PKT_DROP_ETH_TRUNCATED;
-	type = get16(eth + PKT_ETH_TYPE);
+	type = wire_get16(eth + PKT_ETH_TYPE);
 	p->l3_off = PKT_ETH_LEN;
 	if (type == PKT_ETHERTYPE_VLAN) {
 		tag = pkt_at(p, 0, PKT_ETH_LEN + PKT_VLAN_LEN);
 		if (!tag)
 			return PKT_DROP_VLAN_TRUNCATED;
 		p->flags |= PKT_F_VLAN;
-		p->vlan_tci = get16(tag + PKT_VLAN_TCI);
-		type = get16(tag + PKT_VLAN_TYPE);
+		p->vlan_tci = wire_get16(tag + PKT_VLAN_TCI);
+		type = wire_get16(tag + PKT_VLAN_TYPE);
 		p->l3_off = PKT_ETH_LEN + PKT_VLAN_LEN;
 	}
 	return type == PKT_ETHERTYPE_IPV4 ? PKT_OK : PKT_DROP_NOT_IPV4;
@@ -123,7 +119,7 @@ static bool ip_options_ok(const uint8_t *opt, size_t n)
 /* RFC 791 fragments: flags, offset, and the end of this piece within 64 KiB. */
 static enum pkt_drop parse_frag(struct pkt *p, const uint8_t *ip)
 {
-	uint16_t fo = get16(ip + PKT_IP_FRAG);
+	uint16_t fo = wire_get16(ip + PKT_IP_FRAG);
 
 	p->frag_off = (uint16_t)((fo & PKT_IP_OFFMASK) * FRAG_UNIT);
 	if (fo & PKT_IP_DF)
@@ -150,7 +146,7 @@ static enum pkt_drop parse_ipv4(struct pkt *p)
 		return PKT_DROP_IP_IHL;
 	if (ihl > avail)
 		return PKT_DROP_IP_TRUNCATED;
-	totlen = get16(ip + PKT_IP_TOTLEN);
+	totlen = wire_get16(ip + PKT_IP_TOTLEN);
 	if (totlen < ihl || totlen > avail)
 		return PKT_DROP_IP_TOTLEN;
 	/* RFC 1071: a correct header sums to all ones, whichever of the two
@@ -163,7 +159,7 @@ static enum pkt_drop parse_ipv4(struct pkt *p)
 	p->l3_len = (uint16_t)totlen;
 	p->l4_off = (uint16_t)(p->l3_off + ihl);
 	p->l4_len = (uint16_t)(totlen - ihl);
-	p->ip_id = get16(ip + PKT_IP_ID);
+	p->ip_id = wire_get16(ip + PKT_IP_ID);
 	p->ttl = ip[PKT_IP_TTL];
 	p->proto = ip[PKT_IP_PROTO];
 	p->saddr = get_addr(ip + PKT_IP_SADDR);
@@ -180,8 +176,8 @@ static enum pkt_drop parse_tcp(struct pkt *p, const uint8_t *l4)
 	doff = (size_t)(l4[PKT_TCP_DOFF] >> 4);
 	if (doff < TCP_DOFF_MIN || doff * 4 > p->l4_len)
 		return PKT_DROP_TCP_DOFF;
-	p->sport = get16(l4 + PKT_TCP_SPORT);
-	p->dport = get16(l4 + PKT_TCP_DPORT);
+	p->sport = wire_get16(l4 + PKT_TCP_SPORT);
+	p->dport = wire_get16(l4 + PKT_TCP_DPORT);
 	p->tcp_flags = l4[PKT_TCP_FLAGS] & TCP_FLAGS_MASK;
 	return PKT_OK;
 }
@@ -195,13 +191,13 @@ static enum pkt_drop parse_udp(struct pkt *p, const uint8_t *l4)
 
 	if (p->l4_len < PKT_UDP_HLEN)
 		return PKT_DROP_L4_TRUNCATED;
-	ulen = get16(l4 + PKT_UDP_LEN);
+	ulen = wire_get16(l4 + PKT_UDP_LEN);
 	if (ulen < PKT_UDP_HLEN)
 		return PKT_DROP_UDP_LENGTH;
 	if (p->flags & PKT_F_FRAG ? ulen < p->l4_len : ulen != p->l4_len)
 		return PKT_DROP_UDP_LENGTH;
-	p->sport = get16(l4 + PKT_UDP_SPORT);
-	p->dport = get16(l4 + PKT_UDP_DPORT);
+	p->sport = wire_get16(l4 + PKT_UDP_SPORT);
+	p->dport = wire_get16(l4 + PKT_UDP_DPORT);
 	return PKT_OK;
 }
 
@@ -222,20 +218,20 @@ static void parse_inner_l4(struct pkt *p, const uint8_t *qip, const uint8_t *ql4
 {
 	struct pkt_inner *in = &p->inner;
 
-	if (get16(qip + PKT_IP_FRAG) & PKT_IP_OFFMASK) {
+	if (wire_get16(qip + PKT_IP_FRAG) & PKT_IP_OFFMASK) {
 		p->flags |= PKT_F_INNER_FRAG;
 		return;
 	}
 	switch (in->proto) {
 	case PKT_PROTO_TCP:
 	case PKT_PROTO_UDP:
-		in->sport = get16(ql4 + PKT_UDP_SPORT);
-		in->dport = get16(ql4 + PKT_UDP_DPORT);
+		in->sport = wire_get16(ql4 + PKT_UDP_SPORT);
+		in->dport = wire_get16(ql4 + PKT_UDP_DPORT);
 		break;
 	case PKT_PROTO_ICMP:
 		in->icmp_type = ql4[PKT_ICMP_TYPE];
 		if (icmp_is_echo(in->icmp_type))
-			in->sport = in->dport = get16(ql4 + PKT_ICMP_ID);
+			in->sport = in->dport = wire_get16(ql4 + PKT_ICMP_ID);
 		break;
 	default:
 		break;
@@ -276,7 +272,7 @@ static enum pkt_drop parse_icmp(struct pkt *p, const uint8_t *l4)
 	p->icmp_code = l4[PKT_ICMP_CODE];
 	if (icmp_is_echo(p->icmp_type)) {
 		p->flags |= PKT_F_ICMP_QUERY;
-		p->sport = p->dport = get16(l4 + PKT_ICMP_ID);
+		p->sport = p->dport = wire_get16(l4 + PKT_ICMP_ID);
 	} else if (icmp_is_error(p->icmp_type)) {
 		/* An error about an error is described too; dropping it is the
 		 * NAT's call (RFC 1122 3.2.2). */

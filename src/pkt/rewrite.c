@@ -11,6 +11,7 @@
  * the quote as payload (RFC 5508 REQ-4). Nothing here allocates.
  */
 #include "pkt.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -29,24 +30,6 @@ struct site {
 	uint8_t *icmp;
 };
 
-static uint16_t rd16(const uint8_t *b)
-{
-	uint16_t v;
-
-	memcpy(&v, b, 2);
-	return v;
-}
-
-static void wr16(uint8_t *b, uint16_t v)
-{
-	memcpy(b, &v, 2);
-}
-
-static uint16_t bswap16(uint16_t v)
-{
-	return (uint16_t)(v << 8 | v >> 8);
-}
-
 /* Replace the 16-bit word at @at (network order @val). Inside a quote, the
  * enclosing ICMP checksum is adjusted too; a word at an odd offset from the
  * ICMP header straddles two checksum words and so counts byte-swapped
@@ -54,17 +37,18 @@ static uint16_t bswap16(uint16_t v)
  * every field we touch is at an even offset, but nothing relies on that. */
 static void put16(const struct site *s, uint8_t *at, uint16_t val)
 {
-	uint16_t old = rd16(at);
+	uint16_t old = wire_rd16(at);
 	uint8_t *csum;
 
 	if (s->icmp) {
 		csum = s->icmp + PKT_ICMP_CSUM;
 		if ((at - s->icmp) & 1)
-			wr16(csum, csum_update16(rd16(csum), bswap16(old), bswap16(val)));
+			wire_wr16(csum, csum_update16(wire_rd16(csum), wire_bswap16(old),
+						      wire_bswap16(val)));
 		else
-			wr16(csum, csum_update16(rd16(csum), old, val));
+			wire_wr16(csum, csum_update16(wire_rd16(csum), old, val));
 	}
-	wr16(at, val);
+	wire_wr16(at, val);
 }
 
 /* Write an IPv4 address (network order) at @ip + @field and fix the header
@@ -73,12 +57,12 @@ static uint32_t put_addr(const struct site *s, uint8_t *ip, size_t field, uint32
 {
 	uint8_t wire[4];
 	uint32_t old;
-	uint16_t csum = rd16(ip + PKT_IP_CSUM);
+	uint16_t csum = wire_rd16(ip + PKT_IP_CSUM);
 
 	memcpy(&old, ip + field, 4);
 	memcpy(wire, &addr, 4);
-	put16(s, ip + field, rd16(wire));
-	put16(s, ip + field + 2, rd16(wire + 2));
+	put16(s, ip + field, wire_rd16(wire));
+	put16(s, ip + field + 2, wire_rd16(wire + 2));
 	put16(s, ip + PKT_IP_CSUM, csum_update32(csum, old, addr));
 	return old;
 }
@@ -94,11 +78,11 @@ static void put_port(const struct site *s, uint8_t *l4, size_t l4_len, enum l4_k
 	uint16_t csum;
 
 	if (csum_field + 2 <= l4_len) {
-		csum = rd16(l4 + csum_field);
+		csum = wire_rd16(l4 + csum_field);
 		/* RFC 768: zero means the sender computed none; keep it so. */
 		if (kind == L4_TCP || csum != 0) {
 			csum = csum_update32(csum, old_addr, addr);
-			csum = csum_update16(csum, rd16(l4 + port_field), nport);
+			csum = csum_update16(csum, wire_rd16(l4 + port_field), nport);
 			/* RFC 768: a computed zero is sent as all ones. */
 			if (kind == L4_UDP && csum == 0)
 				csum = 0xffff;
@@ -112,9 +96,9 @@ static void put_port(const struct site *s, uint8_t *l4, size_t l4_len, enum l4_k
 static void put_echo_id(const struct site *s, uint8_t *icmp, uint16_t id)
 {
 	uint16_t nid = htons(id);
-	uint16_t csum = rd16(icmp + PKT_ICMP_CSUM);
+	uint16_t csum = wire_rd16(icmp + PKT_ICMP_CSUM);
 
-	put16(s, icmp + PKT_ICMP_CSUM, csum_update16(csum, rd16(icmp + PKT_ICMP_ID), nid));
+	put16(s, icmp + PKT_ICMP_CSUM, csum_update16(csum, wire_rd16(icmp + PKT_ICMP_ID), nid));
 	put16(s, icmp + PKT_ICMP_ID, nid);
 }
 
@@ -236,9 +220,10 @@ void pkt_set_inner_dst(struct pkt *p, uint32_t addr, uint16_t port)
 void pkt_set_ttl(struct pkt *p, uint8_t ttl)
 {
 	uint8_t *ip = p->data + p->l3_off;
-	uint16_t old = rd16(ip + PKT_IP_TTL); /* TTL and protocol: one word */
+	uint16_t old = wire_rd16(ip + PKT_IP_TTL); /* TTL and protocol: one word */
 
 	ip[PKT_IP_TTL] = ttl;
-	wr16(ip + PKT_IP_CSUM, csum_update16(rd16(ip + PKT_IP_CSUM), old, rd16(ip + PKT_IP_TTL)));
+	wire_wr16(ip + PKT_IP_CSUM,
+		  csum_update16(wire_rd16(ip + PKT_IP_CSUM), old, wire_rd16(ip + PKT_IP_TTL)));
 	p->ttl = ttl;
 }

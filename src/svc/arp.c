@@ -45,6 +45,7 @@
  */
 #include "arp.h"
 #include "../pkt/pkt.h"
+#include "../pkt/wire.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -125,17 +126,6 @@ const char *arp_drop_text(enum arp_drop reason)
 
 static const uint8_t mac_broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-static uint16_t get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static void put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
 static uint32_t get_addr(const uint8_t *b)
 {
 	uint32_t a;
@@ -158,21 +148,6 @@ static bool ip_multicast(uint32_t ip)
 	return (ntohl(ip) >> 28) == 0xe;
 }
 
-static bool ip_class_e(uint32_t ip) /* includes 255.255.255.255 */
-{
-	return (ntohl(ip) >> 28) == 0xf;
-}
-
-static bool ip_loopback(uint32_t ip)
-{
-	return (ntohl(ip) >> 24) == 127;
-}
-
-static bool ip_host(uint32_t ip)
-{
-	return ip != 0 && !ip_multicast(ip) && !ip_class_e(ip) && !ip_loopback(ip);
-}
-
 /* Parsing ------------------------------------------------------------------ */
 
 enum arp_drop arp_parse(struct arp_msg *m, const uint8_t *frame, size_t len)
@@ -184,13 +159,13 @@ enum arp_drop arp_parse(struct arp_msg *m, const uint8_t *frame, size_t len)
 	memset(m, 0, sizeof(*m));
 	if (len < PKT_ETH_LEN)
 		return ARP_DROP_ETH_TRUNCATED;
-	type = get16(frame + PKT_ETH_TYPE);
+	type = wire_get16(frame + PKT_ETH_TYPE);
 	if (type == PKT_ETHERTYPE_VLAN) {
 		if (len < PKT_ETH_LEN + PKT_VLAN_LEN)
 			return ARP_DROP_VLAN_TRUNCATED;
 		m->vlan = true;
-		m->vlan_tci = get16(frame + PKT_VLAN_TCI);
-		type = get16(frame + PKT_VLAN_TYPE);
+		m->vlan_tci = wire_get16(frame + PKT_VLAN_TCI);
+		type = wire_get16(frame + PKT_VLAN_TYPE);
 		l3 += PKT_VLAN_LEN;
 	}
 	if (type != PKT_ETHERTYPE_ARP)
@@ -200,15 +175,15 @@ enum arp_drop arp_parse(struct arp_msg *m, const uint8_t *frame, size_t len)
 	a = frame + l3;
 	/* RFC 826: hardware type, protocol type and both lengths must be ours
 	 * before the addresses can even be located. */
-	if (get16(a + ARP_HTYPE) != ARP_HTYPE_ETHER)
+	if (wire_get16(a + ARP_HTYPE) != ARP_HTYPE_ETHER)
 		return ARP_DROP_HTYPE;
-	if (get16(a + ARP_PTYPE) != ARP_PTYPE_IPV4)
+	if (wire_get16(a + ARP_PTYPE) != ARP_PTYPE_IPV4)
 		return ARP_DROP_PTYPE;
 	if (a[ARP_HLEN] != ARP_HLEN_ETHER)
 		return ARP_DROP_HLEN;
 	if (a[ARP_PLEN] != ARP_PLEN_IPV4)
 		return ARP_DROP_PLEN;
-	m->op = get16(a + ARP_OP);
+	m->op = wire_get16(a + ARP_OP);
 	if (m->op != ARP_OP_REQUEST && m->op != ARP_OP_REPLY)
 		return ARP_DROP_OP;
 	m->l3_off = (uint16_t)l3;
@@ -222,7 +197,7 @@ enum arp_drop arp_parse(struct arp_msg *m, const uint8_t *frame, size_t len)
 	if (!mac_unicast(m->sha))
 		return ARP_DROP_BAD_SHA;
 	/* 0.0.0.0 is a probe's sender (RFC 5227 2.1.1), only in a request. */
-	if (m->spa == 0 ? m->op != ARP_OP_REQUEST : !ip_host(m->spa))
+	if (m->spa == 0 ? m->op != ARP_OP_REQUEST : !wire_ip_is_host(m->spa))
 		return ARP_DROP_BAD_SPA;
 	return ARP_OK;
 }
@@ -244,17 +219,17 @@ size_t arp_build(uint8_t *buf, size_t cap, uint16_t vlan_tci, uint16_t op, const
 	memcpy(buf + PKT_ETH_DST, eth_dst, PKT_MAC_LEN);
 	memcpy(buf + PKT_ETH_SRC, sha, PKT_MAC_LEN);
 	if (vlan_tci) {
-		put16(buf + PKT_ETH_TYPE, PKT_ETHERTYPE_VLAN);
-		put16(buf + PKT_VLAN_TCI, vlan_tci);
-		put16(buf + PKT_VLAN_TYPE, PKT_ETHERTYPE_ARP);
+		wire_put16(buf + PKT_ETH_TYPE, PKT_ETHERTYPE_VLAN);
+		wire_put16(buf + PKT_VLAN_TCI, vlan_tci);
+		wire_put16(buf + PKT_VLAN_TYPE, PKT_ETHERTYPE_ARP);
 	} else {
-		put16(buf + PKT_ETH_TYPE, PKT_ETHERTYPE_ARP);
+		wire_put16(buf + PKT_ETH_TYPE, PKT_ETHERTYPE_ARP);
 	}
-	put16(a + ARP_HTYPE, ARP_HTYPE_ETHER);
-	put16(a + ARP_PTYPE, ARP_PTYPE_IPV4);
+	wire_put16(a + ARP_HTYPE, ARP_HTYPE_ETHER);
+	wire_put16(a + ARP_PTYPE, ARP_PTYPE_IPV4);
 	a[ARP_HLEN] = ARP_HLEN_ETHER;
 	a[ARP_PLEN] = ARP_PLEN_IPV4;
-	put16(a + ARP_OP, op);
+	wire_put16(a + ARP_OP, op);
 	memcpy(a + ARP_SHA, sha, PKT_MAC_LEN);
 	memcpy(a + ARP_SPA, &spa, 4);
 	if (tha)
@@ -297,7 +272,7 @@ static const char *config_error(const struct arp_config *cfg)
 	if (cfg->n_addrs == 0 || cfg->n_addrs > ARP_ADDRS_MAX)
 		return "between 1 and 8 addresses";
 	for (unsigned i = 0; i < cfg->n_addrs; i++) {
-		if (!ip_host(cfg->addrs[i].ip))
+		if (!wire_ip_is_host(cfg->addrs[i].ip))
 			return "an address is not a unicast host address";
 		if (!mac_unicast(cfg->addrs[i].mac))
 			return "a MAC address is not unicast";
@@ -687,7 +662,7 @@ unsigned arp_resolve(struct arp_cache *c, uint32_t ip, uint32_t now, uint8_t *fr
 	}
 	if (mac_of_group(ip, group))
 		return resolved(frame, group, mac);
-	if (!ip_host(ip)) {
+	if (!wire_ip_is_host(ip)) {
 		count_drop(c, ARP_DROP_BAD_TARGET);
 		return ARP_DROPPED;
 	}
@@ -810,7 +785,7 @@ static size_t reply_in_place(const struct arp_cache *c, const struct arp_msg *m,
 
 	memcpy(frame + PKT_ETH_DST, m->sha, PKT_MAC_LEN);
 	memcpy(frame + PKT_ETH_SRC, me->mac, PKT_MAC_LEN);
-	put16(a + ARP_OP, ARP_OP_REPLY);
+	wire_put16(a + ARP_OP, ARP_OP_REPLY);
 	memcpy(a + ARP_THA, m->sha, PKT_MAC_LEN);
 	memcpy(a + ARP_TPA, &m->spa, 4);
 	memcpy(a + ARP_SHA, me->mac, PKT_MAC_LEN);

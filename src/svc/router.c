@@ -11,6 +11,7 @@
 #include "router.h"
 #include "../pkt/pkt.h"
 #include "../pkt/build.h"
+#include "../pkt/wire.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -58,33 +59,6 @@ const char *router_drop_text(enum router_drop reason)
 	return (unsigned)reason < ROUTER_DROP_COUNT ? drop_texts[reason] : "?";
 }
 
-static uint16_t rd16(const uint8_t *b)
-{
-	uint16_t v;
-
-	memcpy(&v, b, 2);
-	return v;
-}
-
-static void wr16(uint8_t *b, uint16_t v)
-{
-	memcpy(b, &v, 2);
-}
-
-static uint16_t bswap16(uint16_t v)
-{
-	return (uint16_t)(v << 8 | v >> 8);
-}
-
-/* RFC 1812 4.3.2.7: a zero, loopback, broadcast, multicast or class E
- * address does not define a single host. */
-static bool ip_host(uint32_t ip)
-{
-	uint32_t h = ntohl(ip);
-
-	return h != 0 && h >> 24 != 127 && h >> 28 != 0xe && h >> 28 != 0xf;
-}
-
 static bool ip_group(uint32_t ip) /* multicast, class E, 255.255.255.255 */
 {
 	return ntohl(ip) >> 28 >= 0xe;
@@ -95,15 +69,6 @@ static enum router_verdict drop(struct router_counters *cnt, struct pkt *p, enum
 	cnt->drop[r]++;
 	p->drop = (uint8_t)r;
 	return ROUTER_DROP;
-}
-
-static void swap_macs(uint8_t *eth)
-{
-	uint8_t tmp[PKT_MAC_LEN];
-
-	memcpy(tmp, eth + PKT_ETH_DST, PKT_MAC_LEN);
-	memcpy(eth + PKT_ETH_DST, eth + PKT_ETH_SRC, PKT_MAC_LEN);
-	memcpy(eth + PKT_ETH_SRC, tmp, PKT_MAC_LEN);
 }
 
 /* After rewriting the frame ourselves: describe it again, keeping the data
@@ -171,7 +136,7 @@ int router_answer_echo(struct router_counters *cnt, struct pkt *p, const uint32_
 		return -1;
 	}
 	/* RFC 1122 3.2.1.3: we may not send to a source that names no host. */
-	if (!ip_host(p->saddr)) {
+	if (!wire_ip_is_host(p->saddr)) {
 		drop(cnt, p, ROUTER_DROP_BAD_SOURCE);
 		return -1;
 	}
@@ -189,11 +154,11 @@ int router_answer_echo(struct router_counters *cnt, struct pkt *p, const uint32_
 	}
 
 	/* ICMP: type 8 -> 0, code 0; the word is type and code together. */
-	old = rd16(icmp + PKT_ICMP_TYPE);
+	old = wire_rd16(icmp + PKT_ICMP_TYPE);
 	icmp[PKT_ICMP_TYPE] = PKT_ICMP_ECHO_REPLY;
 	icmp[PKT_ICMP_CODE] = 0;
-	csum = csum_update16(rd16(icmp + PKT_ICMP_CSUM), old, rd16(icmp + PKT_ICMP_TYPE));
-	wr16(icmp + PKT_ICMP_CSUM, csum);
+	csum = csum_update16(wire_rd16(icmp + PKT_ICMP_CSUM), old, wire_rd16(icmp + PKT_ICMP_TYPE));
+	wire_wr16(icmp + PKT_ICMP_CSUM, csum);
 
 	/* IP: a new header without options, addresses swapped, fresh TTL; the
 	 * ICMP message (and any Ethernet padding) moves up behind it. */
@@ -207,8 +172,8 @@ int router_answer_echo(struct router_counters *cnt, struct pkt *p, const uint32_
 		ip[PKT_IP_TOTLEN + 1] = (uint8_t)(p->l3_len - optlen);
 	}
 	csum = csum_ipv4_header(ip, PKT_IP_MIN);
-	wr16(ip + PKT_IP_CSUM, csum);
-	swap_macs(p->data);
+	wire_wr16(ip + PKT_IP_CSUM, csum);
+	wire_swap_macs(p->data);
 	reparse(p, (uint16_t)(p->len - optlen));
 	cnt->echo_replied++;
 	return 0;
@@ -239,7 +204,7 @@ static enum router_drop error_forbidden(const struct pkt *p)
 		return ROUTER_DROP_ERROR_IN_FRAGMENT;
 	if (is_icmp_error(p))
 		return ROUTER_DROP_ERROR_IN_ERROR;
-	if (!ip_host(p->saddr))
+	if (!wire_ip_is_host(p->saddr))
 		return ROUTER_DROP_BAD_SOURCE;
 	/* IP broadcast or multicast destination (RFC 1812 5.3.1 for TTL), or
 	 * sent as a link-layer broadcast or multicast (IEEE 802 group bit). */
@@ -265,10 +230,11 @@ static enum router_verdict send_error(struct router_counters *cnt, struct pkt *p
 		return drop(cnt, p, ROUTER_DROP_ERROR_NO_ROOM);
 	if (mtu) {
 		icmp = p->data + p->l4_off;
-		old = rd16(icmp + ICMP_NEXTHOP_MTU);
+		old = wire_rd16(icmp + ICMP_NEXTHOP_MTU);
 		val = htons(mtu);
-		wr16(icmp + ICMP_NEXTHOP_MTU, val);
-		wr16(icmp + PKT_ICMP_CSUM, csum_update16(rd16(icmp + PKT_ICMP_CSUM), old, val));
+		wire_wr16(icmp + ICMP_NEXTHOP_MTU, val);
+		wire_wr16(icmp + PKT_ICMP_CSUM,
+			  csum_update16(wire_rd16(icmp + PKT_ICMP_CSUM), old, val));
 	}
 	return ROUTER_REPLIED;
 }
@@ -316,15 +282,15 @@ enum router_verdict router_check_mtu(struct router_counters *cnt, struct pkt *p,
 static void tcp_put16(uint8_t *tcp, size_t off, uint16_t host_val)
 {
 	uint8_t wire[2] = {(uint8_t)(host_val >> 8), (uint8_t)host_val};
-	uint16_t old = rd16(tcp + off), val = rd16(wire);
-	uint16_t csum = rd16(tcp + PKT_TCP_CSUM);
+	uint16_t old = wire_rd16(tcp + off), val = wire_rd16(wire);
+	uint16_t csum = wire_rd16(tcp + PKT_TCP_CSUM);
 
 	if (off & 1)
-		csum = csum_update16(csum, bswap16(old), bswap16(val));
+		csum = csum_update16(csum, wire_bswap16(old), wire_bswap16(val));
 	else
 		csum = csum_update16(csum, old, val);
-	wr16(tcp + PKT_TCP_CSUM, csum);
-	wr16(tcp + off, val);
+	wire_wr16(tcp + PKT_TCP_CSUM, csum);
+	wire_wr16(tcp + off, val);
 }
 
 bool router_clamp_mss(struct router_counters *cnt, struct pkt *p, uint16_t mss_max)
