@@ -42,6 +42,24 @@ $(BPF_BLOB): $(BPF_OBJ)
 	  echo 'const size_t io_rss_fanout_bpf_len = sizeof(io_rss_fanout_bpf);'; } >$@.tmp
 	mv $@.tmp $@
 
+# The afxdp backend's XDP program and the tc RSS emulation for veth peers,
+# embedded the same way (io_xsk_redirect_bpf, io_tc_rss_bpf).
+BPF_XDP_OBJ := $(BUILD)/bpf/xsk_redirect.bpf.o $(BUILD)/bpf/tc_rss.bpf.o
+$(BPF_XDP_OBJ): $(BUILD)/bpf/%.bpf.o: src/io/bpf/%.bpf.c src/io/bpf/rss_fanout.bpf.c src/io/rss_maps.h
+	@mkdir -p $(dir $@)
+	clang -O2 -target bpf -g -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+$(BUILD)/bpf/%_blob.c: $(BUILD)/bpf/%.bpf.o
+	{ echo '/* generated from $< by the Makefile: do not edit */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char io_$*_bpf[];'; \
+	  echo 'extern const size_t io_$*_bpf_len;'; \
+	  echo 'const unsigned char io_$*_bpf[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t io_$*_bpf_len = sizeof(io_$*_bpf);'; } >$@.tmp
+	mv $@.tmp $@
+BPF_BLOB += $(BUILD)/bpf/xsk_redirect_blob.c $(BUILD)/bpf/tc_rss_blob.c
+
 # Release build ---------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -43,6 +43,8 @@ run_suite "fuzz (libFuzzer, ASan+UBSan)" tests/fuzz/run.sh "$BUILD"
 run_suite "net: eBPF fanout = engine (release)" tests/net/test_fanout.sh "$BUILD/rssnat"
 run_suite "net: gateway, real clients (release)" tests/net/test_gateway.sh "$BUILD/rssnat"
 run_suite "net: gateway, real clients (asan+ubsan)" tests/net/test_gateway.sh "$BUILD/asan/rssnat"
+run_suite "net: afxdp backend and gateway (release)" tests/net/test_afxdp.sh "$BUILD/rssnat"
+run_suite "net: afxdp backend and gateway (asan+ubsan)" tests/net/test_afxdp.sh "$BUILD/asan/rssnat"
 
 [ -z "$broken" ] || echo "failed suites:$broken"
 echo "$total_pass passed, $total_fail failed"

@@ -30,6 +30,7 @@ enum {
 
 struct probe_opts {
 	const char *iface;
+	const char *backend;
 	unsigned queues;
 	unsigned side; /* enum pkt_side */
 	unsigned long count, seconds;
@@ -85,6 +86,11 @@ static int parse_option(struct probe_opts *o, int c, const char *v)
 	case 'j':
 		o->json = true;
 		return 0;
+	case 'b':
+		if (!io_backend(v))
+			return cli_usage_error("--backend", "'%s' is not built in", v);
+		o->backend = v;
+		return 0;
 	}
 	return CLI_USAGE;
 }
@@ -100,11 +106,13 @@ static int parse_probe_opts(struct probe_opts *o, int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {"fields", required_argument, NULL, 'f'},
 	    {"icmp-ports", no_argument, NULL, 'I'},
+	    {"backend", required_argument, NULL, 'b'}, /* afpacket, afxdp */
 	    {0},
 	};
 	int c;
 
 	*o = (struct probe_opts){.queues = 1,
+				 .backend = "afpacket",
 				 .side = PKT_SIDE_LAN,
 				 .count = PROBE_COUNT_DEFAULT,
 				 .seconds = PROBE_SECONDS_DEFAULT,
@@ -241,9 +249,9 @@ static int open_port(const struct probe_opts *o, const struct rss_snapshot *snap
 	    .ifname = o->iface, .queues = o->queues, .side = o->side, .snap = snap};
 	const char *why = "";
 
-	s->ops = io_backend("afpacket");
+	s->ops = io_backend(o->backend);
 	if (!s->ops) {
-		fprintf(stderr, "rssnat: io probe: the afpacket backend is not built in\n");
+		fprintf(stderr, "rssnat: io probe: the %s backend is not built in\n", o->backend);
 		return CLI_FAILED;
 	}
 	if (s->ops->open(&params, &s->port, &why)) {

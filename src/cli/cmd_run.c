@@ -109,9 +109,10 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 		cfg->queues = (unsigned)n;
 		return 0;
 	case 'b':
-		if (strcmp(v, "afpacket"))
-			return cli_usage_error("--backend", "'%s' is not built in (afpacket)", v);
-		cfg->backend = "afpacket";
+		if (strcmp(v, "afpacket") && strcmp(v, "afxdp"))
+			return cli_usage_error("--backend",
+					       "'%s' is not built in (afpacket, afxdp)", v);
+		cfg->backend = strcmp(v, "afpacket") ? "afxdp" : "afpacket";
 		return 0;
 	case 's':
 		if (!*v || strlen(v) >= sizeof(cfg->socket_path))

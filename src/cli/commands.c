@@ -130,10 +130,24 @@ const struct cli_command cli_commands[] = {
      "  --icmp-ports      hash an ICMP echo identifier as both ports (icmp_id_as_port)\n"
      "  --count K         stop after K IPv4 frames (default 100)\n"
      "  --seconds S       stop after S seconds (default 10)\n"
-     "  --json            one JSON object per frame and for the summary\n\n"
+     "  --json            one JSON object per frame and for the summary\n"
+     "  --backend B       afpacket (default) or afxdp (steered by the device's RSS)\n\n"
      "Example:\n"
      "  rssnat io probe --iface veth0 --queues 4 --count 20\n",
      cli_io_probe},
+    {"io tc-rss", "--iface IF --queues N [OPTIONS]",
+     "Emulate a NIC's RSS on a veth peer for the afxdp backend (tests).",
+     "Attaches a tc egress program to IF that computes the engine's queue Q for each\n"
+     "frame (Microsoft key, 128 entries round robin, 4-tuple unless --fields) and\n"
+     "sets queue_mapping so that the other end of the veth receives it on queue Q.\n"
+     "Stays attached after the command exits. Needs root.\n\n"
+     "Options:\n"
+     "  --iface IF        the veth end that sends into the gateway (required)\n"
+     "  --queues N        queues, 1..64 (default 1)\n"
+     "  --side S          lan (default) or wan: the receiving port's side\n"
+     "  --fields F        that side's field set (default 4tuple)\n"
+     "  --icmp-ports      hash an ICMP echo identifier as both ports\n",
+     cli_io_tc_rss},
     {0},
 };
 

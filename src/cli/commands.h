@@ -15,5 +15,6 @@ int cli_bench_nat(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_show_stats(int argc, char **argv);
 int cli_io_probe(int argc, char **argv);
+int cli_io_tc_rss(int argc, char **argv);
 
 #endif

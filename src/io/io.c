@@ -6,6 +6,7 @@
 
 static const struct io_ops *const backends[] = {
     &afpacket_ops,
+    &afxdp_ops,
 };
 
 const struct io_ops *io_backend(const char *name)

@@ -9,9 +9,15 @@
 #include "io.h"
 
 extern const struct io_ops afpacket_ops;
+extern const struct io_ops afxdp_ops;
 
 /* The ELF object clang built for the BPF target, as bytes. */
 extern const unsigned char io_rss_fanout_bpf[];
 extern const size_t io_rss_fanout_bpf_len;
+/* The afxdp backend's XDP program, and the tc RSS emulation for veth peers. */
+extern const unsigned char io_xsk_redirect_bpf[];
+extern const size_t io_xsk_redirect_bpf_len;
+extern const unsigned char io_tc_rss_bpf[];
+extern const size_t io_tc_rss_bpf_len;
 
 #endif

@@ -1,0 +1,820 @@
+/* afxdp.c - the afxdp backend: one AF_XDP socket per hardware receive queue,
+ * steered by the NIC's own RSS.
+ *
+ * Theory of operation
+ * -------------------
+ * open() builds the port so that everything that can fail fails before the
+ * first frame is taken from the kernel:
+ *   1. the interface must be up and have at least as many receive queues as
+ *      asked (ETHTOOL_GCHANNELS; for veth, which reports rx and combined
+ *      counts that overlap, /sys/class/net/IF/queues/rx-*);
+ *   2. per queue q: a UMEM of 2 * R frames (R receive frames, handed to the
+ *      kernel through the fill ring at once, and R transmit frames on a free
+ *      stack), its fill and completion rings, an RX and a TX ring of R
+ *      descriptors each, all mmap'ed, and the socket bound to (ifindex, q)
+ *      with XDP_ZEROCOPY where the driver offers it, else XDP_COPY;
+ *   3. the XDP program (bpf/xsk_redirect.bpf.c) loaded, queue q's socket put
+ *      at index q of its XSKMAP, then the program attached in native (DRV)
+ *      mode - refused, not replaced, if the interface has one already;
+ *   4. promiscuous mode through an AF_PACKET membership (refcounted and
+ *      dropped by the kernel when the socket closes, even if we crash);
+ *   5. set_rss() with the initial snapshot.
+ *
+ * Steering is the hardware's: set_rss() writes the snapshot's key and
+ * indirection table with ETHTOOL_SRSSH (Toeplitz) and its side's field set
+ * as rx-flow-hash (ETHTOOL_SRXFH) for TCP and UDP over IPv4. A device table
+ * of a different size gets the engine's table repeated, which is exact when
+ * the device's size is a power-of-two multiple of the engine's. Where the
+ * driver cannot be programmed (veth, or a key length the NIC does not take)
+ * set_rss() returns 0 and frames arrive on whatever queue the device picks:
+ * the gateway's handoff moves them to the owning worker. On a veth pair a
+ * test emulates a NIC's RSS with bpf/tc_rss.bpf.c on the peer ('rssnat io
+ * tc-rss'), which computes the engine's queue and sets queue_mapping.
+ *
+ * Receive: rx_burst() copies descriptors out of the RX ring into the
+ * caller's buffers and gives each frame straight back to the fill ring
+ * (the R receive frames are either in the fill ring, with the kernel, or in
+ * the RX ring, so the fill ring always has room for them). A frame larger
+ * than the buffer is dropped and counted.
+ *
+ * Transmit: tx_burst() first takes finished frames back from the completion
+ * ring, copies each packet into a free transmit frame, publishes the
+ * descriptors and kicks the kernel with sendto() when the TX ring asks for
+ * a wakeup. In copy mode one sendto() sends at most 32 frames and says
+ * EAGAIN if more are left, so the kick repeats a bounded number of times;
+ * what is still queued is kicked again by the next rx_burst() or tx_burst().
+ *
+ * Frames are FRAME_SIZE (2048) bytes with the kernel's XDP headroom, so an
+ * MTU above about 1750 bytes is not supported.
+ *
+ * Counters have one writer each (the queue's worker, or stats() for the
+ * kernel's drops), read with relaxed atomics from the control thread.
+ */
+#include "io.h"
+#include "io_internal.h"
+
+#include "../pkt/pkt.h"
+#include "../rss/rss.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <linux/if_xdp.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef AF_XDP
+#define AF_XDP 44 /* older C library headers lack it */
+#endif
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+#ifndef ETH_RSS_HASH_TOP
+#define ETH_RSS_HASH_TOP 1u /* Toeplitz: the kernel's ethtool.h, not the uapi's */
+#endif
+
+enum {
+	XDP_FRAME_SIZE = 2048,		/* a power of two: aligned chunk mode */
+	XDP_RING_FRAMES_DEFAULT = 1024, /* per queue and direction */
+	XDP_RING_FRAMES_MIN = 64,
+	XDP_RING_FRAMES_MAX = 1 << 14, /* 64 MiB of UMEM per queue */
+	XDP_KICKS_MAX = 64,	       /* sendto() calls per kick: 32 frames each */
+	XDP_WHY_LEN = 256,
+	XDP_SYS_PATH = 64,
+	XDP_NO_FD = -1,
+};
+
+/* One of the four rings: producer and consumer indexes shared with the
+ * kernel, a cached copy of ours (the other side's is re-read when needed). */
+struct xdp_ring {
+	_Atomic uint32_t *producer, *consumer;
+	_Atomic uint32_t *flags;
+	void *desc; /* uint64_t addresses (fill, completion) or struct xdp_desc */
+	uint32_t mask, size;
+	uint32_t cached; /* our index: producer of fill/tx, consumer of rx/completion */
+	void *map;
+	size_t map_len;
+};
+
+struct xdp_queue {
+	int fd;
+	bool zerocopy;
+	uint8_t *umem; /* 2 * frames frames: receive first, then transmit */
+	size_t umem_len;
+	struct xdp_ring fill, comp, rx, tx;
+	uint64_t *tx_free; /* a stack of transmit frame addresses */
+	unsigned tx_free_n;
+	_Atomic uint64_t rx_frames, tx_frames, rx_oversize, tx_dropped; /* the worker writes */
+	_Atomic uint64_t kernel_drops;					/* stats() writes */
+};
+
+struct xdp_port {
+	unsigned queues;
+	unsigned frames; /* per queue and direction; a power of two */
+	unsigned side;	 /* enum pkt_side: which field set the NIC hashes */
+	int ifindex;
+	char ifname[IFNAMSIZ];
+	int ctl_fd; /* AF_PACKET: promiscuous membership, ioctls */
+	struct bpf_object *obj;
+	int prog_fd, xsks_fd;
+	bool attached;
+	struct xdp_queue q[];
+};
+
+static struct xdp_port *port_of(struct io_port *io)
+{
+	return (struct xdp_port *)(void *)io;
+}
+
+static _Thread_local char why_buf[XDP_WHY_LEN];
+
+static const char *why_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *why_fmt(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why_buf, sizeof(why_buf), fmt, ap);
+	va_end(ap);
+	return why_buf;
+}
+
+static uint64_t counter(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static void counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, counter(c) + n, memory_order_relaxed);
+}
+
+/* Rings ---------------------------------------------------------------------- */
+
+static uint32_t load_acquire(_Atomic uint32_t *p)
+{
+	return atomic_load_explicit(p, memory_order_acquire);
+}
+
+static void store_release(_Atomic uint32_t *p, uint32_t v)
+{
+	atomic_store_explicit(p, v, memory_order_release);
+}
+
+/* Free slots of a ring we produce to (fill, tx). */
+static uint32_t prod_free(struct xdp_ring *r)
+{
+	return r->size - (r->cached - load_acquire(r->consumer));
+}
+
+/* Entries ready in a ring we consume from (rx, completion). */
+static uint32_t cons_ready(struct xdp_ring *r)
+{
+	return load_acquire(r->producer) - r->cached;
+}
+
+static uint64_t *addr_at(struct xdp_ring *r, uint32_t idx)
+{
+	return (uint64_t *)r->desc + (idx & r->mask);
+}
+
+static struct xdp_desc *desc_at(struct xdp_ring *r, uint32_t idx)
+{
+	return (struct xdp_desc *)r->desc + (idx & r->mask);
+}
+
+static bool needs_wakeup(struct xdp_ring *r)
+{
+	return atomic_load_explicit(r->flags, memory_order_relaxed) & XDP_RING_NEED_WAKEUP;
+}
+
+static int ring_map(int fd, struct xdp_ring *r, const struct xdp_ring_offset *off, uint32_t size,
+		    size_t entry, off_t pgoff)
+{
+	uint8_t *m;
+
+	r->map_len = off->desc + (size_t)size * entry;
+	m = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, pgoff);
+	if (m == MAP_FAILED)
+		return -errno;
+	r->map = m;
+	r->producer = (_Atomic uint32_t *)(void *)(m + off->producer);
+	r->consumer = (_Atomic uint32_t *)(void *)(m + off->consumer);
+	r->flags = (_Atomic uint32_t *)(void *)(m + off->flags);
+	r->desc = m + off->desc;
+	r->size = size;
+	r->mask = size - 1;
+	return 0;
+}
+
+static void ring_unmap(struct xdp_ring *r)
+{
+	if (r->map)
+		munmap(r->map, r->map_len);
+	r->map = NULL;
+}
+
+/* Close ---------------------------------------------------------------------- */
+
+static void queue_close(struct xdp_queue *q)
+{
+	ring_unmap(&q->fill);
+	ring_unmap(&q->comp);
+	ring_unmap(&q->rx);
+	ring_unmap(&q->tx);
+	if (q->fd != XDP_NO_FD)
+		close(q->fd);
+	q->fd = XDP_NO_FD;
+	if (q->umem)
+		munmap(q->umem, q->umem_len);
+	q->umem = NULL;
+	free(q->tx_free);
+	q->tx_free = NULL;
+}
+
+static void xdp_detach(struct xdp_port *p)
+{
+	struct bpf_xdp_attach_opts opts = {.sz = sizeof(opts), .old_prog_fd = p->prog_fd};
+
+	/* Only our program: XDP_FLAGS_REPLACE leaves anyone else's alone. */
+	if (p->attached)
+		bpf_xdp_detach(p->ifindex, XDP_FLAGS_DRV_MODE | XDP_FLAGS_REPLACE, &opts);
+	p->attached = false;
+}
+
+/* Undoes any prefix of open(): every field starts out "not set up". */
+static void port_destroy(struct xdp_port *p)
+{
+	xdp_detach(p); /* first: no frame is redirected to a closing socket */
+	for (unsigned i = 0; i < p->queues; i++)
+		queue_close(&p->q[i]);
+	if (p->obj)
+		bpf_object__close(p->obj);
+	if (p->ctl_fd != XDP_NO_FD)
+		close(p->ctl_fd); /* drops our share of promiscuous mode */
+	free(p);
+}
+
+static void xdp_close(struct io_port *io)
+{
+	if (io)
+		port_destroy(port_of(io));
+}
+
+/* Open: the interface ---------------------------------------------------------- */
+
+static int ethtool(const struct xdp_port *p, void *cmd)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->ifname);
+	ifr.ifr_data = cmd;
+	return ioctl(p->ctl_fd, SIOCETHTOOL, &ifr) ? -errno : 0;
+}
+
+static bool driver_is(const struct xdp_port *p, const char *name)
+{
+	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
+
+	return !ethtool(p, &info) && !strcmp(info.driver, name);
+}
+
+/* The receive queues sysfs shows (real_num_rx_queues), or 0. */
+static unsigned sysfs_rx_queues(const char *ifname)
+{
+	char path[XDP_SYS_PATH];
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
+	if (!(d = opendir(path)))
+		return 0;
+	while ((e = readdir(d)))
+		n += !strncmp(e->d_name, "rx-", 3);
+	closedir(d);
+	return n;
+}
+
+/* How many receive queues the interface has (as `ethtool -l` shows them),
+ * 0 if it cannot tell. */
+static unsigned rx_queues(const struct xdp_port *p)
+{
+	struct ethtool_channels ch = {.cmd = ETHTOOL_GCHANNELS};
+
+	/* veth reports rx = tx = its queues and combined = min(rx, tx): the
+	 * same queues counted twice. */
+	if (driver_is(p, "veth") || ethtool(p, &ch))
+		return sysfs_rx_queues(p->ifname);
+	return ch.combined_count + ch.rx_count;
+}
+
+static int iface_check(struct xdp_port *p, const char **why)
+{
+	struct ifreq ifr;
+	unsigned have;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->ifname);
+	if (ioctl(p->ctl_fd, SIOCGIFFLAGS, &ifr)) {
+		*why = "cannot read the interface's flags";
+		return -errno;
+	}
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		*why = "interface is down (ip link set IFACE up)";
+		return -ENETDOWN;
+	}
+	have = rx_queues(p);
+	if (have && p->queues > have) {
+		*why = why_fmt("asked for %u queues but the interface has %u receive queues "
+			       "(ethtool -l; for veth: numrxqueues)",
+			       p->queues, have);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int ctl_open(struct xdp_port *p, const char **why)
+{
+	struct packet_mreq mr = {.mr_ifindex = p->ifindex, .mr_type = PACKET_MR_PROMISC};
+	int err;
+
+	/* Protocol 0: the socket never receives anything. */
+	p->ctl_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (p->ctl_fd < 0) {
+		err = -errno;
+		p->ctl_fd = XDP_NO_FD;
+		*why = err == -EPERM || err == -EACCES ? "AF_XDP needs CAP_NET_RAW (run as root)"
+						       : "cannot create an AF_PACKET socket";
+		return err;
+	}
+	if ((err = iface_check(p, why)))
+		return err;
+	if (setsockopt(p->ctl_fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
+		*why = "cannot switch the interface to promiscuous mode";
+		return -errno;
+	}
+	return 0;
+}
+
+/* Open: sockets, UMEM and rings ------------------------------------------------ */
+
+static int umem_setup(struct xdp_queue *q, unsigned frames, const char **why)
+{
+	struct xdp_umem_reg reg;
+
+	q->umem_len = (size_t)2 * frames * XDP_FRAME_SIZE;
+	q->umem = mmap(NULL, q->umem_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (q->umem == MAP_FAILED) {
+		q->umem = NULL;
+		*why = "cannot allocate the UMEM (out of memory?)";
+		return -ENOMEM;
+	}
+	memset(&reg, 0, sizeof(reg));
+	reg.addr = (uint64_t)(uintptr_t)q->umem;
+	reg.len = q->umem_len;
+	reg.chunk_size = XDP_FRAME_SIZE;
+	if (setsockopt(q->fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof(reg))) {
+		*why = "cannot register the UMEM (XDP_UMEM_REG; locked memory limit?)";
+		return -errno;
+	}
+	return 0;
+}
+
+static int rings_setup(struct xdp_queue *q, unsigned frames, const char **why)
+{
+	static const int sizes[] = {XDP_UMEM_FILL_RING, XDP_UMEM_COMPLETION_RING, XDP_RX_RING,
+				    XDP_TX_RING};
+	struct xdp_mmap_offsets off;
+	socklen_t len = sizeof(off);
+	int n = (int)frames, err;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		if (setsockopt(q->fd, SOL_XDP, sizes[i], &n, sizeof(n))) {
+			*why = "cannot size the AF_XDP rings";
+			return -errno;
+		}
+	if (getsockopt(q->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &len)) {
+		*why = "cannot read the AF_XDP ring offsets";
+		return -errno;
+	}
+	if ((err = ring_map(q->fd, &q->fill, &off.fr, frames, sizeof(uint64_t),
+			    XDP_UMEM_PGOFF_FILL_RING)) ||
+	    (err = ring_map(q->fd, &q->comp, &off.cr, frames, sizeof(uint64_t),
+			    XDP_UMEM_PGOFF_COMPLETION_RING)) ||
+	    (err = ring_map(q->fd, &q->rx, &off.rx, frames, sizeof(struct xdp_desc),
+			    XDP_PGOFF_RX_RING)) ||
+	    (err = ring_map(q->fd, &q->tx, &off.tx, frames, sizeof(struct xdp_desc),
+			    XDP_PGOFF_TX_RING))) {
+		*why = "cannot map the AF_XDP rings";
+		return err;
+	}
+	return 0;
+}
+
+/* Receive frames to the kernel, transmit frames on the free stack. */
+static int frames_setup(struct xdp_queue *q, unsigned frames, const char **why)
+{
+	q->tx_free = calloc(frames, sizeof(*q->tx_free));
+	if (!q->tx_free) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < frames; i++) {
+		*addr_at(&q->fill, q->fill.cached++) = (uint64_t)i * XDP_FRAME_SIZE;
+		q->tx_free[i] = (uint64_t)(frames + i) * XDP_FRAME_SIZE;
+	}
+	q->tx_free_n = frames;
+	store_release(q->fill.producer, q->fill.cached);
+	return 0;
+}
+
+static int queue_try(struct xdp_queue *q, const struct xdp_port *p, unsigned qi, bool zerocopy,
+		     const char **why)
+{
+	struct sockaddr_xdp sxdp = {
+	    .sxdp_family = AF_XDP,
+	    .sxdp_ifindex = (uint32_t)p->ifindex,
+	    .sxdp_queue_id = qi,
+	    .sxdp_flags = XDP_USE_NEED_WAKEUP | (zerocopy ? XDP_ZEROCOPY : XDP_COPY),
+	};
+	int err;
+
+	q->fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (q->fd < 0) {
+		err = -errno;
+		q->fd = XDP_NO_FD;
+		*why = err == -EAFNOSUPPORT ? "the kernel lacks AF_XDP (CONFIG_XDP_SOCKETS)"
+					    : "cannot create an AF_XDP socket";
+		return err;
+	}
+	if ((err = umem_setup(q, p->frames, why)) || (err = rings_setup(q, p->frames, why)) ||
+	    (err = frames_setup(q, p->frames, why)))
+		return err;
+	if (bind(q->fd, (struct sockaddr *)&sxdp, sizeof(sxdp))) {
+		err = -errno;
+		*why = why_fmt("cannot bind an AF_XDP socket to queue %u (%s)", qi, strerror(-err));
+		return err;
+	}
+	q->zerocopy = zerocopy;
+	return 0;
+}
+
+/* Zero-copy where the driver offers it; a failed bind leaves the socket in
+ * an undefined state, so copy mode starts over with a new one. */
+static int queue_open(struct xdp_port *p, unsigned qi, const char **why)
+{
+	struct xdp_queue *q = &p->q[qi];
+	int err;
+
+	if (!queue_try(q, p, qi, true, why))
+		return 0;
+	queue_close(q);
+	memset(q, 0, sizeof(*q));
+	q->fd = XDP_NO_FD;
+	if ((err = queue_try(q, p, qi, false, why)))
+		return err;
+	return 0;
+}
+
+/* Open: the XDP program -------------------------------------------------------- */
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int bpf_load(struct xdp_port *p, const char **why)
+{
+	struct bpf_object_open_opts opts = {.sz = sizeof(opts), .object_name = "xsk_redirect"};
+	struct bpf_program *prog;
+	struct bpf_map *xsks;
+	int err;
+
+	libbpf_set_print(libbpf_quiet);
+	p->obj = bpf_object__open_mem(io_xsk_redirect_bpf, io_xsk_redirect_bpf_len, &opts);
+	if (!p->obj) {
+		*why = "the embedded XDP object is unreadable";
+		return -errno ? -errno : -EINVAL;
+	}
+	prog = bpf_object__find_program_by_name(p->obj, "xsk_redirect");
+	xsks = bpf_object__find_map_by_name(p->obj, "xsks");
+	if (!prog || !xsks) {
+		*why = "the embedded XDP object lacks xsk_redirect() or its map";
+		return -ENOENT;
+	}
+	if (bpf_object__load(p->obj)) {
+		err = -errno;
+		*why = err == -EPERM ? "loading XDP needs CAP_BPF and CAP_NET_ADMIN (run as root)"
+				     : "the kernel rejected the XDP program";
+		return err ? err : -EINVAL;
+	}
+	p->prog_fd = bpf_program__fd(prog);
+	p->xsks_fd = bpf_map__fd(xsks);
+	return 0;
+}
+
+static int xdp_commit(struct xdp_port *p, const char **why)
+{
+	int err;
+
+	for (__u32 i = 0; i < p->queues; i++) {
+		int fd = p->q[i].fd;
+		if (bpf_map_update_elem(p->xsks_fd, &i, &fd, BPF_ANY)) {
+			*why = "cannot put the AF_XDP sockets into the XSKMAP";
+			return -errno;
+		}
+	}
+	err = bpf_xdp_attach(p->ifindex, p->prog_fd,
+			     XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	if (err) {
+		*why = err == -EBUSY || err == -EEXIST
+			   ? "the interface has an XDP program already (ip link set IFACE xdp off)"
+		       : err == -EOPNOTSUPP ? "the driver has no native XDP"
+					    : "cannot attach the XDP program in native mode";
+		return err;
+	}
+	p->attached = true;
+	return 0;
+}
+
+/* Steering: the NIC's RSS -------------------------------------------------------- */
+
+/* rx-flow-hash for TCP and UDP over IPv4: the side's field set. Best
+ * effort: a NIC with a fixed field set keeps it, and handoff covers it. */
+static void flow_hash_set(struct xdp_port *p, unsigned fields)
+{
+	static const __u32 flows[] = {TCP_V4_FLOW, UDP_V4_FLOW};
+	__u64 data = (fields & RSS_F_SRC_ADDR ? RXH_IP_SRC : 0) |
+		     (fields & RSS_F_DST_ADDR ? RXH_IP_DST : 0) |
+		     (fields & RSS_F_SRC_PORT ? RXH_L4_B_0_1 : 0) |
+		     (fields & RSS_F_DST_PORT ? RXH_L4_B_2_3 : 0);
+
+	for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++) {
+		struct ethtool_rxnfc nfc = {
+		    .cmd = ETHTOOL_SRXFH, .flow_type = flows[i], .data = data};
+		(void)ethtool(p, &nfc);
+	}
+}
+
+static int xdp_set_rss(struct io_port *io, const struct rss_snapshot *snap, const char **why)
+{
+	struct xdp_port *p = port_of(io);
+	struct ethtool_rxfh get = {.cmd = ETHTOOL_GRSSH}, *set;
+	const struct rss_key *key = &snap->hasher.key;
+	unsigned size = snap->bucket_mask + 1;
+	int err;
+
+	for (unsigned b = 0; b < size; b++)
+		if (snap->table[b] >= p->queues) {
+			*why = "the RSS table names more queues than the port has";
+			return -EINVAL;
+		}
+	if ((err = ethtool(p, &get)))
+		return 0; /* no programmable RSS (veth): the device or handoff steers */
+	set = calloc(1, sizeof(*set) + (get.indir_size + get.key_size) * sizeof(__u32));
+	if (!set) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	set->cmd = ETHTOOL_SRSSH;
+	set->indir_size = get.indir_size ? get.indir_size : ETH_RXFH_INDIR_NO_CHANGE;
+	set->hfunc = ETH_RSS_HASH_TOP;
+	for (__u32 i = 0; i < get.indir_size; i++)
+		set->rss_config[i] = snap->table[i & snap->bucket_mask];
+	if (get.key_size == key->len) { /* else the NIC keeps its key: handoff */
+		set->key_size = key->len;
+		memcpy(set->rss_config + get.indir_size, key->bytes, key->len);
+	}
+	err = ethtool(p, set);
+	free(set);
+	if (err && err != -EOPNOTSUPP) {
+		*why = why_fmt("cannot program the NIC's RSS (ETHTOOL_SRSSH: %s)", strerror(-err));
+		return err;
+	}
+	flow_hash_set(p,
+		      p->side == PKT_SIDE_LAN ? snap->config.fields_lan : snap->config.fields_wan);
+	return 0;
+}
+
+/* Open --------------------------------------------------------------------------- */
+
+static int check_params(const struct io_params *params, int *ifindex, const char **why)
+{
+	if (params->queues < 1 || params->queues > RSS_QUEUES_MAX) {
+		*why = "queues must be from 1 to 64";
+		return -EINVAL;
+	}
+	if (!params->snap) {
+		*why = "no RSS snapshot";
+		return -EINVAL;
+	}
+	if (!params->ifname || !*params->ifname || strlen(params->ifname) >= IFNAMSIZ) {
+		*why = "interface name must be 1 to 15 characters";
+		return -EINVAL;
+	}
+	*ifindex = (int)if_nametoindex(params->ifname);
+	if (!*ifindex) {
+		*why = "no such interface";
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* Ring entries per direction: a power of two within bounds. */
+static unsigned ring_frames(unsigned asked)
+{
+	unsigned want = asked ? asked : XDP_RING_FRAMES_DEFAULT, n = XDP_RING_FRAMES_MIN;
+
+	while (n < want && n < XDP_RING_FRAMES_MAX)
+		n <<= 1;
+	return n;
+}
+
+static struct xdp_port *port_alloc(const struct io_params *params, int ifindex)
+{
+	struct xdp_port *p = calloc(1, sizeof(*p) + params->queues * sizeof(p->q[0]));
+
+	if (!p)
+		return NULL;
+	p->queues = params->queues;
+	p->frames = ring_frames(params->ring_frames);
+	p->side = params->side;
+	p->ifindex = ifindex;
+	snprintf(p->ifname, sizeof(p->ifname), "%s", params->ifname);
+	p->ctl_fd = p->prog_fd = p->xsks_fd = XDP_NO_FD;
+	for (unsigned i = 0; i < p->queues; i++)
+		p->q[i].fd = XDP_NO_FD;
+	return p;
+}
+
+static int xdp_open(const struct io_params *params, struct io_port **out, const char **why)
+{
+	struct xdp_port *p;
+	int ifindex = 0, err;
+
+	if ((err = check_params(params, &ifindex, why)))
+		return err;
+	if (!(p = port_alloc(params, ifindex))) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	if ((err = ctl_open(p, why)))
+		goto fail;
+	for (unsigned i = 0; i < p->queues; i++)
+		if ((err = queue_open(p, i, why)))
+			goto fail;
+	if ((err = bpf_load(p, why)) || (err = xdp_commit(p, why)) ||
+	    (err = xdp_set_rss((struct io_port *)(void *)p, params->snap, why)))
+		goto fail;
+	*out = (struct io_port *)(void *)p;
+	return 0;
+fail:
+	port_destroy(p);
+	return err;
+}
+
+/* Receive ------------------------------------------------------------------------ */
+
+static void kick_tx(struct xdp_queue *q);
+
+static unsigned xdp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts, unsigned max)
+{
+	struct xdp_queue *q = &port_of(io)->q[qi];
+	uint32_t ready = cons_ready(&q->rx), room = prod_free(&q->fill);
+	unsigned n = 0, bad = 0, take = ready < max ? ready : max;
+
+	if (take > room)
+		take = room; /* cannot happen (see the theory): never lose a frame */
+	for (unsigned i = 0; i < take; i++) {
+		const struct xdp_desc *d = desc_at(&q->rx, q->rx.cached++);
+		struct pkt *p = pkts[n];
+		if (d->len <= p->cap && d->len >= PKT_ETH_LEN && d->addr + d->len <= q->umem_len) {
+			memcpy(p->data, q->umem + d->addr, d->len);
+			p->len = (uint16_t)d->len;
+			n++;
+		} else {
+			bad++;
+		}
+		*addr_at(&q->fill, q->fill.cached++) = d->addr & ~(uint64_t)(XDP_FRAME_SIZE - 1);
+	}
+	if (take) {
+		store_release(q->rx.consumer, q->rx.cached);
+		store_release(q->fill.producer, q->fill.cached);
+		counter_add(&q->rx_frames, n);
+		if (bad)
+			counter_add(&q->rx_oversize, bad);
+	}
+	if (needs_wakeup(&q->fill))
+		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	if (q->tx.cached != load_acquire(q->tx.consumer))
+		kick_tx(q); /* what an earlier kick left in the TX ring */
+	return n;
+}
+
+/* Transmit ----------------------------------------------------------------------- */
+
+static void reclaim(struct xdp_queue *q)
+{
+	uint32_t done = cons_ready(&q->comp);
+
+	for (uint32_t i = 0; i < done; i++)
+		q->tx_free[q->tx_free_n++] = *addr_at(&q->comp, q->comp.cached++);
+	if (done)
+		store_release(q->comp.consumer, q->comp.cached);
+}
+
+/* Bounded: copy mode sends 32 frames per call and says EAGAIN if more wait. */
+static void kick_tx(struct xdp_queue *q)
+{
+	if (!needs_wakeup(&q->tx))
+		return;
+	for (unsigned i = 0; i < XDP_KICKS_MAX; i++)
+		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0 || errno != EAGAIN ||
+		    q->tx.cached == load_acquire(q->tx.consumer))
+			break;
+}
+
+static unsigned xdp_tx_burst(struct io_port *io, unsigned qi, struct pkt **pkts, unsigned n)
+{
+	struct xdp_queue *q = &port_of(io)->q[qi];
+	uint32_t room;
+	unsigned sent = 0;
+
+	reclaim(q);
+	room = prod_free(&q->tx);
+	for (unsigned i = 0; i < n && sent < room && q->tx_free_n; i++) {
+		const struct pkt *p = pkts[i];
+		if (p->len > XDP_FRAME_SIZE)
+			continue; /* counted with the other drops */
+		uint64_t addr = q->tx_free[--q->tx_free_n];
+		struct xdp_desc *d = desc_at(&q->tx, q->tx.cached++);
+		memcpy(q->umem + addr, p->data, p->len);
+		d->addr = addr;
+		d->len = p->len;
+		d->options = 0;
+		sent++;
+	}
+	if (sent) {
+		store_release(q->tx.producer, q->tx.cached);
+		kick_tx(q);
+	}
+	counter_add(&q->tx_frames, sent);
+	if (sent < n)
+		counter_add(&q->tx_dropped, n - sent);
+	return sent;
+}
+
+/* Control ------------------------------------------------------------------------ */
+
+static int xdp_fd(struct io_port *io, unsigned qi)
+{
+	return port_of(io)->q[qi].fd;
+}
+
+/* The kernel's counters are cumulative: take them as they are. */
+static void xdp_stats(struct io_port *io, unsigned qi, struct io_queue_stats *out)
+{
+	struct xdp_queue *q = &port_of(io)->q[qi];
+	struct xdp_statistics st;
+	socklen_t len = sizeof(st);
+
+	memset(&st, 0, sizeof(st));
+	if (!getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &st, &len))
+		atomic_store_explicit(&q->kernel_drops, st.rx_dropped + st.rx_ring_full,
+				      memory_order_relaxed);
+	out->rx = counter(&q->rx_frames);
+	out->tx = counter(&q->tx_frames);
+	out->rx_dropped = counter(&q->kernel_drops) + counter(&q->rx_oversize);
+	out->tx_dropped = counter(&q->tx_dropped);
+}
+
+const struct io_ops afxdp_ops = {
+    .name = "afxdp",
+    .open = xdp_open,
+    .rx_burst = xdp_rx_burst,
+    .tx_burst = xdp_tx_burst,
+    .set_rss = xdp_set_rss,
+    .fd = xdp_fd,
+    .stats = xdp_stats,
+    .close = xdp_close,
+};
