@@ -33,8 +33,12 @@ in_ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 
 topology() {
 	for n in $NS; do ip netns del "$n" 2>/dev/null; ip netns add "$n" || return 1; ip -n "$n" link set lo up; done
-	ip link add lanh netns rg-lan type veth peer name lan0 netns rg-gw &&
-	ip link add wan0 netns rg-gw type veth peer name wanr netns rg-inet &&
+	# Four queues on the gateway's links, for the afxdp backend (afpacket's
+	# fanout does not care).
+	ip link add lanh netns rg-lan numtxqueues 4 numrxqueues 4 type veth \
+		peer name lan0 netns rg-gw numtxqueues 4 numrxqueues 4 &&
+	ip link add wan0 netns rg-gw numtxqueues 4 numrxqueues 4 type veth \
+		peer name wanr netns rg-inet numtxqueues 4 numrxqueues 4 &&
 	ip link add srvr netns rg-inet type veth peer name srv netns rg-srv || return 1
 	for pair in rg-lan:lanh rg-gw:lan0 rg-gw:wan0 rg-inet:wanr rg-inet:srvr rg-srv:srv; do
 		local n=${pair%%:*} d=${pair#*:}
@@ -78,9 +82,28 @@ PY
 	sleep 1
 }
 
-start_gw() { # QUEUES
+# rss_on_peers QUEUES: the afxdp backend reads hardware queues, and a veth
+# has no RSS of its own: emulate the NIC's with a tc program on each peer
+# that sends into the gateway (afpacket computes RSS itself and needs none).
+rss_on_peers() {
+	in_ns rg-lan "$RSSNAT" io tc-rss --iface lanh --queues "$1" --side lan >/dev/null &&
+		in_ns rg-inet "$RSSNAT" io tc-rss --iface wanr --queues "$1" --side wan >/dev/null
+}
+
+rss_off_peers() {
+	in_ns rg-lan tc qdisc del dev lanh clsact 2>/dev/null
+	in_ns rg-inet tc qdisc del dev wanr clsact 2>/dev/null
+	return 0
+}
+
+start_gw() { # QUEUES [BACKEND]
+	local backend=${2:-afpacket}
+	rss_off_peers
+	if [ "$backend" = afxdp ]; then
+		rss_on_peers "$1" || return 1
+	fi
 	ip netns exec rg-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
-		--wan-gateway 198.51.100.1 --queues "$1" --socket "$SOCK" \
+		--wan-gateway 198.51.100.1 --queues "$1" --backend "$backend" --socket "$SOCK" \
 		--port-map tcp:8080=192.168.137.10:8000 >"$T_TMP/gw.log" 2>&1 &
 	GW_PID=$!
 	for _ in $(seq 1 50); do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_gateway.sh - rssnat forwarding real traffic between two interfaces,
-# with 1, 2 and 4 queues, tested with real clients. Needs root.
+# with 1, 2 and 4 queues and each backend (afpacket, afxdp), tested with
+# real clients. Needs root.
 #
 # The topology is drawn in gw_topo.sh (shared with tools/demo.sh).
 # Every wait is bounded; an EXIT trap removes the namespaces, also on failure.
@@ -57,9 +58,9 @@ for i in range(300):
 PY
 }
 
-run_suite() { # QUEUES
-	local q=$1 stats
-	start_gw "$q" || { t_fail "q=$q rssnat starts" "$(cat "$T_TMP/gw.log")"; return; }
+run_suite() { # QUEUES BACKEND
+	local q="$1 $2" stats
+	start_gw "$1" "$2" || { t_fail "q=$q rssnat starts" "$(cat "$T_TMP/gw.log")"; return; }
 	t_pass "q=$q rssnat starts and opens its control socket"
 	in_ns rg-lan ping -c 3 -W 1 -i 0.2 192.168.137.1 >/dev/null && t_pass "q=$q ping the gateway" ||
 		t_fail "q=$q ping the gateway"
@@ -96,10 +97,10 @@ run_suite() { # QUEUES
 		t_fail "q=$q malformed frames counted" "$stats"
 	local busy
 	busy=$(printf '%s\n' "$stats" | awk '/^queue=/ {for (i = 1; i <= NF; i++) if ($i ~ /^rx_lan=/) {split($i, a, "="); if (a[2] > 0) n++}} END {print n + 0}')
-	if [ "$q" -gt 1 ]; then
+	if [ "$1" -gt 1 ]; then
 		[ "$busy" -gt 1 ] && t_pass "q=$q traffic on $busy queues" || t_fail "q=$q traffic on more than one queue" "$stats"
 	fi
-	"$RSSNAT" show stats --json --socket "$SOCK" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if len(d["queues"]) == '"$q"' else 1)' &&
+	"$RSSNAT" show stats --json --socket "$SOCK" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if len(d["queues"]) == '"$1"' else 1)' &&
 		t_pass "q=$q show stats --json" || t_fail "q=$q show stats --json"
 	local rc=0
 	stop_gw || rc=$?
@@ -109,8 +110,10 @@ run_suite() { # QUEUES
 
 topology || net_fail_hard "cannot build the namespaces"
 servers
-for q in 1 2 4; do
-	run_suite "$q"
+for backend in afpacket afxdp; do
+	for q in 1 2 4; do
+		run_suite "$q" "$backend"
+	done
 done
 # RFC 1191: a smaller WAN link. Too big with DF -> Fragmentation Needed with
 # the next-hop MTU, from the gateway; TCP then finds the path MTU.
