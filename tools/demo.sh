@@ -91,5 +91,5 @@ print("   frames received per queue: " + ", ".join(str(r) for r in rx))
 print("   translated on the core that received them: %d (%.1f%%), handed off to the owner: %d (%.1f%%)"
       % (local, 100.0 * local / max(1, local + hand), hand, 100.0 * hand / max(1, local + hand)))
 print("   (replies of outbound TCP and UDP come home by port choice; handed off are the ICMP echo")
-print("    replies, hashed on addresses only, and the port mapping's traffic: its home core is fixed)")'
+print("    replies, hashed on addresses only, and the traffic of the port mapping, whose home core is fixed)")'
 stop_gw && echo "   rssnat stopped on SIGTERM; namespaces removed on exit."
