@@ -34,8 +34,11 @@ enum {
 	GW_BURST = 32,
 	GW_POOL = 4096, /* frames per worker */
 	GW_FRAME = 2048,
-	GW_RING = 4096, /* >= GW_POOL: a buffer-return ring can never be full */
-	GW_IDLE_MS = 5, /* a worker with nothing to do sleeps in poll() this long */
+	GW_RING = 4096,		/* >= GW_POOL: a buffer-return ring can never be full */
+	GW_IDLE_MS = 1,		/* a worker with nothing to do sleeps in poll() this long:
+				 * handed-off frames arrive on rings poll() cannot see */
+	GW_TX_MAX = 128,	/* frames gathered per side before one send call */
+	GW_RING_FRAMES = 16384, /* receive ring per queue: 32 MiB of 2 KiB frames */
 	GW_TICK_MS = 100,
 	GW_LAN = PKT_SIDE_LAN,
 	GW_WAN = PKT_SIDE_WAN,
@@ -84,6 +87,8 @@ struct gw_worker {
 	struct gw_buf **free;
 	unsigned n_free;
 	uint32_t now_ms, last_tick;
+	struct pkt *tx[2][GW_TX_MAX]; /* frames to send, per side, this round */
+	unsigned n_tx[2];
 	struct router_counters router;
 	struct gw_counters c;
 };
@@ -172,19 +177,30 @@ static void punt(struct gw_worker *w, struct gw_buf *b)
 	buf_home(w, b);
 }
 
+/* Send what was gathered for @side in one call (one sendmmsg, or one TX
+ * kick), then give the buffers back. */
+static void flush_tx(struct gw_worker *w, int side)
+{
+	unsigned n = w->n_tx[side], sent;
+
+	if (!n)
+		return;
+	sent = w->gw->io->tx_burst(w->gw->port[side], w->q, w->tx[side], n);
+	if (side == GW_LAN)
+		w->c.tx_lan += sent;
+	else
+		w->c.tx_wan += sent;
+	w->c.tx_failed += n - sent;
+	for (unsigned i = 0; i < n; i++)
+		buf_home(w, buf_of(w->tx[side][i]));
+	w->n_tx[side] = 0;
+}
+
 static void transmit(struct gw_worker *w, struct gw_buf *b, int side)
 {
-	struct pkt *p = &b->p;
-
-	if (w->gw->io->tx_burst(w->gw->port[side], w->q, &p, 1) == 1) {
-		if (side == GW_LAN)
-			w->c.tx_lan++;
-		else
-			w->c.tx_wan++;
-	} else {
-		w->c.tx_failed++;
-	}
-	buf_home(w, b);
+	if (w->n_tx[side] == GW_TX_MAX)
+		flush_tx(w, side);
+	w->tx[side][w->n_tx[side]++] = &b->p;
 }
 
 /* Out of @side towards the packet's destination: MACs from the neighbour
@@ -389,6 +405,8 @@ static void *worker_main(void *arg)
 				for (unsigned i = 0; i < r; i++)
 					handle_verdict(w, buf_of(released[i]));
 		}
+		flush_tx(w, GW_LAN);
+		flush_tx(w, GW_WAN);
 		if (!n)
 			idle_wait(w);
 	}
@@ -481,6 +499,20 @@ static void control_punts(struct gw *gw, uint32_t now)
 
 /* ---- `rssnat show stats` ---- */
 
+/* Frames the kernel dropped because a queue's receive ring was full: the
+ * backend counts them, the workers never see them. */
+static void print_ring_drops(struct gw *gw, unsigned q, FILE *out, bool json)
+{
+	struct io_queue_stats lan = {0}, wan = {0};
+
+	gw->io->stats(gw->port[GW_LAN], q, &lan);
+	gw->io->stats(gw->port[GW_WAN], q, &wan);
+	fprintf(out,
+		json ? "\"ring_dropped_lan\":%llu,\"ring_dropped_wan\":%llu,"
+		     : " ring_dropped_lan=%llu ring_dropped_wan=%llu\n",
+		(unsigned long long)lan.rx_dropped, (unsigned long long)wan.rx_dropped);
+}
+
 static void stats_text(struct gw *gw, FILE *out)
 {
 	for (unsigned q = 0; q < gw->n; q++) {
@@ -490,11 +522,11 @@ static void stats_text(struct gw *gw, FILE *out)
 #define GW_PRINT(name, text) fprintf(out, " " #name "=%llu", (unsigned long long)c->name);
 		GW_COUNTERS(GW_PRINT)
 #undef GW_PRINT
-		fprintf(out,
-			" local=%llu handoff=%llu handoff_in=%llu dropped=%llu sessions=%llu\n",
+		fprintf(out, " local=%llu handoff=%llu handoff_in=%llu dropped=%llu sessions=%llu",
 			(unsigned long long)n->local, (unsigned long long)n->handoff,
 			(unsigned long long)n->rx_handoff, (unsigned long long)n->dropped,
 			(unsigned long long)n->sessions);
+		print_ring_drops(gw, q, out, false);
 		for (int d = 0; d < NAT_DROP_COUNT; d++)
 			if (n->drop[d])
 				fprintf(out, "drop queue=%u reason=%s count=%llu\n", q,
@@ -520,10 +552,12 @@ static void stats_json(struct gw *gw, FILE *out)
 #undef GW_JSON
 		fprintf(out,
 			",\"local\":%llu,\"handoff\":%llu,\"handoff_in\":%llu,\"dropped\":%llu,"
-			"\"sessions\":%llu,\"drops\":{",
+			"\"sessions\":%llu,",
 			(unsigned long long)n->local, (unsigned long long)n->handoff,
 			(unsigned long long)n->rx_handoff, (unsigned long long)n->dropped,
 			(unsigned long long)n->sessions);
+		print_ring_drops(gw, q, out, true);
+		fprintf(out, "\"drops\":{");
 		int first = 1;
 		for (int d = 0; d < NAT_DROP_COUNT; d++)
 			if (n->drop[d]) {
@@ -782,10 +816,14 @@ static int open_ports(struct gw *gw, const char **why)
 	int err;
 
 	for (int side = 0; side < 2; side++) {
+		/* Deep rings: a worker that shares its core with other work must not
+		 * lose a burst while it is off the CPU (TCP pays with a
+		 * retransmission for every frame the kernel drops here). */
 		struct io_params prm = {.ifname = names[side],
 					.queues = gw->n,
 					.side = (unsigned)side,
-					.snap = gw->snap};
+					.snap = gw->snap,
+					.ring_frames = GW_RING_FRAMES};
 		gw->ifindex[side] = (int)if_nametoindex(names[side]);
 		if ((err = gw->io->open(&prm, &gw->port[side], why)))
 			return err;
