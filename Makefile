@@ -20,7 +20,7 @@ TEST_SRC := $(wildcard tests/unit/*.c)
 obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
 .PHONY: all asan check test unit cli-test demo bench format format-check tidy cppcheck \
-        install uninstall clean fuzz fuzz-long
+        install uninstall clean fuzz fuzz-long bench-kernel
 
 all: $(BUILD)/rssnat
 
@@ -115,6 +115,13 @@ demo: $(BUILD)/rssnat
 bench: $(BUILD)/rssnat
 	$(BUILD)/rssnat bench rss
 	$(BUILD)/rssnat bench nat
+
+# rssnat against the kernel's NAT (nftables masquerade), in namespaces (root)
+$(BUILD)/bench-gen: bench/gen.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=c11 -D_GNU_SOURCE $(WARN) $< -o $@
+bench-kernel: $(BUILD)/rssnat $(BUILD)/bench-gen
+	RSSNAT=$(BUILD)/rssnat bench/vs-kernel.sh
 
 # Code quality ------------------------------------------------------------------
 FORMAT_FILES := $(shell find src tests -name '*.[ch]')

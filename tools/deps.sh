@@ -5,7 +5,7 @@ set -eu
 # build and checks
 PKGS="gcc make libc6-dev clang clang-format libclang-rt-14-dev llvm python3
       libbpf-dev libelf-dev zlib1g-dev
-      iproute2 procps ethtool iputils-ping curl iperf3 traceroute"
+      iproute2 procps ethtool iputils-ping curl iperf3 traceroute nftables"
 # the last line: the namespace tests' topology and their real clients
 missing=""
 for p in $PKGS; do
