@@ -36,11 +36,11 @@ sys.exit(0 if got == 50 else 1)
 PY
 }
 
-malformed_frames() { # garbage from the LAN: counted, never fatal
-	in_ns rg-lan python3 - <<'PY'
-import os, socket, struct
+malformed_frames() { # NS IF: garbage into the gateway: counted, never fatal
+	in_ns "$1" python3 - "$2" <<'PY'
+import os, socket, struct, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("lanh", 0))
+s.bind((sys.argv[1], 0))
 dst, src = b"\xff" * 6, b"\x02\x00\x00\x00\x00\x01"
 for i in range(300):
     body = os.urandom(i % 90)
@@ -87,9 +87,11 @@ run_suite() { # QUEUES BACKEND
 	[ "$(in_ns rg-lan curl -s --interface 192.168.137.11 --max-time 20 -o /dev/null -w '%{size_download}' http://198.51.100.2:8080/10M.bin)" = 10485760 ] &&
 		t_pass "q=$q hairpinning: LAN host to the mapped service by its WAN address" ||
 		t_fail "q=$q hairpinning"
-	malformed_frames
+	malformed_frames rg-lan lanh
+	malformed_frames rg-inet wanr
 	in_ns rg-lan ping -c 2 -W 1 -i 0.2 203.0.113.80 >/dev/null && kill -0 "$GW_PID" &&
-		t_pass "q=$q 300 malformed frames: gateway still forwards" || t_fail "q=$q malformed frames"
+		t_pass "q=$q 300 malformed frames from each side: gateway still forwards" ||
+		t_fail "q=$q malformed frames"
 	stats=$("$RSSNAT" show stats --socket "$SOCK")
 	local parse_drops
 	parse_drops=$(printf '%s\n' "$stats" | awk '/^drop .*reason=PARSE/ {split($4, a, "="); s += a[2]} END {print s + 0}')
