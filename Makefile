@@ -59,6 +59,8 @@ $(BUILD)/bpf/%_blob.c: $(BUILD)/bpf/%.bpf.o
 	  echo 'const size_t io_$*_bpf_len = sizeof(io_$*_bpf);'; } >$@.tmp
 	mv $@.tmp $@
 BPF_BLOB += $(BUILD)/bpf/xsk_redirect_blob.c $(BUILD)/bpf/tc_rss_blob.c
+# Generated sources, not intermediates: keep them (no rebuild every run).
+.SECONDARY: $(BPF_BLOB) $(BPF_XDP_OBJ)
 
 # Release build ---------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
