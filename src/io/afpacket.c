@@ -78,7 +78,6 @@ enum {
 	AFP_BLOCK_TOV_MS = 1,		/* a partly filled block waits at most this */
 	AFP_TX_BATCH = 64,		/* frames per sendmmsg() */
 	AFP_VERIFIER_LOG = 1 << 16,	/* the log keeps its tail, where the error is */
-	AFP_WHY_LEN = 256,		/* a formatted reason */
 	AFP_MAC_PAIR = 2 * PKT_MAC_LEN, /* destination and source address */
 	AFP_GROUP_ID_MASK = 0xffff,	/* PACKET_FANOUT's id bits */
 	AFP_FANOUT_FLAGS_SHIFT = 16,	/* type and flags above the id */
@@ -113,31 +112,6 @@ struct afp_port {
 static struct afp_port *port_of(struct io_port *io)
 {
 	return (struct afp_port *)(void *)io;
-}
-
-/* A reason with details (the verifier's message) outlives open(). */
-static _Thread_local char why_buf[AFP_WHY_LEN];
-
-static const char *why_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *why_fmt(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why_buf, sizeof(why_buf), fmt, ap);
-	va_end(ap);
-	return why_buf;
-}
-
-static uint64_t counter(const _Atomic uint64_t *c)
-{
-	return atomic_load_explicit(c, memory_order_relaxed);
-}
-
-/* Single writer: a plain load and store, no locked instruction. */
-static void counter_add(_Atomic uint64_t *c, uint64_t n)
-{
-	atomic_store_explicit(c, counter(c) + n, memory_order_relaxed);
 }
 
 /* Close ------------------------------------------------------------------ */
@@ -294,45 +268,7 @@ static int queue_open(struct afp_queue *q, int ifindex, unsigned ring_frames, co
 	return bind_iface(q->fd, ifindex, why);
 }
 
-static int iface_check_up(int fd, const char *ifname, const char **why)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr)) {
-		*why = "cannot read the interface's flags";
-		return -errno;
-	}
-	if (!(ifr.ifr_flags & IFF_UP)) {
-		*why = "interface is down (ip link set IFACE up)";
-		return -ENETDOWN;
-	}
-	return 0;
-}
-
-static int promisc_on(int fd, int ifindex, const char **why)
-{
-	struct packet_mreq mr = {.mr_ifindex = ifindex, .mr_type = PACKET_MR_PROMISC};
-
-	/* Tied to the socket: closing it drops our share of the refcount. */
-	if (sockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
-		*why = "cannot switch the interface to promiscuous mode";
-		return -errno;
-	}
-	return 0;
-}
-
 /* Open: the eBPF program -------------------------------------------------- */
-
-/* libbpf would print to stderr; open() reports one reason instead. */
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
 
 static bool log_line_is_summary(const char *line, size_t len)
 {
@@ -360,8 +296,9 @@ static const char *verifier_error(const char *log)
 		line += len + (line[len] == '\n');
 	}
 	if (!best)
-		return why_fmt("eBPF fanout program rejected (no verifier log)");
-	return why_fmt("eBPF fanout program rejected by the verifier: %.*s", (int)best_len, best);
+		return io_why_fmt("eBPF fanout program rejected (no verifier log)");
+	return io_why_fmt("eBPF fanout program rejected by the verifier: %.*s", (int)best_len,
+			  best);
 }
 
 static int bpf_find_maps(struct afp_port *p, const char **why)
@@ -385,7 +322,7 @@ static int bpf_load(struct afp_port *p, const char **why)
 	char *log;
 	int err;
 
-	libbpf_set_print(libbpf_quiet);
+	libbpf_set_print(io_libbpf_quiet);
 	p->obj = bpf_object__open_mem(io_rss_fanout_bpf, io_rss_fanout_bpf_len, &opts);
 	if (!p->obj) {
 		*why = "the embedded eBPF fanout object is unreadable";
@@ -467,28 +404,6 @@ static int fanout_commit(struct afp_port *p, const char **why)
 	return 0;
 }
 
-static int check_params(const struct io_params *params, int *ifindex, const char **why)
-{
-	if (params->queues < 1 || params->queues > RSS_QUEUES_MAX) {
-		*why = "queues must be from 1 to 64";
-		return -EINVAL;
-	}
-	if (!params->snap) {
-		*why = "no RSS snapshot";
-		return -EINVAL;
-	}
-	if (!params->ifname || !*params->ifname || strlen(params->ifname) >= IFNAMSIZ) {
-		*why = "interface name must be 1 to 15 characters";
-		return -EINVAL;
-	}
-	*ifindex = (int)if_nametoindex(params->ifname);
-	if (!*ifindex) {
-		*why = "no such interface";
-		return -ENODEV;
-	}
-	return 0;
-}
-
 static struct afp_port *port_alloc(const struct io_params *params, int ifindex)
 {
 	struct afp_port *p = calloc(1, sizeof(*p) + params->queues * sizeof(p->q[0]));
@@ -515,7 +430,7 @@ static int afp_open(const struct io_params *params, struct io_port **out, const 
 	struct afp_port *p;
 	int ifindex = 0, err;
 
-	if ((err = check_params(params, &ifindex, why)))
+	if ((err = io_check_params(params, &ifindex, why)))
 		return err;
 	if (!(p = port_alloc(params, ifindex))) {
 		*why = "out of memory";
@@ -524,8 +439,8 @@ static int afp_open(const struct io_params *params, struct io_port **out, const 
 	for (unsigned i = 0; i < p->queues; i++)
 		if ((err = queue_open(&p->q[i], ifindex, params->ring_frames, why)))
 			goto fail;
-	if ((err = iface_check_up(p->q[0].fd, params->ifname, why)) ||
-	    (err = promisc_on(p->q[0].fd, ifindex, why)) || (err = bpf_load(p, why)) ||
+	if ((err = io_iface_check_up(p->q[0].fd, params->ifname, why)) ||
+	    (err = io_promisc_on(p->q[0].fd, ifindex, why)) || (err = bpf_load(p, why)) ||
 	    (err = afp_set_rss((struct io_port *)(void *)p, params->snap, why)) ||
 	    (err = fanout_commit(p, why)))
 		goto fail;
@@ -635,9 +550,9 @@ static unsigned afp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 		else
 			block_release(q);
 	}
-	counter_add(&q->rx, n);
+	io_counter_add(&q->rx, n);
 	if (bad)
-		counter_add(&q->rx_oversize, bad);
+		io_counter_add(&q->rx_oversize, bad);
 	return n;
 }
 
@@ -661,9 +576,9 @@ static unsigned afp_tx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 		if ((unsigned)done < batch)
 			break;
 	}
-	counter_add(&q->tx, sent);
+	io_counter_add(&q->tx, sent);
 	if (sent < n)
-		counter_add(&q->tx_dropped, n - sent);
+		io_counter_add(&q->tx_dropped, n - sent);
 	return sent;
 }
 
@@ -683,11 +598,11 @@ static void afp_stats(struct io_port *io, unsigned qi, struct io_queue_stats *ou
 	socklen_t len = sizeof(st);
 
 	if (!getsockopt(q->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len))
-		counter_add(&q->kernel_drops, st.tp_drops);
-	out->rx = counter(&q->rx);
-	out->tx = counter(&q->tx);
-	out->rx_dropped = counter(&q->kernel_drops) + counter(&q->rx_oversize);
-	out->tx_dropped = counter(&q->tx_dropped);
+		io_counter_add(&q->kernel_drops, st.tp_drops);
+	out->rx = io_counter(&q->rx);
+	out->tx = io_counter(&q->tx);
+	out->rx_dropped = io_counter(&q->kernel_drops) + io_counter(&q->rx_oversize);
+	out->tx_dropped = io_counter(&q->tx_dropped);
 }
 
 const struct io_ops afpacket_ops = {

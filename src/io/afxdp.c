@@ -93,7 +93,6 @@ enum {
 	XDP_RING_FRAMES_MIN = 64,
 	XDP_RING_FRAMES_MAX = 1 << 14, /* 64 MiB of UMEM per queue */
 	XDP_KICKS_MAX = 64,	       /* sendto() calls per kick: 32 frames each */
-	XDP_WHY_LEN = 256,
 	XDP_SYS_PATH = 64,
 	XDP_NO_FD = -1,
 };
@@ -138,29 +137,6 @@ struct xdp_port {
 static struct xdp_port *port_of(struct io_port *io)
 {
 	return (struct xdp_port *)(void *)io;
-}
-
-static _Thread_local char why_buf[XDP_WHY_LEN];
-
-static const char *why_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *why_fmt(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why_buf, sizeof(why_buf), fmt, ap);
-	va_end(ap);
-	return why_buf;
-}
-
-static uint64_t counter(const _Atomic uint64_t *c)
-{
-	return atomic_load_explicit(c, memory_order_relaxed);
-}
-
-static void counter_add(_Atomic uint64_t *c, uint64_t n)
-{
-	atomic_store_explicit(c, counter(c) + n, memory_order_relaxed);
 }
 
 /* Rings ---------------------------------------------------------------------- */
@@ -326,24 +302,16 @@ static unsigned rx_queues(const struct xdp_port *p)
 
 static int iface_check(struct xdp_port *p, const char **why)
 {
-	struct ifreq ifr;
 	unsigned have;
+	int err = io_iface_check_up(p->ctl_fd, p->ifname, why);
 
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->ifname);
-	if (ioctl(p->ctl_fd, SIOCGIFFLAGS, &ifr)) {
-		*why = "cannot read the interface's flags";
-		return -errno;
-	}
-	if (!(ifr.ifr_flags & IFF_UP)) {
-		*why = "interface is down (ip link set IFACE up)";
-		return -ENETDOWN;
-	}
+	if (err)
+		return err;
 	have = rx_queues(p);
 	if (have && p->queues > have) {
-		*why = why_fmt("asked for %u queues but the interface has %u receive queues "
-			       "(ethtool -l; for veth: numrxqueues)",
-			       p->queues, have);
+		*why = io_why_fmt("asked for %u queues but the interface has %u receive queues "
+				  "(ethtool -l; for veth: numrxqueues)",
+				  p->queues, have);
 		return -EINVAL;
 	}
 	return 0;
@@ -351,7 +319,6 @@ static int iface_check(struct xdp_port *p, const char **why)
 
 static int ctl_open(struct xdp_port *p, const char **why)
 {
-	struct packet_mreq mr = {.mr_ifindex = p->ifindex, .mr_type = PACKET_MR_PROMISC};
 	int err;
 
 	/* Protocol 0: the socket never receives anything. */
@@ -365,11 +332,7 @@ static int ctl_open(struct xdp_port *p, const char **why)
 	}
 	if ((err = iface_check(p, why)))
 		return err;
-	if (setsockopt(p->ctl_fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
-		*why = "cannot switch the interface to promiscuous mode";
-		return -errno;
-	}
-	return 0;
+	return io_promisc_on(p->ctl_fd, p->ifindex, why);
 }
 
 /* Open: sockets, UMEM and rings ------------------------------------------------ */
@@ -469,7 +432,8 @@ static int queue_try(struct xdp_queue *q, const struct xdp_port *p, unsigned qi,
 		return err;
 	if (bind(q->fd, (struct sockaddr *)&sxdp, sizeof(sxdp))) {
 		err = -errno;
-		*why = why_fmt("cannot bind an AF_XDP socket to queue %u (%s)", qi, strerror(-err));
+		*why =
+		    io_why_fmt("cannot bind an AF_XDP socket to queue %u (%s)", qi, strerror(-err));
 		return err;
 	}
 	q->zerocopy = zerocopy;
@@ -495,14 +459,6 @@ static int queue_open(struct xdp_port *p, unsigned qi, const char **why)
 
 /* Open: the XDP program -------------------------------------------------------- */
 
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
-
 static int bpf_load(struct xdp_port *p, const char **why)
 {
 	struct bpf_object_open_opts opts = {.sz = sizeof(opts), .object_name = "xsk_redirect"};
@@ -510,7 +466,7 @@ static int bpf_load(struct xdp_port *p, const char **why)
 	struct bpf_map *xsks;
 	int err;
 
-	libbpf_set_print(libbpf_quiet);
+	libbpf_set_print(io_libbpf_quiet);
 	p->obj = bpf_object__open_mem(io_xsk_redirect_bpf, io_xsk_redirect_bpf_len, &opts);
 	if (!p->obj) {
 		*why = "the embedded XDP object is unreadable";
@@ -608,7 +564,8 @@ static int xdp_set_rss(struct io_port *io, const struct rss_snapshot *snap, cons
 	err = ethtool(p, set);
 	free(set);
 	if (err && err != -EOPNOTSUPP) {
-		*why = why_fmt("cannot program the NIC's RSS (ETHTOOL_SRSSH: %s)", strerror(-err));
+		*why =
+		    io_why_fmt("cannot program the NIC's RSS (ETHTOOL_SRSSH: %s)", strerror(-err));
 		return err;
 	}
 	flow_hash_set(p,
@@ -617,28 +574,6 @@ static int xdp_set_rss(struct io_port *io, const struct rss_snapshot *snap, cons
 }
 
 /* Open --------------------------------------------------------------------------- */
-
-static int check_params(const struct io_params *params, int *ifindex, const char **why)
-{
-	if (params->queues < 1 || params->queues > RSS_QUEUES_MAX) {
-		*why = "queues must be from 1 to 64";
-		return -EINVAL;
-	}
-	if (!params->snap) {
-		*why = "no RSS snapshot";
-		return -EINVAL;
-	}
-	if (!params->ifname || !*params->ifname || strlen(params->ifname) >= IFNAMSIZ) {
-		*why = "interface name must be 1 to 15 characters";
-		return -EINVAL;
-	}
-	*ifindex = (int)if_nametoindex(params->ifname);
-	if (!*ifindex) {
-		*why = "no such interface";
-		return -ENODEV;
-	}
-	return 0;
-}
 
 /* Ring entries per direction: a power of two within bounds. */
 static unsigned ring_frames(unsigned asked)
@@ -672,7 +607,7 @@ static int xdp_open(const struct io_params *params, struct io_port **out, const 
 	struct xdp_port *p;
 	int ifindex = 0, err;
 
-	if ((err = check_params(params, &ifindex, why)))
+	if ((err = io_check_params(params, &ifindex, why)))
 		return err;
 	if (!(p = port_alloc(params, ifindex))) {
 		*why = "out of memory";
@@ -720,9 +655,9 @@ static unsigned xdp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 	if (take) {
 		store_release(q->rx.consumer, q->rx.cached);
 		store_release(q->fill.producer, q->fill.cached);
-		counter_add(&q->rx_frames, n);
+		io_counter_add(&q->rx_frames, n);
 		if (bad)
-			counter_add(&q->rx_oversize, bad);
+			io_counter_add(&q->rx_oversize, bad);
 	}
 	if (needs_wakeup(&q->fill))
 		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
@@ -778,9 +713,9 @@ static unsigned xdp_tx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 		store_release(q->tx.producer, q->tx.cached);
 		kick_tx(q);
 	}
-	counter_add(&q->tx_frames, sent);
+	io_counter_add(&q->tx_frames, sent);
 	if (sent < n)
-		counter_add(&q->tx_dropped, n - sent);
+		io_counter_add(&q->tx_dropped, n - sent);
 	return sent;
 }
 
@@ -802,10 +737,10 @@ static void xdp_stats(struct io_port *io, unsigned qi, struct io_queue_stats *ou
 	if (!getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &st, &len))
 		atomic_store_explicit(&q->kernel_drops, st.rx_dropped + st.rx_ring_full,
 				      memory_order_relaxed);
-	out->rx = counter(&q->rx_frames);
-	out->tx = counter(&q->tx_frames);
-	out->rx_dropped = counter(&q->kernel_drops) + counter(&q->rx_oversize);
-	out->tx_dropped = counter(&q->tx_dropped);
+	out->rx = io_counter(&q->rx_frames);
+	out->tx = io_counter(&q->tx_frames);
+	out->rx_dropped = io_counter(&q->kernel_drops) + io_counter(&q->rx_oversize);
+	out->tx_dropped = io_counter(&q->tx_dropped);
 }
 
 const struct io_ops afxdp_ops = {

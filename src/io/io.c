@@ -1,8 +1,17 @@
-/* io.c - the packet I/O backends by name: one table, one lookup. */
+/* io.c - the packet I/O backends by name: one table, one lookup; and the
+ * helpers the backends share. */
 #include "io.h"
 #include "io_internal.h"
 
+#include "../rss/rss.h"
+
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 static const struct io_ops *const backends[] = {
     &afpacket_ops,
@@ -15,4 +24,76 @@ const struct io_ops *io_backend(const char *name)
 		if (name && !strcmp(backends[i]->name, name))
 			return backends[i];
 	return NULL;
+}
+
+enum { IO_WHY_LEN = 256 };
+
+static _Thread_local char why_buf[IO_WHY_LEN];
+
+const char *io_why_fmt(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why_buf, sizeof(why_buf), fmt, ap);
+	va_end(ap);
+	return why_buf;
+}
+
+int io_check_params(const struct io_params *params, int *ifindex, const char **why)
+{
+	if (params->queues < 1 || params->queues > RSS_QUEUES_MAX) {
+		*why = "queues must be from 1 to 64";
+		return -EINVAL;
+	}
+	if (!params->snap) {
+		*why = "no RSS snapshot";
+		return -EINVAL;
+	}
+	if (!params->ifname || !*params->ifname || strlen(params->ifname) >= IFNAMSIZ) {
+		*why = "interface name must be 1 to 15 characters";
+		return -EINVAL;
+	}
+	*ifindex = (int)if_nametoindex(params->ifname);
+	if (!*ifindex) {
+		*why = "no such interface";
+		return -ENODEV;
+	}
+	return 0;
+}
+
+int io_iface_check_up(int fd, const char *ifname, const char **why)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+		*why = "cannot read the interface's flags";
+		return -errno;
+	}
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		*why = "interface is down (ip link set IFACE up)";
+		return -ENETDOWN;
+	}
+	return 0;
+}
+
+int io_promisc_on(int fd, int ifindex, const char **why)
+{
+	struct packet_mreq mr = {.mr_ifindex = ifindex, .mr_type = PACKET_MR_PROMISC};
+
+	if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
+		*why = "cannot switch the interface to promiscuous mode";
+		return -errno;
+	}
+	return 0;
+}
+
+int io_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
 }

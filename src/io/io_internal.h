@@ -4,7 +4,12 @@
 #ifndef RSSNAT_IO_INTERNAL_H
 #define RSSNAT_IO_INTERNAL_H
 
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include <bpf/libbpf.h>
 
 #include "io.h"
 
@@ -19,5 +24,33 @@ extern const unsigned char io_xsk_redirect_bpf[];
 extern const size_t io_xsk_redirect_bpf_len;
 extern const unsigned char io_tc_rss_bpf[];
 extern const size_t io_tc_rss_bpf_len;
+
+/* Helpers both backends use (io.c). */
+
+/* io_why_fmt() - a formatted reason that outlives the call (a thread-local
+ * buffer): for messages with details, like the verifier's. */
+const char *io_why_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* io_check_params() - queues, snapshot and interface name; *ifindex set. */
+int io_check_params(const struct io_params *params, int *ifindex, const char **why);
+/* io_iface_check_up() - the interface exists and is up (@fd: any socket). */
+int io_iface_check_up(int fd, const char *ifname, const char **why);
+/* io_promisc_on() - promiscuous mode, tied to @fd (an AF_PACKET socket):
+ * closing it gives our share back. */
+int io_promisc_on(int fd, int ifindex, const char **why);
+/* io_libbpf_quiet() - libbpf's print callback that prints nothing: open()
+ * reports one reason instead. */
+int io_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap);
+
+/* Counters written by one thread (the queue's worker) and read by another:
+ * a plain load and store, no locked instruction. */
+static inline uint64_t io_counter(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static inline void io_counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, io_counter(c) + n, memory_order_relaxed);
+}
 
 #endif
