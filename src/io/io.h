@@ -52,6 +52,13 @@ struct io_ops {
 	void (*close)(struct io_port *port);
 };
 
+/* io_tc_rss_attach() - a veth has no RSS: make @ifname's egress choose the
+ * transmit queue (and so the peer's receive queue) the engine computes with
+ * @snap for @side over @queues queues (a tc program; stays attached after
+ * the caller exits). For afxdp tests. 0 or -errno with *why. */
+int io_tc_rss_attach(const char *ifname, const struct rss_snapshot *snap, unsigned side,
+		     unsigned queues, const char **why);
+
 /* io_backend() - the ops of a backend by name ("afpacket"), or NULL. */
 const struct io_ops *io_backend(const char *name);
 
