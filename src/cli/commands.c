@@ -50,7 +50,7 @@ const struct cli_command cli_commands[] = {
      "Example: which destination ports bring this flow to bucket 5?\n"
      "  rssnat rss solve --bucket 5 --range 1024-65535 66.9.149.187:2794 161.142.100.80\n",
      cli_rss_solve},
-    {"run", "--lan IF --wan IF --wan-addr ADDR/LEN --wan-gateway ADDR [OPTIONS]",
+    {"run", "--lan IF --wan IF --wan-addr ADDR/LEN --wan-gateway ADDR [OPTIONS] | --config FILE",
      "Run the gateway in the foreground between two interfaces (root).",
      "Every check is made before anything starts; SIGINT or SIGTERM stops it\n"
      "cleanly. The kernel must not hold the gateway's addresses on these\n"
@@ -67,7 +67,10 @@ const struct cli_command cli_commands[] = {
      "  --port-map P:EXT=ADDR:PORT  a service reachable from the WAN, e.g.\n"
      "                        tcp:8080=192.168.137.10:80 (repeatable)\n"
      "  --filtering F         address (default, RFC 4787 REQ-8) or endpoint\n"
-     "  --mss-clamp N         lower the MSS option of TCP SYNs to N\n",
+     "  --mss-clamp N         lower the MSS option of TCP SYNs to N\n"
+     "  --config FILE         options from FILE, one a line without the dashes\n"
+     "                        (\"lan eth1\", \"queues 2\", # comments); options after\n"
+     "                        it on the command line override it\n",
      cli_run},
     {"show stats", "[--json] [--socket PATH]",
      "Per-queue counters of the running gateway, over the control socket.",

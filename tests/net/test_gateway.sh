@@ -138,6 +138,25 @@ else
 fi
 ip -n rg-gw link set wan0 mtu 1500 && ip -n rg-inet link set wanr mtu 1500
 
+# The same gateway from a configuration file (--config: options, one a line).
+cat >"$T_TMP/gw.conf" <<CONF
+# rssnat between the test namespaces
+lan lan0
+wan wan0
+wan-addr 198.51.100.2/24
+wan-gateway 198.51.100.1
+queues 2
+port-map tcp:8080=192.168.137.10:8000
+socket $SOCK
+CONF
+ip netns exec rg-gw "$RSSNAT" run --config "$T_TMP/gw.conf" >"$T_TMP/gw.log" 2>&1 &
+GW_PID=$!
+for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+in_ns rg-lan ping -c 2 -W 1 -i 0.2 203.0.113.80 >/dev/null &&
+	[ "$(in_ns rg-srv curl -s --max-time 20 -o /dev/null -w '%{size_download}' http://198.51.100.2:8080/10M.bin)" = 10485760 ] &&
+	t_pass "run --config FILE: forwarding and the file's port mapping" || t_fail "run --config FILE" "$(cat "$T_TMP/gw.log")"
+stop_gw
+
 t_usage_error "run refuses a missing interface" "^rssnat: run: LAN interface 'nope0' does not exist" \
 	in_ns rg-gw "$RSSNAT" run --lan nope0 --wan wan0 --wan-addr 198.51.100.2/24 --wan-gateway 198.51.100.1
 t_usage_error "run refuses a gateway off the WAN subnet" "^rssnat: run: --wan-gateway must be" \
