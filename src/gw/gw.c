@@ -44,6 +44,9 @@ enum {
 	GW_WAN = PKT_SIDE_WAN,
 };
 
+/* A ring that returns buffers to their pool holds at most the whole pool. */
+_Static_assert(GW_RING >= GW_POOL, "buffer-return rings must never fill");
+
 /* Counters of the glue itself, per worker (the NAT's are in struct nat_counters). */
 #define GW_COUNTERS(X)                                                                             \
 	X(rx_lan, "frames received on the LAN")                                                    \
