@@ -3,6 +3,7 @@
  * fanout's RSS against the engine (`rssnat rss hash`). */
 #include "cli.h"
 #include "commands.h"
+#include "io_opts.h"
 #include "../io/io.h"
 #include "../pkt/pkt.h"
 #include "../rss/rss.h"
@@ -29,13 +30,9 @@ enum {
 };
 
 struct probe_opts {
-	const char *iface;
+	struct io_port_opts port;
 	const char *backend;
-	unsigned queues;
-	unsigned side; /* enum pkt_side */
 	unsigned long count, seconds;
-	unsigned fields; /* the side's field set */
-	bool icmp_ports; /* icmp_id_as_port */
 	bool json;
 };
 
@@ -50,22 +47,11 @@ struct probe_state {
 
 static int parse_option(struct probe_opts *o, int c, const char *v)
 {
-	unsigned long n;
+	int taken = io_port_option(&o->port, c, v);
 
+	if (taken != 1)
+		return taken;
 	switch (c) {
-	case 'i':
-		o->iface = v;
-		return 0;
-	case 'q':
-		if (cli_parse_uint(v, 1, RSS_QUEUES_MAX, &n))
-			return cli_usage_error("--queues", "'%s' is not a number from 1 to 64", v);
-		o->queues = (unsigned)n;
-		return 0;
-	case 's':
-		if (strcmp(v, "lan") && strcmp(v, "wan"))
-			return cli_usage_error("--side", "'%s' is not lan or wan", v);
-		o->side = strcmp(v, "lan") ? PKT_SIDE_WAN : PKT_SIDE_LAN;
-		return 0;
 	case 'c':
 		if (cli_parse_uint(v, 1, PROBE_COUNT_MAX, &o->count))
 			return cli_usage_error("--count", "'%s' is not a number from 1 to %d", v,
@@ -75,13 +61,6 @@ static int parse_option(struct probe_opts *o, int c, const char *v)
 		if (cli_parse_uint(v, 1, PROBE_SECONDS_MAX, &o->seconds))
 			return cli_usage_error("--seconds", "'%s' is not a number from 1 to %d", v,
 					       PROBE_SECONDS_MAX);
-		return 0;
-	case 'f':
-		if (rss_fields_parse(v, &o->fields))
-			return cli_usage_error("--fields", "'%s' is not a subset of sdfn", v);
-		return 0;
-	case 'I':
-		o->icmp_ports = true;
 		return 0;
 	case 'j':
 		o->json = true;
@@ -111,12 +90,12 @@ static int parse_probe_opts(struct probe_opts *o, int argc, char **argv)
 	};
 	int c;
 
-	*o = (struct probe_opts){.queues = 1,
-				 .backend = "afpacket",
-				 .side = PKT_SIDE_LAN,
-				 .count = PROBE_COUNT_DEFAULT,
-				 .seconds = PROBE_SECONDS_DEFAULT,
-				 .fields = RSS_F_4TUPLE};
+	*o = (struct probe_opts){
+	    .port = {.queues = 1, .side = PKT_SIDE_LAN, .fields = RSS_F_4TUPLE},
+	    .backend = "afpacket",
+	    .count = PROBE_COUNT_DEFAULT,
+	    .seconds = PROBE_SECONDS_DEFAULT,
+	};
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -130,7 +109,7 @@ static int parse_probe_opts(struct probe_opts *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(argv[optind], "unexpected argument");
-	if (!o->iface)
+	if (!o->port.iface)
 		return cli_usage_error("--iface", "is required");
 	return 0;
 }
@@ -181,7 +160,7 @@ static void print_frame(const struct probe_opts *o, unsigned q, const struct pkt
 static void print_summary(const struct probe_opts *o, const struct probe_state *s)
 {
 	printf(o->json ? "{\"frames\":%lu,\"per_queue\":[" : "frames=%lu per_queue=", s->frames);
-	for (unsigned q = 0; q < o->queues; q++)
+	for (unsigned q = 0; q < o->port.queues; q++)
 		printf("%s%lu", q ? "," : "", s->per_queue[q]);
 	printf(o->json ? "],\"skipped\":%lu}\n" : " skipped=%lu\n", s->skipped);
 }
@@ -213,13 +192,13 @@ static void receive(const struct probe_opts *o, struct probe_state *s)
 {
 	long long deadline = now_ms() + (long long)o->seconds * PROBE_MS_PER_S;
 
-	for (unsigned q = 0; q < o->queues; q++)
+	for (unsigned q = 0; q < o->port.queues; q++)
 		s->fds[q] = (struct pollfd){.fd = s->ops->fd(s->port, q), .events = POLLIN};
 	/* Bounded by the deadline: every pass polls at most PROBE_POLL_MS. */
 	for (long long now = now_ms(); s->frames < o->count && now < deadline; now = now_ms()) {
 		long long wait = deadline - now < PROBE_POLL_MS ? deadline - now : PROBE_POLL_MS;
-		poll(s->fds, o->queues, (int)wait);
-		for (unsigned q = 0; q < o->queues && s->frames < o->count; q++)
+		poll(s->fds, o->port.queues, (int)wait);
+		for (unsigned q = 0; q < o->port.queues && s->frames < o->count; q++)
 			drain_queue(o, s, q);
 	}
 }
@@ -246,7 +225,7 @@ static int open_port(const struct probe_opts *o, const struct rss_snapshot *snap
 		     struct probe_state *s)
 {
 	struct io_params params = {
-	    .ifname = o->iface, .queues = o->queues, .side = o->side, .snap = snap};
+	    .ifname = o->port.iface, .queues = o->port.queues, .side = o->port.side, .snap = snap};
 	const char *why = "";
 
 	s->ops = io_backend(o->backend);
@@ -255,7 +234,7 @@ static int open_port(const struct probe_opts *o, const struct rss_snapshot *snap
 		return CLI_FAILED;
 	}
 	if (s->ops->open(&params, &s->port, &why)) {
-		fprintf(stderr, "rssnat: %s: %s\n", o->iface, why);
+		fprintf(stderr, "rssnat: %s: %s\n", o->port.iface, why);
 		return CLI_FAILED;
 	}
 	return CLI_OK;
@@ -272,12 +251,12 @@ int cli_io_probe(int argc, char **argv)
 
 	if ((err = parse_probe_opts(&o, argc, argv)))
 		return err;
-	rss_config_default(&cfg, o.queues);
-	if (o.side == PKT_SIDE_LAN)
-		cfg.fields_lan = o.fields;
+	rss_config_default(&cfg, o.port.queues);
+	if (o.port.side == PKT_SIDE_LAN)
+		cfg.fields_lan = o.port.fields;
 	else
-		cfg.fields_wan = o.fields;
-	cfg.icmp_id_as_port = o.icmp_ports;
+		cfg.fields_wan = o.port.fields;
+	cfg.icmp_id_as_port = o.port.icmp_ports;
 	s = calloc(1, sizeof(*s));
 	if (!s || alloc_pkts(s) || rss_snapshot_create(&cfg, 1, &snap, &why)) {
 		fprintf(stderr, "rssnat: io probe: %s\n", why);
@@ -287,7 +266,8 @@ int cli_io_probe(int argc, char **argv)
 	if ((err = open_port(&o, snap, s)))
 		goto out;
 	setvbuf(stdout, NULL, _IOLBF, 0); /* a reader sees each frame as it comes */
-	fprintf(stderr, "rssnat: io probe: receiving on %s with %u queues\n", o.iface, o.queues);
+	fprintf(stderr, "rssnat: io probe: receiving on %s with %u queues\n", o.port.iface,
+		o.port.queues);
 	receive(&o, s);
 	print_summary(&o, s);
 	s->ops->close(s->port);

@@ -4,6 +4,7 @@
  * --fields); the work is io_tc_rss_attach() (src/io/tc_rss.c). */
 #include "cli.h"
 #include "commands.h"
+#include "io_opts.h"
 #include "../io/io.h"
 #include "../pkt/pkt.h"
 #include "../rss/rss.h"
@@ -14,41 +15,8 @@
 #include <string.h>
 
 struct tc_opts {
-	const char *iface;
-	unsigned queues;
-	unsigned side; /* enum pkt_side */
-	unsigned fields;
-	bool icmp_ports;
+	struct io_port_opts port;
 };
-
-static int parse_option(struct tc_opts *o, int c, const char *v)
-{
-	unsigned long n;
-
-	switch (c) {
-	case 'i':
-		o->iface = v;
-		return 0;
-	case 'q':
-		if (cli_parse_uint(v, 1, RSS_QUEUES_MAX, &n))
-			return cli_usage_error("--queues", "'%s' is not a number from 1 to 64", v);
-		o->queues = (unsigned)n;
-		return 0;
-	case 's':
-		if (strcmp(v, "lan") && strcmp(v, "wan"))
-			return cli_usage_error("--side", "'%s' is not lan or wan", v);
-		o->side = strcmp(v, "lan") ? PKT_SIDE_WAN : PKT_SIDE_LAN;
-		return 0;
-	case 'f':
-		if (rss_fields_parse(v, &o->fields))
-			return cli_usage_error("--fields", "'%s' is not a subset of sdfn", v);
-		return 0;
-	case 'I':
-		o->icmp_ports = true;
-		return 0;
-	}
-	return CLI_USAGE;
-}
 
 static int parse_tc_opts(struct tc_opts *o, int argc, char **argv)
 {
@@ -59,7 +27,7 @@ static int parse_tc_opts(struct tc_opts *o, int argc, char **argv)
 	};
 	int c;
 
-	*o = (struct tc_opts){.queues = 1, .side = PKT_SIDE_LAN, .fields = RSS_F_4TUPLE};
+	*o = (struct tc_opts){.port = {.queues = 1, .side = PKT_SIDE_LAN, .fields = RSS_F_4TUPLE}};
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -68,12 +36,12 @@ static int parse_tc_opts(struct tc_opts *o, int argc, char **argv)
 			    argv[optind - 1], optopt
 						  ? "needs a value"
 						  : "unknown option (see 'rssnat help io tc-rss')");
-		if (parse_option(o, c, optarg))
+		if (io_port_option(&o->port, c, optarg))
 			return CLI_USAGE;
 	}
 	if (optind < argc)
 		return cli_usage_error(argv[optind], "unexpected argument");
-	if (!o->iface)
+	if (!o->port.iface)
 		return cli_usage_error("--iface", "is required");
 	return 0;
 }
@@ -88,22 +56,23 @@ int cli_io_tc_rss(int argc, char **argv)
 
 	if ((err = parse_tc_opts(&o, argc, argv)))
 		return err;
-	rss_config_default(&cfg, o.queues);
-	if (o.side == PKT_SIDE_LAN)
-		cfg.fields_lan = o.fields;
+	rss_config_default(&cfg, o.port.queues);
+	if (o.port.side == PKT_SIDE_LAN)
+		cfg.fields_lan = o.port.fields;
 	else
-		cfg.fields_wan = o.fields;
-	cfg.icmp_id_as_port = o.icmp_ports;
+		cfg.fields_wan = o.port.fields;
+	cfg.icmp_id_as_port = o.port.icmp_ports;
 	if (rss_snapshot_create(&cfg, 1, &snap, &why)) {
 		fprintf(stderr, "rssnat: io tc-rss: %s\n", why);
 		return CLI_FAILED;
 	}
-	err = io_tc_rss_attach(o.iface, snap, o.side, o.queues, &why);
+	err = io_tc_rss_attach(o.port.iface, snap, o.port.side, o.port.queues, &why);
 	rss_snapshot_destroy(snap);
 	if (err) {
-		fprintf(stderr, "rssnat: %s: %s\n", o.iface, why);
+		fprintf(stderr, "rssnat: %s: %s\n", o.port.iface, why);
 		return CLI_FAILED;
 	}
-	printf("tc-rss: %s egress steers by the engine's RSS over %u queues\n", o.iface, o.queues);
+	printf("tc-rss: %s egress steers by the engine's RSS over %u queues\n", o.port.iface,
+	       o.port.queues);
 	return CLI_OK;
 }
