@@ -186,3 +186,41 @@ for item in plan.split(","):
 print(sent)
 PY
 }
+
+# field NAME LINE: the value of NAME= in a key=value line.
+field() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+# start_probe QUEUES COUNT OUT [ARGS...]: `rssnat io probe` in namespace B
+# with $PROBE_BACKEND (default afpacket), waiting until it receives.
+start_probe() {
+	local q=$1 count=$2 out=$3 _
+	shift 3
+	net_bg ip netns exec "$NET_NS_B" "$RSSNAT" io probe --backend "${PROBE_BACKEND:-afpacket}" \
+		--iface "$NET_IF_B" --queues "$q" --count "$count" --seconds "$PROBE_SECONDS" "$@" >"$out" 2>"$out.err"
+	PROBE=$NET_BG_PID
+	for _ in $(seq 1 "$READY_TENTHS"); do
+		grep -q "receiving on" "$out.err" && return 0
+		kill -0 "$PROBE" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# expected_queue LINE QUEUES FIELDS ICMP_PORTS: what the engine says. As
+# nat_packet_hash(): TCP and UDP hash FIELDS, ICMP echo too if ICMP_PORTS
+# is 1 (its identifier is printed as both ports); fragments and the rest
+# hash only the address letters of FIELDS (none: hash 0, bucket 0, queue 0).
+expected_queue() {
+	local src dst fields=$3 ports=0
+	src=$(field src "$1")
+	dst=$(field dst "$1")
+	case "$(field proto "$1"):$(field frag "$1")" in
+	tcp: | udp:) ports=1 ;;
+	icmp:) ports=$4 ;;
+	esac
+	if [ "$ports" = 0 ]; then
+		src=${src%:*} dst=${dst%:*} fields=$(printf '%s' "$fields" | tr -d fn)
+		[ -n "$fields" ] || { echo 0; return; }
+	fi
+	field queue "$("$RSSNAT" rss hash --queues "$2" --fields "$fields" "$src" "$dst")"
+}

@@ -38,7 +38,6 @@ READY_TENTHS=100
 SOCK=""
 GW_PID=""
 
-field() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 cleanup() {
 	local n
@@ -67,36 +66,7 @@ mq_pair() {
 	done
 }
 
-start_probe() { # QUEUES COUNT OUT [ARGS...]
-	local q=$1 count=$2 out=$3 _
-	shift 3
-	net_bg ip netns exec "$NET_NS_B" "$RSSNAT" io probe --backend afxdp --iface "$NET_IF_B" \
-		--queues "$q" --count "$count" --seconds "$PROBE_SECONDS" "$@" >"$out" 2>"$out.err"
-	PROBE=$NET_BG_PID
-	for _ in $(seq 1 "$READY_TENTHS"); do
-		grep -q "receiving on" "$out.err" && return 0
-		kill -0 "$PROBE" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-# expected_queue LINE QUEUES FIELDS ICMP_PORTS: the engine's queue, as in
-# test_fanout.sh (fragments and non-port protocols hash addresses only).
-expected_queue() {
-	local src dst fields=$3 ports=0
-	src=$(field src "$1")
-	dst=$(field dst "$1")
-	case "$(field proto "$1"):$(field frag "$1")" in
-	tcp: | udp:) ports=1 ;;
-	icmp:) ports=$4 ;;
-	esac
-	if [ "$ports" = 0 ]; then
-		src=${src%:*} dst=${dst%:*} fields=$(printf '%s' "$fields" | tr -d fn)
-		[ -n "$fields" ] || { echo 0; return; }
-	fi
-	field queue "$("$RSSNAT" rss hash --queues "$2" --fields "$fields" "$src" "$dst")"
-}
+PROBE_BACKEND=afxdp
 
 check_queues() { # OUT QUEUES FIELDS ICMP_PORTS NAME
 	local line got want bad=0 n=0 first=""
