@@ -243,7 +243,6 @@ static int open_port(const struct probe_opts *o, const struct rss_snapshot *snap
 int cli_io_probe(int argc, char **argv)
 {
 	struct probe_opts o;
-	struct rss_config cfg;
 	struct rss_snapshot *snap = NULL;
 	struct probe_state *s;
 	const char *why = "out of memory";
@@ -251,14 +250,8 @@ int cli_io_probe(int argc, char **argv)
 
 	if ((err = parse_probe_opts(&o, argc, argv)))
 		return err;
-	rss_config_default(&cfg, o.port.queues);
-	if (o.port.side == PKT_SIDE_LAN)
-		cfg.fields_lan = o.port.fields;
-	else
-		cfg.fields_wan = o.port.fields;
-	cfg.icmp_id_as_port = o.port.icmp_ports;
 	s = calloc(1, sizeof(*s));
-	if (!s || alloc_pkts(s) || rss_snapshot_create(&cfg, 1, &snap, &why)) {
+	if (!s || alloc_pkts(s) || io_port_snapshot(&o.port, &snap, &why)) {
 		fprintf(stderr, "rssnat: io probe: %s\n", why);
 		err = CLI_FAILED;
 		goto out;

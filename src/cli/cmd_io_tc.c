@@ -49,20 +49,13 @@ static int parse_tc_opts(struct tc_opts *o, int argc, char **argv)
 int cli_io_tc_rss(int argc, char **argv)
 {
 	struct tc_opts o;
-	struct rss_config cfg;
 	struct rss_snapshot *snap = NULL;
 	const char *why = "";
 	int err;
 
 	if ((err = parse_tc_opts(&o, argc, argv)))
 		return err;
-	rss_config_default(&cfg, o.port.queues);
-	if (o.port.side == PKT_SIDE_LAN)
-		cfg.fields_lan = o.port.fields;
-	else
-		cfg.fields_wan = o.port.fields;
-	cfg.icmp_id_as_port = o.port.icmp_ports;
-	if (rss_snapshot_create(&cfg, 1, &snap, &why)) {
+	if (io_port_snapshot(&o.port, &snap, &why)) {
 		fprintf(stderr, "rssnat: io tc-rss: %s\n", why);
 		return CLI_FAILED;
 	}

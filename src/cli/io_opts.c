@@ -34,3 +34,16 @@ int io_port_option(struct io_port_opts *o, int c, const char *v)
 	}
 	return 1;
 }
+
+int io_port_snapshot(const struct io_port_opts *o, struct rss_snapshot **snap, const char **why)
+{
+	struct rss_config cfg;
+
+	rss_config_default(&cfg, o->queues);
+	if (o->side == PKT_SIDE_LAN)
+		cfg.fields_lan = o->fields;
+	else
+		cfg.fields_wan = o->fields;
+	cfg.icmp_id_as_port = o->icmp_ports;
+	return rss_snapshot_create(&cfg, 1, snap, why);
+}

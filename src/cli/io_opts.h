@@ -18,4 +18,10 @@ struct io_port_opts {
  * one-line error for a bad value, 1 when @c is none of these. */
 int io_port_option(struct io_port_opts *o, int c, const char *v);
 
+struct rss_snapshot;
+/* io_port_snapshot() - the gateway's default RSS (rss_config_default) over
+ * o->queues, with the side's field set and the ICMP choice from @o.
+ * Returns 0, or nonzero with *why. */
+int io_port_snapshot(const struct io_port_opts *o, struct rss_snapshot **snap, const char **why);
+
 #endif

@@ -224,3 +224,24 @@ expected_queue() {
 	fi
 	field queue "$("$RSSNAT" rss hash --queues "$2" --fields "$fields" "$src" "$dst")"
 }
+
+# check_queues OUT QUEUES [FIELDS [ICMP_PORTS [NAME]]]: every frame line of
+# the probe's output OUT arrived on the engine's queue (fields default sdfn).
+check_queues() {
+	local line got want bad=0 n=0 first="" fields=${3:-sdfn} icmp=${4:-0}
+	local name=${5:-"queues=$2 fields=${3:-sdfn} icmp_ports=${4:-0}"}
+	while IFS= read -r line; do
+		n=$((n + 1))
+		got=$(field queue "$line")
+		want=$(expected_queue "$line" "$2" "$fields" "$icmp")
+		if [ "$got" != "$want" ]; then
+			bad=$((bad + 1))
+			[ -n "$first" ] || first="$line (engine: queue=$want)"
+		fi
+	done < <(grep '^queue=' "$1")
+	if [ "$bad" -eq 0 ] && [ "$n" -gt 0 ]; then
+		t_pass "$name: all $n frames on the engine's queue"
+	else
+		t_fail "$name: frames on the engine's queue" "$bad of $n differ" "first: $first"
+	fi
+}

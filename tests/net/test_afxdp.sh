@@ -68,23 +68,6 @@ mq_pair() {
 
 PROBE_BACKEND=afxdp
 
-check_queues() { # OUT QUEUES FIELDS ICMP_PORTS NAME
-	local line got want bad=0 n=0 first=""
-	while IFS= read -r line; do
-		n=$((n + 1))
-		got=$(field queue "$line")
-		want=$(expected_queue "$line" "$2" "$3" "$4")
-		if [ "$got" != "$want" ]; then
-			bad=$((bad + 1))
-			[ -n "$first" ] || first="$line (engine: queue=$want)"
-		fi
-	done < <(grep '^queue=' "$1")
-	if [ "$bad" -eq 0 ] && [ "$n" -gt 0 ]; then
-		t_pass "$5: all $n frames on the engine's queue"
-	else
-		t_fail "$5: frames on the engine's queue" "$bad of $n differ" "first: $first"
-	fi
-}
 
 # run_probe NAME SEED FIELDS ICMP_PORTS [TC/PROBE ARGS...]: program the
 # peer's tc RSS and the probe alike, send every kind of frame, check queues.

@@ -31,26 +31,6 @@ promiscuity() {
 	ip -n "$NET_NS_B" -d link show "$NET_IF_B" | grep -o 'promiscuity [0-9]*' | cut -d' ' -f2
 }
 
-# check_queues OUT QUEUES [FIELDS [ICMP_PORTS]]: every frame line on the
-# engine's queue.
-check_queues() {
-	local line got want bad=0 n=0 first="" fields=${3:-sdfn} icmp=${4:-0}
-	while IFS= read -r line; do
-		n=$((n + 1))
-		got=$(field queue "$line")
-		want=$(expected_queue "$line" "$2" "$fields" "$icmp")
-		if [ "$got" != "$want" ]; then
-			bad=$((bad + 1))
-			[ -n "$first" ] || first="$line (engine: queue=$want)"
-		fi
-	done < <(grep '^queue=' "$1")
-	if [ "$bad" -eq 0 ] && [ "$n" -gt 0 ]; then
-		t_pass "queues=$2 fields=$fields icmp_ports=$icmp: all $n frames on the engine's queue"
-	else
-		t_fail "queues=$2 fields=$fields icmp_ports=$icmp: frames on the engine's queue" \
-			"$bad of $n differ" "first: $first"
-	fi
-}
 
 net_require
 net_setup
