@@ -158,6 +158,21 @@ static enum l4_kind inner_kind(const struct pkt *p)
 	return L4_NONE;
 }
 
+/* RFC 1624 eqn. 3 cannot produce 0xffff, the checksum of bytes that sum to
+ * +0 (all zero): it yields 0x0000, which fails verification. An IPv4 header
+ * (version), a TCP or UDP pseudo-header (protocol) and an ICMP error (type)
+ * are never all zero; an ICMP echo reply can be (type 0, code 0, identifier
+ * rewritten to 0, sequence 0, no data). So a 0x0000 echo checksum after a
+ * rewrite is recomputed over the whole message: one update in 65536, and
+ * only when the message is all here (not a fragment). */
+static void fix_zero_echo_csum(const struct pkt *p)
+{
+	uint8_t *icmp = p->data + p->l4_off;
+
+	if (!(p->flags & PKT_F_FRAG) && wire_rd16(icmp + PKT_ICMP_CSUM) == 0)
+		wire_wr16(icmp + PKT_ICMP_CSUM, csum_icmp(icmp, p->l4_len));
+}
+
 static void set_outer(struct pkt *p, bool dst, uint32_t addr, uint16_t port)
 {
 	const struct site plain = {NULL};
@@ -171,9 +186,10 @@ static void set_outer(struct pkt *p, bool dst, uint32_t addr, uint16_t port)
 
 	rewrite_endpoint(&plain, &e, addr, port);
 	*(dst ? &p->daddr : &p->saddr) = addr;
-	if (e.kind == L4_ECHO)
+	if (e.kind == L4_ECHO) {
+		fix_zero_echo_csum(p);
 		p->sport = p->dport = port;
-	else if (e.kind != L4_NONE)
+	} else if (e.kind != L4_NONE)
 		*(dst ? &p->dport : &p->sport) = port;
 }
 

@@ -1279,3 +1279,28 @@ TEST(pkt_parse_survives_200k_random_byte_flips)
 	CHECK_EQ(broken, 0);
 	CHECK(ok > RANDOM_FLIPS / 20); /* the deep paths were reached */
 }
+
+/* RFC 1624 eqn. 3 yields 0x0000 where a message that sums to +0 (all bytes
+ * zero) needs 0xffff. An ICMP echo reply is the one message a rewrite can
+ * make all zero: type 0, code 0, identifier rewritten to 0, sequence 0, no
+ * data. Found by fuzz_pkt. */
+TEST(pkt_rewrite_echo_reply_to_all_zero_keeps_a_valid_checksum)
+{
+	for (unsigned old_id = 0; old_id < 3; old_id++) {
+		uint8_t buf[128];
+		struct pkt_spec s = {.saddr = pkt_ipv4(203, 0, 113, 80),
+				     .daddr = pkt_ipv4(198, 51, 100, 2),
+				     .proto = PKT_PROTO_ICMP,
+				     .icmp_type = PKT_ICMP_ECHO_REPLY,
+				     .icmp_id = (uint16_t)(old_id * 5)};
+		struct pkt p;
+		size_t len = pkt_build(buf, sizeof(buf), &s);
+
+		CHECK(len > 0 && pkt_parse(&p, buf, (uint16_t)len, sizeof(buf)) == PKT_OK);
+		CHECK(pkt_checksums_ok(&p));
+		pkt_set_dst(&p, pkt_ipv4(192, 168, 137, 10), 0);
+		CHECK(pkt_parse(&p, buf, (uint16_t)len, sizeof(buf)) == PKT_OK);
+		CHECK_EQ(p.sport, 0);
+		CHECK(pkt_checksums_ok(&p));
+	}
+}
