@@ -1,0 +1,119 @@
+/* control.c - the control thread: ARP for both sides, frames punted by the
+ * workers, the NAT's janitor, signals and the control socket (see gw.h). */
+#include "gw_internal.h"
+
+#include <linux/if_packet.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../ctl/ctl.h"
+#include "../nat/nat.h"
+#include "../svc/arp.h"
+
+static void raw_send(struct gw *gw, int side, const uint8_t *frame, size_t len)
+{
+	struct sockaddr_ll sll = {
+	    .sll_family = AF_PACKET, .sll_ifindex = gw->ifindex[side], .sll_halen = 6};
+
+	memcpy(sll.sll_addr, frame, 6);
+	(void)sendto(gw->raw[side], frame, len, 0, (struct sockaddr *)&sll, sizeof(sll));
+}
+
+/* Send what the ARP cache released or asked for, and publish what it knows. */
+static void flush_arp(struct gw *gw, int side, uint32_t now)
+{
+	uint8_t frame[GW_FRAME];
+	size_t len;
+
+	while ((len = arp_release_next(gw->arp[side], frame, sizeof(frame))) > 0)
+		raw_send(gw, side, frame, len);
+	while ((len = arp_poll(gw->arp[side], now, frame, sizeof(frame))) > 0)
+		raw_send(gw, side, frame, len);
+}
+
+static void publish(struct gw *gw, int side, uint32_t ip, uint32_t now)
+{
+	uint8_t mac[6];
+	enum arp_state st = arp_lookup(gw->arp[side], ip, now, mac);
+
+	if (st == ARP_REACHABLE || st == ARP_STALE)
+		neigh_publish(&gw->neigh[side], ip, mac, now);
+}
+
+static void control_arp_frame(struct gw *gw, struct gw_buf *b, uint32_t now)
+{
+	int side = b->out_side;
+	size_t reply = 0;
+	struct arp_msg m;
+
+	if (arp_parse(&m, b->data, b->p.len) == ARP_OK) {
+		arp_input(gw->arp[side], b->data, b->p.len, GW_FRAME, now, &reply);
+		if (reply)
+			raw_send(gw, side, b->data, reply);
+		publish(gw, side, m.spa, now);
+	} else {
+		arp_input(gw->arp[side], b->data, b->p.len, GW_FRAME, now, &reply); /* counted */
+	}
+	flush_arp(gw, side, now);
+}
+
+static void control_resolve(struct gw *gw, struct gw_buf *b, uint32_t now)
+{
+	int side = b->out_side;
+	uint8_t mac[6], req[ARP_FRAME_MIN + 8];
+	unsigned r = arp_resolve(gw->arp[side], b->next_hop, now, b->data, b->p.len, mac);
+
+	if (r & ARP_RESOLVED) {
+		raw_send(gw, side, b->data, b->p.len);
+		neigh_publish(&gw->neigh[side], b->next_hop, mac, now);
+	}
+	if (r & ARP_SEND_REQUEST) {
+		size_t len = arp_request_for(gw->arp[side], b->next_hop, req, sizeof(req));
+		if (len)
+			raw_send(gw, side, req, len);
+	}
+}
+
+static void control_punts(struct gw *gw, uint32_t now)
+{
+	void *objs[GW_BURST];
+	unsigned got;
+
+	for (unsigned q = 0; q < gw->n; q++)
+		while ((got = ring_pop(&gw->punt[q], objs, GW_BURST)) > 0)
+			for (unsigned i = 0; i < got; i++) {
+				struct gw_buf *b = objs[i];
+				void *obj = b;
+				if (b->is_arp)
+					control_arp_frame(gw, b, now);
+				else
+					control_resolve(gw, b, now);
+				ring_push(&gw->back[b->owner], &obj, 1); /* sized never to fill */
+			}
+}
+
+void gw_control_loop(struct gw *gw, int sigfd)
+{
+	uint32_t last_tick = gw_now_ms();
+
+	while (!atomic_load(&gw->stop)) {
+		struct pollfd fds[2] = {{.fd = sigfd, .events = POLLIN},
+					{.fd = ctl_server_fd(gw->ctl), .events = POLLIN}};
+		poll(fds, 2, 2);
+		uint32_t now = gw_now_ms();
+		if (fds[0].revents & POLLIN) {
+			atomic_store(&gw->stop, 1);
+			break;
+		}
+		control_punts(gw, now);
+		if (fds[1].revents & POLLIN)
+			ctl_server_serve(gw->ctl, gw_ctl_commands, gw);
+		if (now - last_tick >= GW_TICK_MS) {
+			last_tick = now;
+			flush_arp(gw, GW_LAN, now);
+			flush_arp(gw, GW_WAN, now);
+			nat_reclaim(gw->nat);
+		}
+	}
+}
