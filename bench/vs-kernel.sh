@@ -133,7 +133,8 @@ gw_rssnat() {
 	ip -n rb-gw addr flush dev wan0
 	rm -f "$SOCK"
 	ip netns exec rb-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
-		--wan-gateway 198.51.100.1 --queues "$QUEUES" --socket "$SOCK" >"$TMP/gw.log" 2>&1 &
+		--wan-gateway 198.51.100.1 --queues "$QUEUES" --socket "$SOCK" --dhcp off --dns off \
+		>"$TMP/gw.log" 2>&1 &
 	GW_PID=$!
 	for _ in $(seq 1 50); do
 		[ -S "$SOCK" ] && return 0

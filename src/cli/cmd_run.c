@@ -1,5 +1,4 @@
-/* cmd_run.c - `rssnat run` (the gateway, in the foreground) and the control
- * socket's client commands (`rssnat show stats`). */
+/* cmd_run.c - `rssnat run`: the gateway, in the foreground. */
 #include "cli.h"
 #include "commands.h"
 #include "../ctl/ctl.h"
@@ -103,6 +102,189 @@ static int copy_name(const char *opt, const char *v, char *out, size_t size)
 	return 0;
 }
 
+static int parse_on_off(const char *opt, const char *v, bool *out)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "off")) {
+		*out = !strcmp(v, "on");
+		return 0;
+	}
+	return cli_usage_error(where(opt), "'%s' is neither on nor off", v);
+}
+
+/* FIRST-LAST, e.g. 192.168.137.100-192.168.137.199 */
+static int parse_pool(struct gw_services *svc, const char *v)
+{
+	char buf[40], *dash;
+
+	if (strlen(v) >= sizeof(buf) || !(dash = strchr(strcpy(buf, v), '-')))
+		return cli_usage_error(where("--dhcp-pool"), "'%s' is not FIRST-LAST", v);
+	*dash = '\0';
+	if (parse_addr("--dhcp-pool", buf, &svc->pool_first) ||
+	    parse_addr("--dhcp-pool", dash + 1, &svc->pool_last))
+		return CLI_USAGE;
+	if (ntohl(svc->pool_first) > ntohl(svc->pool_last))
+		return cli_usage_error(where("--dhcp-pool"), "'%s' ends before it starts", v);
+	return 0;
+}
+
+/* MAC=ADDR, e.g. 02:00:00:00:00:10=192.168.137.10 */
+static int parse_reserve(struct gw_services *svc, const char *v)
+{
+	unsigned m[6];
+	char addr[20], tail;
+
+	if (svc->n_reserve == GW_RESERVE_MAX)
+		return cli_usage_error(where("--dhcp-reserve"), "at most %d reservations",
+				       GW_RESERVE_MAX);
+	if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x=%19[0-9.]%c", &m[0], &m[1], &m[2], &m[3], &m[4],
+		   &m[5], addr, &tail) != 7)
+		return cli_usage_error(where("--dhcp-reserve"), "'%s' is not MAC=ADDR", v);
+	if (parse_addr("--dhcp-reserve", addr, &svc->reserve[svc->n_reserve].addr))
+		return CLI_USAGE;
+	for (int i = 0; i < 6; i++)
+		svc->reserve[svc->n_reserve].mac[i] = (uint8_t)m[i];
+	svc->n_reserve++;
+	return 0;
+}
+
+/* ADDR or ADDR:PORT */
+static int parse_upstream(struct gw_services *svc, const char *v)
+{
+	char buf[32], *colon;
+	unsigned long port = 53;
+
+	if (svc->n_upstream == GW_UPSTREAM_MAX)
+		return cli_usage_error(where("--dns-upstream"), "at most %d upstream resolvers",
+				       GW_UPSTREAM_MAX);
+	if (strlen(v) >= sizeof(buf))
+		return cli_usage_error(where("--dns-upstream"), "'%s' is not ADDR[:PORT]", v);
+	strcpy(buf, v);
+	if ((colon = strchr(buf, ':'))) {
+		*colon = '\0';
+		if (cli_parse_uint(colon + 1, 1, 65535, &port))
+			return cli_usage_error(where("--dns-upstream"),
+					       "port in '%s' must be from 1 to 65535", v);
+	}
+	if (parse_addr("--dns-upstream", buf, &svc->upstream[svc->n_upstream].addr))
+		return CLI_USAGE;
+	svc->upstream[svc->n_upstream++].port = (uint16_t)port;
+	return 0;
+}
+
+static bool is_label_char(char c)
+{
+	return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/* A DNS name (RFC 1035 2.3.1): labels of letters, digits and '-', 1 to 63
+ * bytes each, dot-separated; short enough for the configuration. */
+static int parse_domain(struct gw_services *svc, const char *v)
+{
+	size_t label = 0, n = strlen(v);
+	bool ok = n > 0 && n < sizeof(svc->domain);
+
+	for (size_t i = 0; ok && i <= n; i++) {
+		if (i == n || v[i] == '.') {
+			ok = label > 0 && label <= 63;
+			label = 0;
+		} else {
+			ok = is_label_char(v[i]);
+			label++;
+		}
+	}
+	if (!ok)
+		return cli_usage_error(where("--domain"), "'%s' is not a domain name", v);
+	snprintf(svc->domain, sizeof(svc->domain), "%s", v);
+	return 0;
+}
+
+/* The RSS settings at start: --rss, --rss-key, --rss-table, --rss-table-size. */
+static int parse_rss(struct gw_config *cfg, int c, const char *v)
+{
+	const char *why = "";
+	unsigned long n;
+	char *end;
+
+	switch (c) {
+	case 'r':
+		if (strcmp(v, "enabled") && strcmp(v, "disabled"))
+			return cli_usage_error(where("--rss"), "'%s' is neither enabled nor disabled",
+					       v);
+		cfg->rss.enabled = !strcmp(v, "enabled");
+		return 0;
+	case 'k':
+		if (rss_key_parse(v, &cfg->rss.key, &why))
+			return cli_usage_error(where("--rss-key"), "%s", why);
+		return 0;
+	case 'z':
+		if (cli_parse_uint(v, 1, RSS_TABLE_MAX, &n) || !rss_table_size_valid((unsigned)n))
+			return cli_usage_error(where("--rss-table-size"),
+					       "'%s' is not a power of two from 1 to %d", v,
+					       RSS_TABLE_MAX);
+		cfg->rss.table_size = (unsigned)n;
+		return 0;
+	case 'W':
+		memset(cfg->rss.weights, 0, sizeof(cfg->rss.weights));
+		n = 0;
+		for (const char *p = v; *p; p = *end ? end + 1 : end) {
+			unsigned long w = strtoul(p, &end, 10);
+			if (end == p || (*end && *end != ',') || w > 1000 || n == RSS_QUEUES_MAX)
+				return cli_usage_error(where("--rss-table"),
+						       "'%s' is not W,W,.. (one weight from 0 to "
+						       "1000 per queue, at most 64)",
+						       v);
+			cfg->rss.weights[n++] = (unsigned)w;
+		}
+		if (!n)
+			return cli_usage_error(where("--rss-table"), "no weights in '%s'", v);
+		cfg->rss.queues = (unsigned)n;
+		cfg->rss_weights = true;
+		return 0;
+	}
+	return CLI_USAGE;
+}
+
+static int parse_services(struct gw_services *svc, int c, const char *v)
+{
+	unsigned long n;
+
+	switch (c) {
+	case 'D':
+		return parse_on_off("--dhcp", v, &svc->dhcp);
+	case 'S':
+		return parse_on_off("--dns", v, &svc->dns);
+	case 'P':
+		return parse_pool(svc, v);
+	case 'T':
+		if (cli_parse_uint(v, 60, 31536000, &n))
+			return cli_usage_error(where("--dhcp-lease"),
+					       "'%s' is not from 60 to 31536000 seconds", v);
+		svc->lease_secs = (uint32_t)n;
+		return 0;
+	case 'R':
+		return parse_reserve(svc, v);
+	case 'F':
+		if (!*v || strlen(v) >= sizeof(svc->leases))
+			return cli_usage_error(where("--dhcp-leases"), "'%s' is not a usable path",
+					       v);
+		snprintf(svc->leases, sizeof(svc->leases), "%s", strcmp(v, "none") ? v : "");
+		return 0;
+	case 'N':
+		return parse_domain(svc, v);
+	case 'U':
+		return parse_upstream(svc, v);
+	case 'c':
+		if (cli_parse_uint(v, 1, 1000000, &n))
+			return cli_usage_error(where("--dns-cache"),
+					       "'%s' is not a number from 1 to 1000000", v);
+		svc->dns_cache = (unsigned)n;
+		return 0;
+	case 'H':
+		return copy_name("--host-if", v, svc->host_if, sizeof(svc->host_if));
+	}
+	return CLI_USAGE;
+}
+
 static int run_option(struct gw_config *cfg, int c, const char *v)
 {
 	unsigned long n;
@@ -153,6 +335,13 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 		return 0;
 	case 'p':
 		return parse_port_map(cfg, v);
+	case 'r':
+	case 'k':
+	case 'z':
+	case 'W':
+		return parse_rss(cfg, c, v);
+	default:
+		return parse_services(&cfg->svc, c, v);
 	}
 	(void)ignored;
 	return CLI_USAGE;
@@ -170,6 +359,20 @@ static const struct option run_longopts[] = {
     {"mss-clamp", required_argument, NULL, 'm'},
     {"filtering", required_argument, NULL, 'f'},
     {"port-map", required_argument, NULL, 'p'},
+    {"dhcp", required_argument, NULL, 'D'},
+    {"dhcp-pool", required_argument, NULL, 'P'},
+    {"dhcp-lease", required_argument, NULL, 'T'},
+    {"dhcp-reserve", required_argument, NULL, 'R'},
+    {"dhcp-leases", required_argument, NULL, 'F'},
+    {"domain", required_argument, NULL, 'N'},
+    {"dns", required_argument, NULL, 'S'},
+    {"dns-upstream", required_argument, NULL, 'U'},
+    {"dns-cache", required_argument, NULL, 'c'},
+    {"host-if", required_argument, NULL, 'H'},
+    {"rss", required_argument, NULL, 'r'},
+    {"rss-key", required_argument, NULL, 'k'},
+    {"rss-table", required_argument, NULL, 'W'},
+    {"rss-table-size", required_argument, NULL, 'z'},
     {"config", required_argument, NULL, 'C'},
     {0},
 };
@@ -202,37 +405,41 @@ static int config_line(struct gw_config *cfg, char *line)
 /* --config FILE: the file holds the command line's options, one a line,
  * "name value" ("lan eth1", "port-map tcp:8080=192.168.137.10:80"), # for
  * comments. Options after --config on the command line override it. */
+/* Every line is read and every error reported (with FILE:LINE), not just
+ * the first: `rssnat check-config` lists them all, and so does run. */
 static int read_config(struct gw_config *cfg, const char *path)
 {
 	char line[512];
-	unsigned n = 0;
-	int err = 0;
+	unsigned n = 0, errors = 0;
 	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return cli_usage_error(path, "cannot read the configuration file");
-	while (!err && fgets(line, sizeof(line), f)) {
+	while (fgets(line, sizeof(line), f)) {
 		snprintf(origin, sizeof(origin), "%s:%u:", path, ++n);
 		if (!strchr(line, '\n') && !feof(f)) {
-			err =
-			    cli_usage_error(origin, "line longer than %zu bytes", sizeof(line) - 2);
-			break;
+			cli_usage_error(origin, "line longer than %zu bytes", sizeof(line) - 2);
+			errors++;
+			int c;
+			while ((c = fgetc(f)) != EOF && c != '\n') /* skip the rest of it */
+				;
+			continue;
 		}
 		line[strcspn(line, "\r\n")] = '\0';
-		err = config_line(cfg, line);
+		errors += config_line(cfg, line) != 0;
 	}
 	fclose(f);
 	origin[0] = '\0';
-	return err;
+	return errors ? CLI_USAGE : 0;
 }
 
-int cli_run(int argc, char **argv)
+/* The whole command line (with any --config file in it) into @cfg; every
+ * error is printed. 0 or CLI_USAGE. */
+static int parse_run_args(int argc, char **argv, struct gw_config *cfg)
 {
-	struct gw_config cfg;
-	const char *why = "";
-	int c, err;
+	int c, errors = 0;
 
-	gw_config_default(&cfg);
+	gw_config_default(cfg);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", run_longopts, NULL)) != -1) {
@@ -240,13 +447,45 @@ int cli_run(int argc, char **argv)
 			return cli_usage_error(argv[optind - 1],
 					       optopt ? "needs a value"
 						      : "unknown option (see 'rssnat help run')");
-		if (c == 'C' ? read_config(&cfg, optarg) : run_option(&cfg, c, optarg))
-			return CLI_USAGE;
+		errors += (c == 'C' ? read_config(cfg, optarg) : run_option(cfg, c, optarg)) != 0;
 	}
+	if (errors)
+		return CLI_USAGE;
 	if (optind < argc)
 		return cli_usage_error(argv[optind], "unexpected argument");
+	return 0;
+}
+
+/* SIGHUP: the daemon reads its command line and configuration file again
+ * (gw_config.reread), on its control thread. */
+static int run_argc;
+static char **run_argv;
+
+static int reread(struct gw_config *out)
+{
+	const char *why = "";
+
+	if (parse_run_args(run_argc, run_argv, out))
+		return -1;
+	if (gw_check_settings(out, &why))
+		return cli_usage_error("reload", "%s", why);
+	out->reread = reread;
+	return 0;
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct gw_config cfg;
+	const char *why = "";
+	int err;
+
+	if (parse_run_args(argc, argv, &cfg))
+		return CLI_USAGE;
 	if (gw_check(&cfg, &why))
 		return cli_usage_error("run", "%s", why);
+	run_argc = argc;
+	run_argv = argv;
+	cfg.reread = reread;
 	err = gw_run(&cfg, &why);
 	if (err) {
 		fprintf(stderr, "rssnat: run: %s\n", why);
@@ -255,23 +494,23 @@ int cli_run(int argc, char **argv)
 	return CLI_OK;
 }
 
-int cli_show_stats(int argc, char **argv)
+/* `rssnat check-config FILE`: every line, then the settings as a whole;
+ * what only this host can tell (interfaces, addresses the kernel holds) is
+ * a warning, since the file may be meant for another machine. */
+int cli_check_config(int argc, char **argv)
 {
-	const char *path = CTL_DEFAULT_SOCKET, *why = "";
-	bool json = false;
-	int status;
+	struct gw_config cfg;
+	const char *why = "";
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (!strcmp(argv[i], "--socket") && i + 1 < argc)
-			path = argv[++i];
-		else
-			return cli_usage_error(argv[i],
-					       "unexpected argument (--json, --socket PATH)");
-	}
-	status = ctl_request(path, json ? "show stats --json" : "show stats", stdout, &why);
-	if (status)
-		fprintf(stderr, "rssnat: show stats: %s\n", why);
-	return status;
+	if (argc != 2)
+		return cli_usage_error("check-config", "takes one FILE");
+	gw_config_default(&cfg);
+	if (read_config(&cfg, argv[1]))
+		return CLI_USAGE;
+	if (gw_check_settings(&cfg, &why))
+		return cli_usage_error(argv[1], "%s", why);
+	if (gw_check(&cfg, &why))
+		printf("%s: warning: %s\n", argv[1], why);
+	printf("%s: ok\n", argv[1]);
+	return CLI_OK;
 }

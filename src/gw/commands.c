@@ -4,10 +4,13 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "../ctl/ctl.h"
 #include "../io/io.h"
 #include "../nat/nat.h"
+#include "../svc/dhcp.h"
+#include "../svc/dns_proxy.h"
 
 /* ---- `rssnat show stats` ---- */
 
@@ -25,20 +28,55 @@ static void print_ring_drops(struct gw *gw, unsigned q, FILE *out, bool json)
 		(unsigned long long)lan.rx_dropped, (unsigned long long)wan.rx_dropped);
 }
 
+static void host_stats(const struct gw *gw, FILE *out, bool json)
+{
+	const struct gw_host_counters *h = &gw->host;
+	const char *sep = "";
+
+	fprintf(out, json ? ",\"host\":{" : "host");
+#define GW_HOST_PRINT(name, text)                                                                  \
+	if (json)                                                                                  \
+		fprintf(out, "%s\"" #name "\":%llu", sep, (unsigned long long)h->name);            \
+	else                                                                                       \
+		fprintf(out, " " #name "=%llu", (unsigned long long)h->name);                      \
+	sep = ",";
+	GW_HOST_COUNTERS(GW_HOST_PRINT)
+#undef GW_HOST_PRINT
+	fprintf(out, json ? "}" : "\n");
+}
+
+/* One queue's counters: the glue's, then the NAT's (every one, by name;
+ * the NAT's own rx/tx are prefixed nat_ to keep them apart), then the
+ * kernel ring's drops. */
+static void queue_counters(struct gw *gw, unsigned q, FILE *out, bool json)
+{
+	const struct gw_counters *c = &gw->w[q].c;
+	const struct nat_counters *n = nat_worker_counters(gw->w[q].nat);
+
+	fprintf(out, json ? "{\"queue\":%u" : "queue=%u", q);
+#define GW_PRINT(name, text)                                                                       \
+	fprintf(out, json ? ",\"" #name "\":%llu" : " " #name "=%llu", (unsigned long long)c->name);
+	GW_COUNTERS(GW_PRINT)
+#undef GW_PRINT
+	/* The names older scripts read: handoff_in is the NAT's rx_handoff. */
+	fprintf(out, json ? ",\"handoff_in\":%llu" : " handoff_in=%llu",
+		(unsigned long long)n->rx_handoff);
+#define NAT_PRINT(name, text)                                                                      \
+	fprintf(out, json ? ",\"%s" #name "\":%llu" : " %s" #name "=%llu",                           \
+		!strncmp(#name, "rx_", 3) || !strncmp(#name, "tx_", 3) ? "nat_" : "",              \
+		(unsigned long long)n->name);
+	NAT_COUNTERS(NAT_PRINT)
+#undef NAT_PRINT
+	fprintf(out, json ? ",\"sessions\":%llu," : " sessions=%llu",
+		(unsigned long long)n->sessions);
+	print_ring_drops(gw, q, out, json);
+}
+
 static void stats_text(struct gw *gw, FILE *out)
 {
 	for (unsigned q = 0; q < gw->n; q++) {
-		const struct gw_counters *c = &gw->w[q].c;
 		const struct nat_counters *n = nat_worker_counters(gw->w[q].nat);
-		fprintf(out, "queue=%u", q);
-#define GW_PRINT(name, text) fprintf(out, " " #name "=%llu", (unsigned long long)c->name);
-		GW_COUNTERS(GW_PRINT)
-#undef GW_PRINT
-		fprintf(out, " local=%llu handoff=%llu handoff_in=%llu dropped=%llu sessions=%llu",
-			(unsigned long long)n->local, (unsigned long long)n->handoff,
-			(unsigned long long)n->rx_handoff, (unsigned long long)n->dropped,
-			(unsigned long long)n->sessions);
-		print_ring_drops(gw, q, out, false);
+		queue_counters(gw, q, out, false);
 		for (int d = 0; d < NAT_DROP_COUNT; d++)
 			if (n->drop[d])
 				fprintf(out, "drop queue=%u reason=%s count=%llu\n", q,
@@ -50,37 +88,29 @@ static void stats_text(struct gw *gw, FILE *out)
 					router_drop_name((enum router_drop)d),
 					(unsigned long long)gw->w[q].router.drop[d]);
 	}
+	host_stats(gw, out, false);
 }
 
 static void stats_json(struct gw *gw, FILE *out)
 {
 	fprintf(out, "{\"queues\":[");
 	for (unsigned q = 0; q < gw->n; q++) {
-		const struct gw_counters *c = &gw->w[q].c;
 		const struct nat_counters *n = nat_worker_counters(gw->w[q].nat);
-		fprintf(out, "%s{\"queue\":%u", q ? "," : "", q);
-#define GW_JSON(name, text) fprintf(out, ",\"" #name "\":%llu", (unsigned long long)c->name);
-		GW_COUNTERS(GW_JSON)
-#undef GW_JSON
-		fprintf(out,
-			",\"local\":%llu,\"handoff\":%llu,\"handoff_in\":%llu,\"dropped\":%llu,"
-			"\"sessions\":%llu,",
-			(unsigned long long)n->local, (unsigned long long)n->handoff,
-			(unsigned long long)n->rx_handoff, (unsigned long long)n->dropped,
-			(unsigned long long)n->sessions);
-		print_ring_drops(gw, q, out, true);
+		const char *sep = "";
+		fprintf(out, "%s", q ? "," : "");
+		queue_counters(gw, q, out, true);
 		fprintf(out, "\"drops\":{");
-		int first = 1;
 		for (int d = 0; d < NAT_DROP_COUNT; d++)
 			if (n->drop[d]) {
-				fprintf(out, "%s\"%s\":%llu", first ? "" : ",",
-					nat_drop_name((enum nat_drop)d),
+				fprintf(out, "%s\"%s\":%llu", sep, nat_drop_name((enum nat_drop)d),
 					(unsigned long long)n->drop[d]);
-				first = 0;
+				sep = ",";
 			}
 		fprintf(out, "}}");
 	}
-	fprintf(out, "]}\n");
+	fprintf(out, "]");
+	host_stats(gw, out, true);
+	fprintf(out, "}\n");
 }
 
 static int ctl_show_stats(void *ctx, int argc, char **argv, struct ctl_reply *reply)
@@ -96,8 +126,55 @@ static int ctl_show_stats(void *ctx, int argc, char **argv, struct ctl_reply *re
 	return 0;
 }
 
+static uint64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* `show dhcp` and `show dns`: the services write their own state. */
+int gw_ctl_show_dhcp(void *ctx, int argc, char **argv, struct ctl_reply *reply)
+{
+	struct gw *gw = ctx;
+	bool json = argc == 1 && !strcmp(argv[0], "--json");
+
+	if (argc > 1 || (argc == 1 && !json))
+		return ctl_fail(reply, 2, "show dhcp takes only --json");
+	if (!gw->dhcp)
+		return ctl_fail(reply, 1, "the DHCP server is off (run --dhcp on)");
+	dhcp_write_leases(gw->dhcp, reply->body, json, clock_ms(CLOCK_REALTIME));
+	return 0;
+}
+
+int gw_ctl_show_dns(void *ctx, int argc, char **argv, struct ctl_reply *reply)
+{
+	struct gw *gw = ctx;
+	bool json = argc == 1 && !strcmp(argv[0], "--json");
+
+	if (argc > 1 || (argc == 1 && !json))
+		return ctl_fail(reply, 2, "show dns takes only --json");
+	if (!gw->dns)
+		return ctl_fail(reply, 1, "the DNS proxy is off (run --dns on)");
+	dns_proxy_write_stats(gw->dns, reply->body, json, clock_ms(CLOCK_MONOTONIC));
+	return 0;
+}
+
 static const struct ctl_command commands[] = {
     {"show stats", ctl_show_stats},
+    {"show global", gw_ctl_show_global},
+    {"set global", gw_ctl_set_global},
+    {"show rss", gw_ctl_show_rss},
+    {"set rss", gw_ctl_set_rss},
+    {"show dhcp", gw_ctl_show_dhcp},
+    {"show dns", gw_ctl_show_dns},
+    {"show sessions", gw_ctl_show_sessions},
+    {"explain", gw_ctl_explain},
+    {"add portmapping", gw_ctl_add_portmapping},
+    {"delete portmapping", gw_ctl_delete_portmapping},
+    {"show portmapping", gw_ctl_show_portmapping},
+    {"set nat", gw_ctl_set_nat},
     {0},
 };
 

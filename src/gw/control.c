@@ -5,13 +5,16 @@
 #include <linux/if_packet.h>
 #include <poll.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "../ctl/ctl.h"
 #include "../nat/nat.h"
 #include "../svc/arp.h"
 
-static void raw_send(struct gw *gw, int side, const uint8_t *frame, size_t len)
+void gw_raw_send(struct gw *gw, int side, const uint8_t *frame, size_t len)
 {
 	struct sockaddr_ll sll = {
 	    .sll_family = AF_PACKET, .sll_ifindex = gw->ifindex[side], .sll_halen = 6};
@@ -27,9 +30,9 @@ static void flush_arp(struct gw *gw, int side, uint32_t now)
 	size_t len;
 
 	while ((len = arp_release_next(gw->arp[side], frame, sizeof(frame))) > 0)
-		raw_send(gw, side, frame, len);
+		gw_raw_send(gw, side, frame, len);
 	while ((len = arp_poll(gw->arp[side], now, frame, sizeof(frame))) > 0)
-		raw_send(gw, side, frame, len);
+		gw_raw_send(gw, side, frame, len);
 }
 
 static void publish(struct gw *gw, int side, uint32_t ip, uint32_t now)
@@ -50,28 +53,29 @@ static void control_arp_frame(struct gw *gw, struct gw_buf *b, uint32_t now)
 	if (arp_parse(&m, b->data, b->p.len) == ARP_OK) {
 		arp_input(gw->arp[side], b->data, b->p.len, GW_FRAME, now, &reply);
 		if (reply)
-			raw_send(gw, side, b->data, reply);
+			gw_raw_send(gw, side, b->data, reply);
 		publish(gw, side, m.spa, now);
+		gw_host_arp_seen(gw, side, m.spa, m.sha);
 	} else {
 		arp_input(gw->arp[side], b->data, b->p.len, GW_FRAME, now, &reply); /* counted */
 	}
 	flush_arp(gw, side, now);
 }
 
-static void control_resolve(struct gw *gw, struct gw_buf *b, uint32_t now)
+void gw_send_resolved(struct gw *gw, int side, uint32_t hop, uint8_t *frame, size_t len,
+		      uint32_t now)
 {
-	int side = b->out_side;
 	uint8_t mac[6], req[ARP_FRAME_MIN + 8];
-	unsigned r = arp_resolve(gw->arp[side], b->next_hop, now, b->data, b->p.len, mac);
+	unsigned r = arp_resolve(gw->arp[side], hop, now, frame, len, mac);
 
 	if (r & ARP_RESOLVED) {
-		raw_send(gw, side, b->data, b->p.len);
-		neigh_publish(&gw->neigh[side], b->next_hop, mac, now);
+		gw_raw_send(gw, side, frame, len);
+		neigh_publish(&gw->neigh[side], hop, mac, now);
 	}
 	if (r & ARP_SEND_REQUEST) {
-		size_t len = arp_request_for(gw->arp[side], b->next_hop, req, sizeof(req));
-		if (len)
-			raw_send(gw, side, req, len);
+		size_t n = arp_request_for(gw->arp[side], hop, req, sizeof(req));
+		if (n)
+			gw_raw_send(gw, side, req, n);
 	}
 }
 
@@ -85,12 +89,43 @@ static void control_punts(struct gw *gw, uint32_t now)
 			for (unsigned i = 0; i < got; i++) {
 				struct gw_buf *b = objs[i];
 				void *obj = b;
-				if (b->is_arp)
+				if (b->punt == GW_PUNT_ARP)
 					control_arp_frame(gw, b, now);
+				else if (b->punt == GW_PUNT_HOST)
+					gw_host_punted(gw, b);
 				else
-					control_resolve(gw, b, now);
-				ring_push(&gw->back[b->owner], &obj, 1); /* sized never to fill */
+					gw_send_resolved(gw, b->out_side, b->next_hop, b->data,
+							 b->p.len, now);
+				if (b->owner == GW_OWNER_CTL)
+					gw_ctl_buf_home(gw, b);
+				else /* sized never to fill */
+					ring_push(&gw->back[b->owner], &obj, 1);
 			}
+}
+
+/* The control thread's own frames that the workers are done with. */
+static void take_ctl_returns(struct gw *gw)
+{
+	void *objs[GW_BURST];
+	unsigned got;
+
+	for (unsigned q = 0; q < gw->n; q++)
+		while ((got = ring_pop(&gw->ctl_ret[q], objs, GW_BURST)) > 0)
+			for (unsigned i = 0; i < got; i++)
+				gw_ctl_buf_home(gw, objs[i]);
+}
+
+/* SIGHUP reloads; anything else stops (returns false). */
+static bool take_signal(struct gw *gw, int sigfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo == SIGHUP) {
+		gw_reload(gw);
+		return true;
+	}
+	atomic_store(&gw->stop, 1);
+	return false;
 }
 
 void gw_control_loop(struct gw *gw, int sigfd)
@@ -98,17 +133,18 @@ void gw_control_loop(struct gw *gw, int sigfd)
 	uint32_t last_tick = gw_now_ms();
 
 	while (!atomic_load(&gw->stop)) {
-		struct pollfd fds[2] = {{.fd = sigfd, .events = POLLIN},
-					{.fd = ctl_server_fd(gw->ctl), .events = POLLIN}};
-		poll(fds, 2, 2);
+		struct pollfd fds[GW_CTL_POLL_MAX] = {{.fd = sigfd, .events = POLLIN},
+						      {.fd = ctl_server_fd(gw->ctl), .events = POLLIN}};
+		unsigned n = 2 + gw_host_pollfds(gw, fds + 2, GW_CTL_POLL_MAX - 2);
+		poll(fds, n, 2);
 		uint32_t now = gw_now_ms();
-		if (fds[0].revents & POLLIN) {
-			atomic_store(&gw->stop, 1);
+		if ((fds[0].revents & POLLIN) && !take_signal(gw, sigfd))
 			break;
-		}
+		take_ctl_returns(gw);
 		control_punts(gw, now);
 		if (fds[1].revents & POLLIN)
 			ctl_server_serve(gw->ctl, gw_ctl_commands, gw);
+		gw_host_run(gw, fds + 2, n - 2, now);
 		if (now - last_tick >= GW_TICK_MS) {
 			last_tick = now;
 			flush_arp(gw, GW_LAN, now);

@@ -38,6 +38,13 @@ void gw_config_default(struct gw_config *cfg)
 	cfg->queues = cores > 0 && cores <= RSS_QUEUES_MAX ? (unsigned)cores : 1;
 	cfg->backend = "afpacket";
 	snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s", CTL_DEFAULT_SOCKET);
+	rss_config_default(&cfg->rss, cfg->queues);
+	cfg->svc.dhcp = cfg->svc.dns = true;
+	snprintf(cfg->svc.host_if, sizeof(cfg->svc.host_if), "rssnat0");
+	snprintf(cfg->svc.leases, sizeof(cfg->svc.leases), "/var/lib/rssnat/dhcp.leases");
+	snprintf(cfg->svc.domain, sizeof(cfg->svc.domain), "mshome.net");
+	cfg->svc.lease_secs = 86400;
+	cfg->svc.dns_cache = 1024;
 	nat_config_default(&cfg->nat, 0);
 }
 
@@ -101,17 +108,41 @@ static int check_kernel_addrs(const struct gw_config *cfg, const char **why)
 	return err;
 }
 
-int gw_check(const struct gw_config *cfg, const char **why)
+static bool on_lan_subnet(const struct gw_config *cfg, uint32_t addr)
 {
-	int err;
+	uint32_t host = ntohl(addr) & ~ntohl(cfg->lan_mask);
 
+	return (addr & cfg->lan_mask) == (cfg->lan_addr & cfg->lan_mask) && host != 0 &&
+	       host != ~ntohl(cfg->lan_mask) && addr != cfg->lan_addr;
+}
+
+/* The LAN services' settings against the LAN subnet (known only once every
+ * option is read). */
+static int check_services(const struct gw_config *cfg, const char **why)
+{
+	const struct gw_services *svc = &cfg->svc;
+
+	if (svc->dns && (!strcmp(svc->host_if, cfg->lan_if) || !strcmp(svc->host_if, cfg->wan_if)))
+		return fail(why, "--host-if must name a new interface, not --lan or --wan");
+	if (!svc->dhcp)
+		return 0;
+	if (svc->pool_first &&
+	    (!on_lan_subnet(cfg, svc->pool_first) || !on_lan_subnet(cfg, svc->pool_last)))
+		return fail(why, "--dhcp-pool must lie in the LAN subnet, without its network, "
+				 "broadcast or gateway address at either end");
+	for (unsigned i = 0; i < svc->n_reserve; i++)
+		if (!on_lan_subnet(cfg, svc->reserve[i].addr))
+			return fail(why, "--dhcp-reserve addresses must be hosts of the LAN subnet, "
+					 "not the gateway's");
+	return 0;
+}
+
+int gw_check_settings(const struct gw_config *cfg, const char **why)
+{
 	if (!cfg->lan_if[0] || !cfg->wan_if[0])
 		return fail(why, "both --lan and --wan are needed");
 	if (!strcmp(cfg->lan_if, cfg->wan_if))
 		return fail(why, "--lan and --wan must be different interfaces");
-	if ((err = check_iface(cfg->lan_if, "LAN", why)) ||
-	    (err = check_iface(cfg->wan_if, "WAN", why)))
-		return err;
 	if (!cfg->wan_addr)
 		return fail(why, "--wan-addr is needed");
 	if (!cfg->wan_gateway ||
@@ -121,8 +152,21 @@ int gw_check(const struct gw_config *cfg, const char **why)
 		return fail(why, "the LAN and WAN subnets overlap");
 	if (cfg->queues < 1 || cfg->queues > RSS_QUEUES_MAX)
 		return fail(why, "--queues must be from 1 to 64");
+	if (cfg->rss_weights && cfg->rss.queues > cfg->queues)
+		return fail(why, "--rss-table gives %u weights but --queues is %u", cfg->rss.queues,
+			    cfg->queues);
 	if (!io_backend(cfg->backend))
 		return fail(why, "backend '%s' is not built in", cfg->backend);
+	return check_services(cfg, why);
+}
+
+int gw_check(const struct gw_config *cfg, const char **why)
+{
+	int err;
+
+	if ((err = gw_check_settings(cfg, why)) || (err = check_iface(cfg->lan_if, "LAN", why)) ||
+	    (err = check_iface(cfg->wan_if, "WAN", why)))
+		return err;
 	return check_kernel_addrs(cfg, why);
 }
 
@@ -179,7 +223,7 @@ static struct ring *make_rings(struct gw *gw, size_t count, size_t *used)
 
 static int alloc_workers(struct gw *gw)
 {
-	size_t rings = 2 * (size_t)gw->n * gw->n + 2 * gw->n, used = 0;
+	size_t rings = 2 * (size_t)gw->n * gw->n + 4 * gw->n, used = 0;
 
 	gw->slots = malloc(rings * GW_RING * sizeof(void *));
 	gw->w = calloc(gw->n, sizeof(*gw->w));
@@ -189,8 +233,17 @@ static int alloc_workers(struct gw *gw)
 	gw->ret = make_rings(gw, (size_t)gw->n * gw->n, &used);
 	gw->punt = make_rings(gw, gw->n, &used);
 	gw->back = make_rings(gw, gw->n, &used);
-	if (!gw->handoff || !gw->ret || !gw->punt || !gw->back)
+	gw->inject = make_rings(gw, gw->n, &used);
+	gw->ctl_ret = make_rings(gw, gw->n, &used);
+	gw->ctl_pool = calloc(GW_CTL_POOL, sizeof(*gw->ctl_pool));
+	gw->ctl_free = malloc(GW_CTL_POOL * sizeof(*gw->ctl_free));
+	if (!gw->handoff || !gw->ret || !gw->punt || !gw->back || !gw->inject || !gw->ctl_ret ||
+	    !gw->ctl_pool || !gw->ctl_free)
 		return -ENOMEM;
+	for (unsigned i = 0; i < GW_CTL_POOL; i++) {
+		gw->ctl_pool[i].owner = GW_OWNER_CTL;
+		gw->ctl_free[gw->n_ctl_free++] = &gw->ctl_pool[i];
+	}
 	for (unsigned q = 0; q < gw->n; q++) {
 		struct gw_worker *w = &gw->w[q];
 		w->gw = gw;
@@ -219,6 +272,10 @@ static void free_workers(struct gw *gw)
 	free(gw->ret);
 	free(gw->punt);
 	free(gw->back);
+	free(gw->inject);
+	free(gw->ctl_ret);
+	free(gw->ctl_pool);
+	free(gw->ctl_free);
 	free(gw->slots);
 }
 
@@ -246,20 +303,21 @@ static int open_ports(struct gw *gw, const char **why)
 		}
 		if ((err = make_arp(gw, side, why)))
 			return err;
+		if ((err = io_stack_guard_attach(names[side], why)))
+			return err;
+		gw->guarded[side] = true;
 	}
 	return 0;
 }
 
 static int build(struct gw *gw, const char **why)
 {
-	struct rss_config rc;
 	struct nat_config nc = gw->cfg.nat;
 	int err;
 
 	gw->io = io_backend(gw->cfg.backend);
 	gw->n = gw->cfg.queues;
-	rss_config_default(&rc, gw->n);
-	if ((err = rss_snapshot_create(&rc, 1, &gw->snap, why)))
+	if ((err = gw_live_init(gw, why)))
 		return err;
 	nc.wan_addr = gw->cfg.wan_addr;
 	nc.lan_addr = gw->cfg.lan_addr;
@@ -273,22 +331,27 @@ static int build(struct gw *gw, const char **why)
 		*why = "out of memory";
 		return err;
 	}
+	if ((err = gw_host_open(gw, why)))
+		return err;
 	return ctl_server_open(gw->cfg.socket_path, &gw->ctl, why);
 }
 
 static void teardown(struct gw *gw)
 {
 	ctl_server_close(gw->ctl);
+	gw_host_close(gw);
 	free_workers(gw);
 	for (int side = 0; side < 2; side++) {
 		if (gw->port[side])
 			gw->io->close(gw->port[side]);
 		if (gw->raw[side] > 0)
 			close(gw->raw[side]);
+		if (gw->guarded[side])
+			io_stack_guard_detach(side == GW_LAN ? gw->cfg.lan_if : gw->cfg.wan_if);
 		arp_destroy(gw->arp[side]);
 	}
 	nat_destroy(gw->nat);
-	rss_snapshot_destroy(gw->snap);
+	gw_live_free(gw);
 }
 
 int gw_run(const struct gw_config *cfg, const char **why)
@@ -304,10 +367,13 @@ int gw_run(const struct gw_config *cfg, const char **why)
 	}
 	gw->cfg = *cfg;
 	gw->raw[0] = gw->raw[1] = -1;
-	/* Signals go to the control thread's signalfd, not to a worker. */
+	gw->tun = -1;
+	/* Signals go to the control thread's signalfd, not to a worker: INT
+	 * and TERM stop, HUP reloads the configuration. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	err = build(gw, why);
 	if (!err && (sigfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0) {

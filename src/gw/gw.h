@@ -24,9 +24,37 @@
 #define RSSNAT_GW_H
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../nat/nat.h"
+#include "../rss/rss.h"
+
+enum {
+	GW_RESERVE_MAX = 64, /* DHCP reservations */
+	GW_UPSTREAM_MAX = 4, /* DNS upstream resolvers */
+};
+
+/* The LAN services: DHCP server and DNS proxy (host.c), as Windows ICS. */
+struct gw_services {
+	bool dhcp, dns;
+	char host_if[IF_NAMESIZE];	/* the host interface (TUN), default "rssnat0" */
+	uint32_t pool_first, pool_last; /* network byte order; 0: .2 up to the last host */
+	uint32_t lease_secs;
+	unsigned n_reserve;
+	struct {
+		uint8_t mac[6];
+		uint32_t addr;
+	} reserve[GW_RESERVE_MAX];
+	char leases[256]; /* lease file; "" keeps leases in memory only */
+	char domain[64];  /* "mshome.net" */
+	unsigned n_upstream; /* 0: the nameservers of /etc/resolv.conf */
+	struct {
+		uint32_t addr;
+		uint16_t port;
+	} upstream[GW_UPSTREAM_MAX];
+	unsigned dns_cache; /* entries */
+};
 
 struct gw_config {
 	char lan_if[IF_NAMESIZE];
@@ -39,11 +67,25 @@ struct gw_config {
 	char socket_path[108];
 	uint16_t mss_clamp; /* 0: off */
 	struct nat_config nat;
+	struct gw_services svc;
+	/* RSS at start (live.c; `rssnat set rss` changes it later). Its queues
+	 * are the workers', unless weights were given: then one per weight. */
+	struct rss_config rss;
+	bool rss_weights;
+	/* SIGHUP: read the settings again (the same command line and file),
+	 * printing any error; 0 and @out filled, or nonzero. NULL: no reload. */
+	int (*reread)(struct gw_config *out);
 };
 
 /* gw_config_default() - ICS defaults: LAN 192.168.137.1/24, queues = cores,
- * afpacket, /run/rssnat/rssnat.sock. */
+ * afpacket, /run/rssnat/rssnat.sock, DHCP and DNS on (domain mshome.net,
+ * leases in /var/lib/rssnat/dhcp.leases, host interface rssnat0). */
 void gw_config_default(struct gw_config *cfg);
+
+/* gw_check_settings() - the settings alone, as a whole: what needs no look
+ * at this host (addresses and subnets agree, queues, backend, services).
+ * 0 or -EINVAL with a one-line reason in @why. */
+int gw_check_settings(const struct gw_config *cfg, const char **why);
 
 /* gw_check() - everything that can be checked before starting: interfaces
  * exist and are up and distinct, the kernel holds none of our addresses on

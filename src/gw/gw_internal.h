@@ -12,6 +12,7 @@
 
 #include "../core/ring.h"
 #include "../pkt/pkt.h"
+#include "../rss/rss.h"
 #include "../svc/router.h"
 #include "gw.h"
 #include "neigh.h"
@@ -22,6 +23,9 @@ struct rss_snapshot;
 struct arp_cache;
 struct ctl_server;
 struct ctl_command;
+struct pollfd;
+struct dhcp_server;
+struct dns_proxy;
 
 enum {
 	GW_BURST = 32,
@@ -35,10 +39,15 @@ enum {
 	GW_TICK_MS = 100,
 	GW_LAN = PKT_SIDE_LAN,
 	GW_WAN = PKT_SIDE_WAN,
+	GW_CTL_POOL = 512,	/* frames the control thread injects (host.c) */
+	GW_OWNER_CTL = 0xffff,	/* gw_buf.owner of the control thread's frames */
+	GW_HOST_BURST = 64,	/* packets read from the host interface per round */
+	GW_CTL_POLL_MAX = 320,	/* descriptors the control thread polls: 3 + the DNS proxy's */
 };
 
 /* A ring that returns buffers to their pool holds at most the whole pool. */
 _Static_assert(GW_RING >= GW_POOL, "buffer-return rings must never fill");
+_Static_assert(GW_RING >= GW_CTL_POOL, "buffer-return rings must never fill");
 
 /* Counters of the glue itself, per worker (the NAT's are in struct nat_counters). */
 #define GW_COUNTERS(X)                                                                             \
@@ -55,6 +64,7 @@ _Static_assert(GW_RING >= GW_POOL, "buffer-return rings must never fill");
 	X(router_replied, "ICMP errors sent by the router rules (TTL, MTU)")                       \
 	X(router_dropped, "frames dropped by the router rules")                                    \
 	X(host_unhandled, "frames for the gateway that nothing here serves")                       \
+	X(punted_host, "frames for the gateway's services passed to the control thread")           \
 	X(no_buffer, "receive bursts cut short: no free frame buffer")
 
 struct gw_counters {
@@ -63,13 +73,37 @@ struct gw_counters {
 #undef GW_COUNTER_FIELD
 };
 
+/* Why a frame went to the control thread. */
+enum gw_punt {
+	GW_PUNT_RESOLVE, /* its next hop on out_side has no published MAC */
+	GW_PUNT_ARP,	 /* an ARP frame received on out_side */
+	GW_PUNT_HOST,	 /* for the gateway's own services (DHCP, DNS, the host) */
+};
+
 struct gw_buf {
 	struct pkt p;
-	uint16_t owner;	   /* the worker whose pool it belongs to */
-	uint8_t out_side;  /* for a punted frame: where it is going */
-	uint8_t is_arp;	   /* for a punted frame: an ARP frame received on out_side */
+	uint16_t owner;	   /* the worker whose pool it belongs to, or GW_OWNER_CTL */
+	uint8_t out_side;  /* for a punted frame: where it is going or came from */
+	uint8_t punt;	   /* for a punted frame: enum gw_punt */
 	uint32_t next_hop; /* for a punted frame: whom to resolve */
 	uint8_t data[GW_FRAME];
+};
+
+/* Counters of the host interface and services glue (control thread only). */
+#define GW_HOST_COUNTERS(X)                                                                        \
+	X(to_host, "packets written to the host interface")                                        \
+	X(to_host_failed, "packets the host interface did not take")                               \
+	X(from_host, "packets read from the host interface")                                       \
+	X(from_host_to_lan, "of those, sent to a LAN host")                                        \
+	X(from_host_to_nat, "of those, injected into the NAT toward the WAN")                      \
+	X(from_host_dropped, "of those, dropped: not IPv4, malformed, or no buffer")               \
+	X(dhcp_in, "DHCP frames given to the server")                                              \
+	X(dhcp_out, "frames the DHCP server sent")
+
+struct gw_host_counters {
+#define GW_HOST_FIELD(name, text) uint64_t name;
+	GW_HOST_COUNTERS(GW_HOST_FIELD)
+#undef GW_HOST_FIELD
 };
 
 struct gw_worker {
@@ -91,7 +125,10 @@ struct gw {
 	struct gw_config cfg;
 	const struct io_ops *io;
 	struct io_port *port[2];
-	struct rss_snapshot *snap;
+	struct rss_snapshot *snap; /* the current one (live.c) */
+	struct rss_config rss_cfg; /* what it was built from */
+	struct rss_snapshot **snaps;
+	unsigned n_snaps, cap_snaps;
 	struct nat *nat;
 	unsigned n;
 	struct gw_worker *w;
@@ -103,9 +140,21 @@ struct gw {
 	struct neigh_table neigh[2];
 	struct arp_cache *arp[2];
 	int raw[2], ifindex[2];
+	bool guarded[2]; /* the kernel's stack kept off (io_stack_guard_attach) */
 	uint16_t mtu[2];
 	uint8_t mac[2][6];
 	struct ctl_server *ctl;
+	/* the control thread's frames, injected into the NAT (host.c) */
+	struct ring *inject;  /* [worker]: control thread -> worker */
+	struct ring *ctl_ret; /* [worker]: those frames going back */
+	struct gw_buf *ctl_pool;
+	struct gw_buf **ctl_free;
+	unsigned n_ctl_free;
+	/* the LAN services (host.c) */
+	int tun;
+	struct dhcp_server *dhcp;
+	struct dns_proxy *dns;
+	struct gw_host_counters host;
 	_Atomic int stop;
 };
 
@@ -122,8 +171,62 @@ void *gw_worker_main(void *arg);
 
 /* control.c */
 void gw_control_loop(struct gw *gw, int sigfd);
+/* gw_raw_send() - a whole frame out of @side, from the control thread. */
+void gw_raw_send(struct gw *gw, int side, const uint8_t *frame, size_t len);
+/* gw_send_resolved() - control thread: send @frame (Ethernet, destination
+ * MAC to be filled) to next hop @hop on @side, resolving it with ARP (the
+ * frame may wait for the answer). */
+void gw_send_resolved(struct gw *gw, int side, uint32_t hop, uint8_t *frame, size_t len,
+		      uint32_t now);
 
-/* commands.c: what the control socket answers */
+/* live.c: the RSS settings, changed while running */
+int gw_live_init(struct gw *gw, const char **why);
+void gw_live_free(struct gw *gw);
+/* gw_rss_commit() - control thread: switch to @next (checked, then
+ * committed: NAT first, then the backends' steering). 0, or -errno with
+ * *why and nothing changed. @note gets a line if a backend could not steer
+ * by it (the change still holds: handoff covers). */
+int gw_rss_commit(struct gw *gw, const struct rss_config *next, char *note, size_t note_size,
+		  const char **why);
+
+/* gw_reload() - control thread, on SIGHUP: read the settings again, check
+ * them whole, then apply what can change live (RSS, NAT timeouts, port
+ * mappings); log what waits for a restart. Nothing changes on an error. */
+void gw_reload(struct gw *gw);
+
+/* host.c: the host interface and the LAN services */
+int gw_host_open(struct gw *gw, const char **why);
+void gw_host_close(struct gw *gw);
+/* gw_host_wants() - worker: does the host take this packet for the gateway
+ * (DHCP, DNS to the LAN address, or a reply to the host's own traffic)? */
+bool gw_host_wants(const struct gw *gw, const struct pkt *p);
+/* gw_host_punted() - control thread: a frame the workers passed with
+ * GW_PUNT_HOST. */
+void gw_host_punted(struct gw *gw, struct gw_buf *b);
+/* gw_host_arp_seen() - control thread: an ARP frame's sender on @side. */
+void gw_host_arp_seen(struct gw *gw, int side, uint32_t ip, const uint8_t mac[6]);
+/* gw_host_pollfds() / gw_host_run() - the services' sockets in the control
+ * thread's poll() set, and their work after it (timers too). */
+unsigned gw_host_pollfds(struct gw *gw, struct pollfd *fds, unsigned max);
+void gw_host_run(struct gw *gw, const struct pollfd *fds, unsigned n, uint32_t now);
+/* gw_ctl_buf_home() - control thread: one of its frames came back. */
+void gw_ctl_buf_home(struct gw *gw, struct gw_buf *b);
+
+/* commands.c: what the control socket answers (the table), and the
+ * handlers kept beside what they show (ctl.h's ctl_handler) */
 extern const struct ctl_command *const gw_ctl_commands;
+struct ctl_reply;
+int gw_ctl_show_global(void *ctx, int argc, char **argv, struct ctl_reply *reply);
+int gw_ctl_set_global(void *ctx, int argc, char **argv, struct ctl_reply *reply);
+int gw_ctl_show_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply);
+int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply);
+int gw_ctl_show_dhcp(void *ctx, int argc, char **argv, struct ctl_reply *reply);
+int gw_ctl_show_dns(void *ctx, int argc, char **argv, struct ctl_reply *reply);
+int gw_ctl_show_sessions(void *ctx, int argc, char **argv, struct ctl_reply *reply);
+int gw_ctl_explain(void *ctx, int argc, char **argv, struct ctl_reply *reply);
+int gw_ctl_add_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *reply);
+int gw_ctl_delete_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *reply);
+int gw_ctl_show_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *reply);
+int gw_ctl_set_nat(void *ctx, int argc, char **argv, struct ctl_reply *reply);
 
 #endif

@@ -22,6 +22,8 @@ static void buf_home(struct gw_worker *w, struct gw_buf *b)
 
 	if (b->owner == w->q)
 		w->free[w->n_free++] = b;
+	else if (b->owner == GW_OWNER_CTL)
+		ring_push(&gw->ctl_ret[w->q], &obj, 1); /* sized never to fill */
 	else
 		ring_push(&gw->ret[w->q * gw->n + b->owner], &obj, 1); /* sized never to fill */
 }
@@ -101,7 +103,7 @@ static void send_out(struct gw_worker *w, struct gw_buf *b, int side)
 	router_set_eth_src(&b->p, gw->mac[side]);
 	if (!neigh_lookup(&gw->neigh[side], hop, w->now_ms, mac)) {
 		b->out_side = (uint8_t)side;
-		b->is_arp = 0;
+		b->punt = GW_PUNT_RESOLVE;
 		b->next_hop = hop;
 		w->c.punted_neigh++;
 		punt(w, b);
@@ -113,6 +115,14 @@ static void send_out(struct gw_worker *w, struct gw_buf *b, int side)
 
 /* ---- the worker ---- */
 
+static void punt_host(struct gw_worker *w, struct gw_buf *b)
+{
+	b->out_side = b->p.side;
+	b->punt = GW_PUNT_HOST;
+	w->c.punted_host++;
+	punt(w, b);
+}
+
 static void handle_verdict(struct gw_worker *w, struct gw_buf *b)
 {
 	struct gw *gw = w->gw;
@@ -120,7 +130,10 @@ static void handle_verdict(struct gw_worker *w, struct gw_buf *b)
 
 	switch (b->p.verdict) {
 	case PKT_TO_LAN:
-		send_out(w, b, GW_LAN);
+		if (b->p.daddr == gw->cfg.lan_addr && gw_host_wants(gw, &b->p))
+			punt_host(w, b); /* a reply to the host's own traffic */
+		else
+			send_out(w, b, GW_LAN);
 		break;
 	case PKT_TO_WAN:
 		send_out(w, b, GW_WAN);
@@ -137,8 +150,10 @@ static void handle_verdict(struct gw_worker *w, struct gw_buf *b)
 		if (router_answer_echo(&w->router, &b->p, ours, 2) == 0) {
 			w->c.pings_answered++;
 			transmit(w, b, side); /* MACs already swapped */
+		} else if (gw_host_wants(gw, &b->p)) {
+			punt_host(w, b);
 		} else {
-			w->c.host_unhandled++; /* DHCP and DNS come with the LAN services */
+			w->c.host_unhandled++;
 			buf_home(w, b);
 		}
 		break;
@@ -212,7 +227,7 @@ static unsigned receive(struct gw_worker *w, int side, struct pkt **batch, unsig
 		    ((b->data[12] == 0x08 && b->data[13] == 0x06) ||
 		     (b->data[12] == 0x81 && b->data[13] == 0x00))) {
 			b->out_side = (uint8_t)side;
-			b->is_arp = 1;
+			b->punt = GW_PUNT_ARP;
 			w->c.punted_arp++;
 			punt(w, b);
 			continue;
@@ -235,6 +250,8 @@ static unsigned take_handoffs(struct gw_worker *w, struct pkt **batch, unsigned 
 
 	for (unsigned from = 0; from < gw->n && n < cap; from++)
 		n += ring_pop(&gw->handoff[from * gw->n + w->q], (void **)(batch + n), cap - n);
+	if (n < cap) /* the host's own traffic, parsed by the control thread */
+		n += ring_pop(&gw->inject[w->q], (void **)(batch + n), cap - n);
 	return n;
 }
 
@@ -292,8 +309,10 @@ void *gw_worker_main(void *arg)
 		}
 		flush_tx(w, GW_LAN);
 		flush_tx(w, GW_WAN);
-		if (!n)
+		if (!n) {
 			idle_wait(w);
+			nat_worker_sync(w->nat); /* a move or a dump may wait for us */
+		}
 	}
 	return NULL;
 }

@@ -59,6 +59,13 @@ struct io_ops {
 int io_tc_rss_attach(const char *ifname, const struct rss_snapshot *snap, unsigned side,
 		     unsigned queues, const char **why);
 
+/* io_stack_guard_attach() - drop every frame @ifname receives before the
+ * kernel's IP stack sees it (tc ingress), after the backend's sockets got
+ * it: rssnat owns the interface (bpf/stack_guard.bpf.c says why).
+ * io_stack_guard_detach() removes it. 0 or -errno with *why. */
+int io_stack_guard_attach(const char *ifname, const char **why);
+void io_stack_guard_detach(const char *ifname);
+
 /* io_backend() - the ops of a backend by name ("afpacket"), or NULL. */
 const struct io_ops *io_backend(const char *name);
 

@@ -24,6 +24,8 @@ extern const unsigned char io_xsk_redirect_bpf[];
 extern const size_t io_xsk_redirect_bpf_len;
 extern const unsigned char io_tc_rss_bpf[];
 extern const size_t io_tc_rss_bpf_len;
+extern const unsigned char io_stack_guard_bpf[];
+extern const size_t io_stack_guard_bpf_len;
 
 /* Helpers both backends use (io.c). */
 

@@ -43,5 +43,6 @@ t_grep "help run documents --config" "--config FILE" "$RSSNAT" help run
 out=$("$RSSNAT" show stats --socket "$T_TMP/none.sock" 2>&1); rc=$?
 [ $rc -eq 1 ] && [ "$out" = "rssnat: show stats: no rssnat daemon answers on the control socket" ] &&
 	t_pass "show stats without a daemon: one line, exit 1" || t_fail "show stats without a daemon" "rc=$rc $out"
-t_usage_error "show stats bad argument" "^rssnat: --yaml: unexpected argument" "$RSSNAT" show stats --yaml
+t_usage_error "a daemon command's argument with a space" "^rssnat: a b: arguments are single words" \
+	"$RSSNAT" show sessions "a b" --socket "$T_TMP/none.sock"
 t_done

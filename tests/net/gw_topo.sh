@@ -8,6 +8,10 @@
 #   default via .1            192.168.137.1 | 198.51.100.2  (the second router)    UDP echo :7
 #   http :8000 (the mapped service: WAN 198.51.100.2:8080 -> 192.168.137.10:8000)
 #
+# rssnat also serves DHCP and DNS on 192.168.137.1 (its host interface rssnat0
+# lives in rg-gw); its DNS upstream is 203.0.113.53, which the tests that need
+# it add to rg-srv (tests/net/test_services.sh). Leases go to $T_TMP.
+#
 # Offloads are off on every veth: AF_PACKET sees frames as the wire has them.
 # Every wait is bounded; topo_cleanup (the caller's EXIT trap) removes the
 # namespaces and everything running in them.
@@ -15,6 +19,7 @@
 NS="rg-lan rg-gw rg-inet rg-srv"
 SOCK=$T_TMP/rssnat.sock
 GW_PID=""
+GW_ARGS=${GW_ARGS:-}
 BG=""
 
 topo_cleanup() {
@@ -102,9 +107,12 @@ start_gw() { # QUEUES [BACKEND]
 	if [ "$backend" = afxdp ]; then
 		rss_on_peers "$1" || return 1
 	fi
+	# GW_ARGS: more options from the caller (LAN services, RSS settings).
+	# shellcheck disable=SC2086
 	ip netns exec rg-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
 		--wan-gateway 198.51.100.1 --queues "$1" --backend "$backend" --socket "$SOCK" \
-		--port-map tcp:8080=192.168.137.10:8000 >"$T_TMP/gw.log" 2>&1 &
+		--port-map tcp:8080=192.168.137.10:8000 --dhcp-leases "$T_TMP/dhcp.leases" \
+		--dns-upstream 203.0.113.53 ${GW_ARGS:-} >"$T_TMP/gw.log" 2>&1 &
 	GW_PID=$!
 	for _ in $(seq 1 50); do
 		[ -S "$SOCK" ] && return 0

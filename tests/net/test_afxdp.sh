@@ -195,7 +195,7 @@ if gw_topology; then
 	SOCK=$T_TMP/rssnat.sock
 	ip netns exec rx-gw "$RSSNAT" run --backend afxdp --lan lan0 --wan wan0 \
 		--wan-addr 198.51.100.2/24 --wan-gateway 198.51.100.1 --queues "$QUEUES" \
-		--socket "$SOCK" >"$T_TMP/gw.log" 2>&1 &
+		--socket "$SOCK" --dhcp off --dns off >"$T_TMP/gw.log" 2>&1 &
 	GW_PID=$!
 	for _ in $(seq 1 50); do
 		[ -S "$SOCK" ] && break

@@ -148,6 +148,8 @@ wan-gateway 198.51.100.1
 queues 2
 port-map tcp:8080=192.168.137.10:8000
 socket $SOCK
+dhcp-leases $T_TMP/dhcp.leases
+dns-upstream 203.0.113.53
 CONF
 ip netns exec rg-gw "$RSSNAT" run --config "$T_TMP/gw.conf" >"$T_TMP/gw.log" 2>&1 &
 GW_PID=$!

@@ -1,0 +1,389 @@
+/* cmd_live.c - the control socket's view of the RSS settings and the lever
+ * on them, netsh style: `show global`, `set global rss=enabled|disabled`,
+ * `set rss queues=N key=K table=W,W,..`, `show rss`. A set command checks
+ * every word first and changes nothing on any error (live.c commits). */
+#include "gw_internal.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ctl/ctl.h"
+#include "../io/io.h"
+#include "../nat/nat.h"
+
+/* ---- shared ---- */
+
+static bool json_flag(int *argc, char **argv)
+{
+	for (int i = 0; i < *argc; i++)
+		if (!strcmp(argv[i], "--json")) {
+			memmove(argv + i, argv + i + 1, (size_t)(*argc - i - 1) * sizeof(*argv));
+			(*argc)--;
+			return true;
+		}
+	return false;
+}
+
+/* "name=value" with this name: the value, else NULL. */
+static const char *value_of(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(arg, name, n) && arg[n] == '=' ? arg + n + 1 : NULL;
+}
+
+struct totals {
+	uint64_t sessions, local, handoff, rx;
+};
+
+static struct totals sum_counters(const struct gw *gw)
+{
+	struct totals t = {0};
+
+	for (unsigned q = 0; q < gw->n; q++) {
+		const struct nat_counters *c = nat_worker_counters(gw->w[q].nat);
+		t.sessions += c->sessions;
+		t.local += c->local;
+		t.handoff += c->handoff;
+		t.rx += gw->w[q].c.rx_lan + gw->w[q].c.rx_wan;
+	}
+	return t;
+}
+
+static void weights_text(const struct rss_config *rc, char *buf, size_t size)
+{
+	size_t used = 0;
+	bool any = false;
+
+	for (unsigned q = 0; q < rc->queues; q++)
+		any |= rc->weights[q] != 0;
+	if (!any) {
+		snprintf(buf, size, "round robin");
+		return;
+	}
+	buf[0] = '\0';
+	for (unsigned q = 0; q < rc->queues && used < size; q++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%u", q ? "," : "",
+					 rc->weights[q]);
+}
+
+static const char *key_text(const struct rss_key *key)
+{
+	const char *name = rss_key_name(key);
+
+	return name ? name : "custom";
+}
+
+/* ---- show global ---- */
+
+static void global_text(struct gw *gw, FILE *out)
+{
+	const struct rss_config *rc = &gw->rss_cfg;
+	struct totals t = sum_counters(gw);
+	char key[160], lan[8], wan[8], weights[300];
+	uint64_t pkts = t.local + t.handoff;
+
+	rss_key_format(&rc->key, key, sizeof(key));
+	rss_fields_format(rc->fields_lan, lan, sizeof(lan));
+	rss_fields_format(rc->fields_wan, wan, sizeof(wan));
+	weights_text(rc, weights, sizeof(weights));
+	fprintf(out, "Receive-Side Scaling State          : %s\n",
+		rc->enabled ? "enabled" : "disabled");
+	fprintf(out, "Internet Connection Sharing State   : enabled\n");
+	fprintf(out, "Receive Queues                      : %u of %u workers\n", rc->queues,
+		gw->n);
+	fprintf(out, "Packet I/O Backend                  : %s\n", gw->cfg.backend);
+	fprintf(out, "Hash Function                       : toeplitz\n");
+	fprintf(out, "Hash Key                            : %s (%s)\n", key_text(&rc->key), key);
+	fprintf(out, "Hash Fields LAN / WAN               : %s / %s\n", lan, wan);
+	fprintf(out, "Indirection Table Size              : %u\n", rc->table_size);
+	fprintf(out, "Indirection Table Weights           : %s\n", weights);
+	fprintf(out, "Steering Mode                       : %s\n",
+		gw->cfg.nat.steering == NAT_STEER_RSS ? "rss (steered NAT ports, handoff)"
+						      : "handoff");
+	fprintf(out, "Configuration Version               : %llu\n",
+		(unsigned long long)gw->snap->version);
+	fprintf(out, "Sessions                            : %llu\n",
+		(unsigned long long)t.sessions);
+	fprintf(out, "Packets Local / Handed Off          : %.1f%% / %.1f%%\n",
+		pkts ? 100.0 * (double)t.local / (double)pkts : 100.0,
+		pkts ? 100.0 * (double)t.handoff / (double)pkts : 0.0);
+	fprintf(out, "DHCP Server                         : %s\n",
+		gw->dhcp ? "enabled" : "disabled");
+	fprintf(out, "DNS Proxy                           : %s\n", gw->dns ? "enabled" : "disabled");
+}
+
+static void global_json(struct gw *gw, FILE *out)
+{
+	const struct rss_config *rc = &gw->rss_cfg;
+	struct totals t = sum_counters(gw);
+	char key[160], lan[8], wan[8];
+
+	rss_key_format(&rc->key, key, sizeof(key));
+	rss_fields_format(rc->fields_lan, lan, sizeof(lan));
+	rss_fields_format(rc->fields_wan, wan, sizeof(wan));
+	fprintf(out,
+		"{\"rss\":\"%s\",\"ics\":\"enabled\",\"queues\":%u,\"workers\":%u,"
+		"\"backend\":\"%s\",\"hash\":\"toeplitz\",\"key\":\"%s\",\"key_hex\":\"%s\","
+		"\"fields_lan\":\"%s\",\"fields_wan\":\"%s\",\"table_size\":%u,\"weights\":[",
+		rc->enabled ? "enabled" : "disabled", rc->queues, gw->n, gw->cfg.backend,
+		key_text(&rc->key), key, lan, wan, rc->table_size);
+	for (unsigned q = 0; q < rc->queues; q++)
+		fprintf(out, "%s%u", q ? "," : "", rc->weights[q] ? rc->weights[q] : 1);
+	fprintf(out,
+		"],\"steering\":\"%s\",\"version\":%llu,\"sessions\":%llu,\"local_pkts\":%llu,"
+		"\"handoff_pkts\":%llu,\"dhcp\":\"%s\",\"dns\":\"%s\"}\n",
+		gw->cfg.nat.steering == NAT_STEER_RSS ? "rss" : "handoff",
+		(unsigned long long)gw->snap->version, (unsigned long long)t.sessions,
+		(unsigned long long)t.local, (unsigned long long)t.handoff,
+		gw->dhcp ? "enabled" : "disabled", gw->dns ? "enabled" : "disabled");
+}
+
+int gw_ctl_show_global(void *ctx, int argc, char **argv, struct ctl_reply *reply)
+{
+	bool json = json_flag(&argc, argv);
+
+	if (argc)
+		return ctl_fail(reply, 2, "'%s': show global takes only --json", argv[0]);
+	if (json)
+		global_json(ctx, reply->body);
+	else
+		global_text(ctx, reply->body);
+	return 0;
+}
+
+/* ---- set global / set rss ---- */
+
+static int commit(struct gw *gw, const struct rss_config *next, struct ctl_reply *reply)
+{
+	char note[200];
+	const char *why = "";
+	int err = gw_rss_commit(gw, next, note, sizeof(note), &why);
+
+	if (err)
+		return ctl_fail(reply, err == -EINVAL ? 2 : 1, "%s", why);
+	fputs(note, reply->body);
+	global_text(gw, reply->body);
+	return 0;
+}
+
+int gw_ctl_set_global(void *ctx, int argc, char **argv, struct ctl_reply *reply)
+{
+	struct gw *gw = ctx;
+	struct rss_config next = gw->rss_cfg;
+	const char *v;
+
+	if (!argc)
+		return ctl_fail(reply, 2, "set global needs rss=enabled|disabled");
+	for (int i = 0; i < argc; i++) {
+		if (!(v = value_of(argv[i], "rss")))
+			return ctl_fail(reply, 2, "'%s': unknown setting (rss=enabled|disabled)",
+					argv[i]);
+		if (strcmp(v, "enabled") && strcmp(v, "disabled"))
+			return ctl_fail(reply, 2, "'%s': rss is enabled or disabled", argv[i]);
+		next.enabled = !strcmp(v, "enabled");
+	}
+	return commit(gw, &next, reply);
+}
+
+/* W,W,.. : one weight per queue (their count sets the queues). */
+static int parse_weights(const char *v, struct rss_config *next, unsigned *count,
+			 struct ctl_reply *reply)
+{
+	char *end;
+	unsigned n = 0;
+
+	memset(next->weights, 0, sizeof(next->weights));
+	if (!strcmp(v, "roundrobin") || !strcmp(v, "round-robin")) {
+		*count = 0;
+		return 0;
+	}
+	for (const char *p = v; *p; p = *end ? end + 1 : end) {
+		unsigned long w = strtoul(p, &end, 10);
+		if (end == p || (*end && *end != ',') || w > 1000 || n == RSS_QUEUES_MAX)
+			return ctl_fail(reply, 2,
+					"table=%s: give one weight per queue, each from 0 to "
+					"1000, comma-separated (at most 64), or roundrobin",
+					v);
+		next->weights[n++] = (unsigned)w;
+	}
+	*count = n;
+	return 0;
+}
+
+int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
+{
+	struct gw *gw = ctx;
+	struct rss_config next = gw->rss_cfg;
+	unsigned long queues = 0;
+	unsigned weights = 0;
+	bool table = false;
+	const char *v, *why;
+
+	if (!argc)
+		return ctl_fail(reply, 2, "set rss needs queues=N, key=K, table=W,W,.. or "
+					  "table-size=N");
+	for (int i = 0; i < argc; i++) {
+		char *end;
+		if ((v = value_of(argv[i], "queues"))) {
+			queues = strtoul(v, &end, 10);
+			if (!*v || *end || queues < 1 || queues > gw->n)
+				return ctl_fail(reply, 2, "'%s': queues is a number from 1 to %u",
+						argv[i], gw->n);
+		} else if ((v = value_of(argv[i], "key"))) {
+			if (rss_key_parse(v, &next.key, &why))
+				return ctl_fail(reply, 2, "'%s': %s", argv[i], why);
+		} else if ((v = value_of(argv[i], "table"))) {
+			if (parse_weights(v, &next, &weights, reply))
+				return -1;
+			table = true;
+		} else if ((v = value_of(argv[i], "table-size"))) {
+			unsigned long size = strtoul(v, &end, 10);
+			if (!*v || *end || size > RSS_TABLE_MAX || !rss_table_size_valid((unsigned)size))
+				return ctl_fail(reply, 2,
+						"'%s': table-size is a power of two from 1 to %d",
+						argv[i], RSS_TABLE_MAX);
+			next.table_size = (unsigned)size;
+		} else {
+			return ctl_fail(reply, 2,
+					"'%s': unknown setting (queues=, key=, table=, table-size=)",
+					argv[i]);
+		}
+	}
+	if (table && weights && queues && queues != weights)
+		return ctl_fail(reply, 2, "table= gives %u weights but queues=%lu", weights, queues);
+	if (table && weights)
+		next.queues = weights;
+	else if (queues) {
+		next.queues = (unsigned)queues;
+		if (!table) /* the old weights were for the old queues */
+			memset(next.weights, 0, sizeof(next.weights));
+	}
+	if (next.queues > gw->n)
+		return ctl_fail(reply, 2, "table= gives %u weights but only %u workers run",
+				next.queues, gw->n);
+	if (rss_config_check(&next, &why))
+		return ctl_fail(reply, 2, "%s", why);
+	return commit(gw, &next, reply);
+}
+
+/* ---- show rss ---- */
+
+static void rss_queues(struct gw *gw, FILE *out, bool json)
+{
+	unsigned buckets[RSS_QUEUES_MAX] = {0};
+	struct totals t = sum_counters(gw);
+
+	for (unsigned b = 0; b < gw->rss_cfg.table_size; b++)
+		buckets[gw->snap->table[b]]++;
+	for (unsigned q = 0; q < gw->n; q++) {
+		const struct gw_counters *c = &gw->w[q].c;
+		const struct nat_counters *n = nat_worker_counters(gw->w[q].nat);
+		uint64_t rx = c->rx_lan + c->rx_wan;
+		double load = t.rx ? 100.0 * (double)rx / (double)t.rx : 0.0;
+		fprintf(out,
+			json ? "%s{\"queue\":%u,\"buckets\":%u,\"rx\":%llu,\"tx\":%llu,"
+			       "\"sessions\":%llu,\"handoff_out\":%llu,\"handoff_in\":%llu,"
+			       "\"load_pct\":%.1f}"
+			     : "%squeue=%u buckets=%u rx=%llu tx=%llu sessions=%llu handoff_out=%llu "
+			       "handoff_in=%llu load_pct=%.1f\n",
+			json && q ? "," : "", q, buckets[q], (unsigned long long)rx,
+			(unsigned long long)(c->tx_lan + c->tx_wan), (unsigned long long)n->sessions,
+			(unsigned long long)n->handoff, (unsigned long long)n->rx_handoff, load);
+	}
+}
+
+int gw_ctl_show_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
+{
+	struct gw *gw = ctx;
+	bool json = json_flag(&argc, argv);
+	const struct rss_config *rc = &gw->rss_cfg;
+	char lan[8], wan[8];
+	FILE *out = reply->body;
+
+	if (argc)
+		return ctl_fail(reply, 2, "'%s': show rss takes only --json", argv[0]);
+	rss_fields_format(rc->fields_lan, lan, sizeof(lan));
+	rss_fields_format(rc->fields_wan, wan, sizeof(wan));
+	fprintf(out,
+		json ? "{\"rss\":\"%s\",\"version\":%llu,\"key\":\"%s\",\"fields_lan\":\"%s\","
+		       "\"fields_wan\":\"%s\",\"table_size\":%u,\"queues\":["
+		     : "rss=%s version=%llu key=%s fields_lan=%s fields_wan=%s table_size=%u\n",
+		rc->enabled ? "enabled" : "disabled", (unsigned long long)gw->snap->version,
+		key_text(&rc->key), lan, wan, rc->table_size);
+	rss_queues(gw, out, json);
+	fprintf(out, json ? "],\"table\":[" : "table:");
+	for (unsigned b = 0; b < rc->table_size; b++)
+		fprintf(out, json ? "%s%u" : "%s%2u", json ? (b ? "," : "") : (b % 16 ? " " : "\n "),
+			gw->snap->table[b]);
+	fprintf(out, json ? "]}\n" : "\n");
+	return 0;
+}
+
+/* ---- set nat timeout ---- */
+
+static uint32_t *timeout_field(struct nat_timeouts *t, const char *name)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} names[] = {
+	    {"udp", offsetof(struct nat_timeouts, udp)},
+	    {"tcp", offsetof(struct nat_timeouts, tcp_established)},
+	    {"tcp-established", offsetof(struct nat_timeouts, tcp_established)},
+	    {"tcp-opening", offsetof(struct nat_timeouts, tcp_opening)},
+	    {"tcp-closing", offsetof(struct nat_timeouts, tcp_closing)},
+	    {"tcp-rst", offsetof(struct nat_timeouts, tcp_rst)},
+	    {"icmp", offsetof(struct nat_timeouts, icmp)},
+	    {"frag", offsetof(struct nat_timeouts, frag)},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i].name, name))
+			return (uint32_t *)(void *)((char *)t + names[i].off);
+	return NULL;
+}
+
+static void timeouts_text(const struct nat_timeouts *t, FILE *out)
+{
+	fprintf(out,
+		"udp=%u tcp-established=%u tcp-opening=%u tcp-closing=%u tcp-rst=%u icmp=%u "
+		"frag=%u\n",
+		t->udp, t->tcp_established, t->tcp_opening, t->tcp_closing, t->tcp_rst, t->icmp,
+		t->frag);
+}
+
+int gw_ctl_set_nat(void *ctx, int argc, char **argv, struct ctl_reply *reply)
+{
+	struct gw *gw = ctx;
+	struct nat_timeouts t;
+
+	if (argc < 2 || strcmp(argv[0], "timeout"))
+		return ctl_fail(reply, 2, "set nat takes timeout NAME=SECONDS..., e.g. "
+					  "set nat timeout udp=300");
+	nat_get_timeouts(gw->nat, &t);
+	for (int i = 1; i < argc; i++) {
+		char name[32], *eq = strchr(argv[i], '='), *end;
+		uint32_t *field;
+		unsigned long secs;
+		if (!eq || (size_t)(eq - argv[i]) >= sizeof(name))
+			return ctl_fail(reply, 2, "'%s' is not NAME=SECONDS", argv[i]);
+		memcpy(name, argv[i], (size_t)(eq - argv[i]));
+		name[eq - argv[i]] = '\0';
+		if (!(field = timeout_field(&t, name)))
+			return ctl_fail(reply, 2,
+					"'%s': unknown timeout (udp, tcp, tcp-established, "
+					"tcp-opening, tcp-closing, tcp-rst, icmp, frag)",
+					name);
+		secs = strtoul(eq + 1, &end, 10);
+		if (!eq[1] || *end || secs < 1 || secs > 604800)
+			return ctl_fail(reply, 2, "'%s': seconds from 1 to 604800", argv[i]);
+		*field = (uint32_t)secs;
+	}
+	nat_set_timeouts(gw->nat, &t);
+	timeouts_text(&t, reply->body);
+	return 0;
+}
