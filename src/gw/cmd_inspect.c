@@ -350,8 +350,8 @@ static void explain_print(const struct gw *gw, const struct explained *e, FILE *
 			 e->m.bucket, owner, e->queue, owner);
 	fprintf(out,
 		json ? "{\"side\":\"%s\",\"hash\":\"0x%08x\",\"bucket\":%u,\"queue\":%u,"
-		       "\"mapping\":%s,\"ext_port\":%u,\"home_bucket\":%u,\"owner\":%u,"
-		       "\"local\":%s,\"why\":\"%s\"}\n"
+		       "\"mapping\":\"%s\",\"ext_port\":%u,\"home_bucket\":%u,\"owner\":%u,"
+		       "\"local\":\"%s\",\"why\":\"%s\"}\n"
 		     : "side=%s hash=0x%08x bucket=%u queue=%u mapping=%s ext_port=%u "
 		       "home_bucket=%u owner=%u local=%s\nwhy: %s\n",
 		side, e->hash, e->bucket, e->queue, e->found ? (e->m.is_static ? "static" : "yes")

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# test_live.sh - RSS switched off, on, down to 2 queues and back to 4, and
+# reweighted, several times, while a TCP transfer (iperf3, 4 streams) and a
+# ping run through rssnat: the transfer has no interval at zero, no ping is
+# lost, no packet is dropped for lack of state, and `show global` follows
+# every change. Also the rest of the control plane on a running gateway:
+# bad commands change nothing, explain, show sessions, port mappings added
+# and deleted live, NAT timeouts, SIGHUP reload of a configuration file.
+# Needs root. The topology is gw_topo.sh's; every wait is bounded and the
+# EXIT trap removes the namespaces, also on failure.
+set -u
+RSSNAT=$(cd "$(dirname "${1:?usage: $0 PATH/TO/rssnat}")" && pwd)/$(basename "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/assert.sh"
+. "$HERE/lib.sh"
+net_require
+for tool in ping curl iperf3; do
+	command -v $tool >/dev/null || net_fail_hard "$tool not found (tools/deps.sh installs it)"
+done
+
+. "$HERE/gw_topo.sh"
+trap topo_cleanup EXIT
+
+ctl() { "$RSSNAT" "$@" --socket "$SOCK"; }
+global() { ctl show global | sed -n "s/^$1 *: //p"; }
+version() { global "Configuration Version"; }
+
+# Sum of some NAT counters (or drop reasons) over the queues.
+stat_sum() { # KEY... (counters, or drops:NAME)
+	ctl show stats --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+total = 0
+for q in d["queues"]:
+    for k in sys.argv[1:]:
+        total += q["drops"].get(k[6:], 0) if k.startswith("drops:") else q.get(k, 0)
+print(total)' "$@"
+}
+
+# change DESCRIPTION EXPECTED_RSS_STATE EXPECTED_QUEUES COMMAND...
+change() {
+	local what=$1 state=$2 queues=$3 out
+	shift 3
+	if ! out=$(ctl "$@" 2>&1); then
+		t_fail "$what" "$out"
+		return
+	fi
+	if [ "$(global "Receive-Side Scaling State")" = "$state" ] &&
+		global "Receive Queues" | grep -q "^$queues of 4"; then
+		t_pass "$what: show global says $state, $queues queues"
+	else
+		t_fail "$what: show global follows" "$(ctl show global | head -4)"
+	fi
+}
+
+topology || net_fail_hard "cannot build the namespaces"
+servers
+start_gw 4 || { t_fail "rssnat starts with 4 queues" "$(cat "$T_TMP/gw.log")"; t_done; exit 1; }
+t_pass "rssnat runs with 4 queues"
+
+[ "$(global "Receive-Side Scaling State")" = enabled ] &&
+	[ "$(global "Internet Connection Sharing State")" = enabled ] &&
+	t_pass "show global: Receive-Side Scaling State enabled, Internet Connection Sharing State enabled" ||
+	t_fail "show global at start" "$(ctl show global)"
+ctl show global --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["rss"]!="enabled" or d["queues"]!=4)' &&
+	t_pass "show global --json parses" || t_fail "show global --json"
+
+# ---- the live run: transfer and ping while everything changes ----
+ip netns exec rg-lan iperf3 -c 203.0.113.80 -P 4 -t 26 -i 1 -J >"$T_TMP/iperf.json" 2>"$T_TMP/iperf.err" &
+IPERF=$!
+BG="$BG $IPERF"
+ip netns exec rg-lan ping -i 0.05 -c 480 -W 1 203.0.113.80 >"$T_TMP/ping.log" 2>&1 &
+PING=$!
+BG="$BG $PING"
+sleep 2
+migrated0=$(stat_sum sessions_migrated_out)
+for round in 1 2; do
+	change "round $round: set global rss=disabled" disabled 4 set global rss=disabled
+	sleep 1.5
+	change "round $round: set global rss=enabled" enabled 4 set global rss=enabled
+	sleep 1.5
+	change "round $round: set rss queues=2" enabled 2 set rss queues=2
+	sleep 1.5
+	change "round $round: set rss queues=4" enabled 4 set rss queues=4
+	sleep 1.5
+	change "round $round: set rss table=1,1,2,2" enabled 4 set rss table=1,1,2,2
+	sleep 1.5
+	change "round $round: set rss table=roundrobin" enabled 4 set rss table=roundrobin
+	sleep 1.5
+done
+migrated=$(($(stat_sum sessions_migrated_out) - migrated0))
+wait "$PING"
+ping_rc=$?
+wait "$IPERF"
+iperf_rc=$?
+BG=""
+
+# iperf3's intervals: none at zero throughput, and the transfer completed.
+verdict=$(python3 - "$T_TMP/iperf.json" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("no JSON: %s" % e); sys.exit(0)
+iv = [i["sum"]["bits_per_second"] for i in d.get("intervals", [])]
+low = min(iv) if iv else 0
+print("ok %d intervals, lowest %.1f Mbit/s, mean %.1f Mbit/s" % (len(iv), low / 1e6, sum(iv) / max(len(iv), 1) / 1e6)
+      if iv and low > 0 and len(iv) >= 25 else "bad: %d intervals, lowest %.0f bit/s" % (len(iv), low))
+PY
+)
+[ $iperf_rc -eq 0 ] && [ "${verdict%% *}" = ok ] &&
+	t_pass "iperf3, 4 streams, 26 s through every change: ${verdict#ok }" ||
+	t_fail "iperf3 through the changes" "rc=$iperf_rc $verdict" "$(tail -3 "$T_TMP/iperf.err")"
+loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$T_TMP/ping.log")
+[ $ping_rc -eq 0 ] && [ "$loss" = 0 ] && t_pass "ping every 50 ms through every change: 480 sent, none lost" ||
+	t_fail "no ping lost" "rc=$ping_rc $(tail -2 "$T_TMP/ping.log")"
+nostate=$(stat_sum drops:TCP_NO_SESSION drops:NO_MAPPING drops:HANDOFF_STALE sessions_migrate_lost)
+[ "$nostate" = 0 ] && t_pass "no packet dropped for lack of state (TCP_NO_SESSION, NO_MAPPING, HANDOFF_STALE: 0)" ||
+	t_fail "no drop for lack of state" "$nostate" "$(ctl show stats | grep '^drop')"
+[ "$migrated" -gt 0 ] && t_pass "sessions moved with their buckets ($migrated migrated)" ||
+	t_fail "sessions migrated" "sessions_migrated_out grew by $migrated"
+
+# ---- bad commands: one line, exit 2, nothing changes ----
+v=$(version)
+bad() { # DESCRIPTION COMMAND...
+	local what=$1 out rc
+	shift
+	out=$(ctl "$@" 2>&1)
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && [ "$(version)" = "$v" ] &&
+		t_pass "$what: one line, exit 2, nothing changed" || t_fail "$what" "rc=$rc $out"
+}
+bad "set global rss=maybe" set global rss=maybe
+bad "set rss queues=9 (4 workers)" set rss queues=9
+bad "set rss table=1,x" set rss table=1,x
+bad "set rss key=00" set rss key=00
+bad "set rss bogus=1" set rss bogus=1
+bad "set nat timeout udp=0" set nat timeout udp=0
+bad "show stats --yaml" show stats --yaml
+bad "an unknown command" show nothing
+
+# ---- looking inside ----
+ip netns exec rg-lan iperf3 -c 203.0.113.80 -t 8 -b 2M >/dev/null 2>&1 &
+IPERF=$!
+BG="$BG $IPERF"
+sleep 1
+sessions=$(ctl show sessions proto=tcp addr=203.0.113.80 port=5201)
+echo "$sessions" | grep -q "^queue=[0-9] proto=tcp lan=192.168.137.10:[0-9]* ext=198.51.100.2:[0-9]* remote=203.0.113.80:5201 state=established" &&
+	t_pass "show sessions lists the transfer's TCP sessions" || t_fail "show sessions" "$sessions"
+lan_ep=$(echo "$sessions" | sed -n '1s/.* lan=\([0-9.:]*\) .*/\1/p')
+ext_port=$(echo "$sessions" | sed -n '1s/.* ext=198.51.100.2:\([0-9]*\) .*/\1/p')
+out=$(ctl explain "$lan_ep" 203.0.113.80:5201 proto=tcp)
+echo "$out" | grep -q "^side=lan hash=0x[0-9a-f]* bucket=[0-9]* queue=[0-9] mapping=yes ext_port=$ext_port" &&
+	echo "$out" | grep -q "^why: " && t_pass "explain: hash, bucket, queue, owner and why, for a live flow" ||
+	t_fail "explain of a live flow" "$out"
+out=$(ctl explain 203.0.113.80:5201 "198.51.100.2:$ext_port" proto=tcp --json)
+echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["side"]!="wan" or d["mapping"]!="yes")' &&
+	t_pass "explain --json of the reply direction" || t_fail "explain --json" "$out"
+ctl show sessions --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["matched"] < 1)' &&
+	t_pass "show sessions --json parses" || t_fail "show sessions --json"
+wait "$IPERF"
+BG=""
+
+# ---- port mappings, live ----
+# (192.168.137.10:8000 has its port mapping already, and a LAN endpoint has
+# one mapping: RFC 4787 REQ-1. The second web server is on .11.)
+ip netns exec rg-lan python3 -m http.server 8000 --bind 192.168.137.11 --directory "$T_TMP/www" >/dev/null 2>&1 &
+BG="$BG $!"
+sleep 0.5
+out=$(ctl add portmapping tcp:9090=192.168.137.11:8000 2>&1) && t_pass "add portmapping tcp:9090" ||
+	t_fail "add portmapping" "$out"
+code=$(in_ns rg-inet curl -s --max-time 5 -o /dev/null -w '%{http_code}' http://198.51.100.2:9090/)
+[ "$code" = 200 ] && t_pass "the new port mapping reaches the LAN service" || t_fail "new port mapping works" "$code"
+ctl show portmapping | grep -q "proto=tcp ext=198.51.100.2:9090 lan=192.168.137.11:8000" &&
+	t_pass "show portmapping lists it" || t_fail "show portmapping" "$(ctl show portmapping)"
+out=$(ctl add portmapping tcp:9090=192.168.137.12:80 2>&1)
+[ $? -eq 1 ] && t_pass "adding the same port again is refused: $out" || t_fail "duplicate port mapping" "$out"
+ctl delete portmapping tcp:9090 >/dev/null && sleep 0.3
+code=$(in_ns rg-inet curl -s --max-time 3 -o /dev/null -w '%{http_code}' http://198.51.100.2:9090/)
+[ "$code" != 200 ] && t_pass "after delete portmapping the port is closed" || t_fail "deleted port mapping" "$code"
+
+out=$(ctl set nat timeout udp=120 icmp=30)
+echo "$out" | grep -q "udp=120 .*icmp=30" && t_pass "set nat timeout udp=120 icmp=30" || t_fail "set nat timeout" "$out"
+stop_gw && t_pass "clean stop after all the changes" || t_fail "clean stop" "$(tail -5 "$T_TMP/gw.log")"
+
+# ---- SIGHUP: the configuration file again, two-phase ----
+cat >"$T_TMP/gw.conf" <<CONF
+lan lan0
+wan wan0
+wan-addr 198.51.100.2/24
+wan-gateway 198.51.100.1
+queues 2
+socket $SOCK
+dhcp off
+dns off
+CONF
+ip netns exec rg-gw "$RSSNAT" run --config "$T_TMP/gw.conf" >"$T_TMP/gw.log" 2>&1 &
+GW_PID=$!
+for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+printf 'rss disabled\nport-map tcp:8080=192.168.137.10:8000\n' >>"$T_TMP/gw.conf"
+kill -HUP "$GW_PID"
+for _ in $(seq 1 30); do grep -q "reload: done" "$T_TMP/gw.log" && break; sleep 0.1; done
+[ "$(global "Receive-Side Scaling State")" = disabled ] && ctl show portmapping | grep -q "ext=198.51.100.2:8080" &&
+	t_pass "SIGHUP: rss disabled and a port mapping applied from the file" ||
+	t_fail "SIGHUP reload" "$(tail -3 "$T_TMP/gw.log")"
+v=$(version)
+printf 'queues many\n' >>"$T_TMP/gw.conf"
+kill -HUP "$GW_PID"
+for _ in $(seq 1 30); do grep -q "nothing changed" "$T_TMP/gw.log" && break; sleep 0.1; done
+grep -q "gw.conf:11: --queues: 'many'" "$T_TMP/gw.log" && [ "$(version)" = "$v" ] && kill -0 "$GW_PID" &&
+	t_pass "SIGHUP with an error in the file: the error with its line, nothing changed, still running" ||
+	t_fail "SIGHUP with a bad file" "$(tail -3 "$T_TMP/gw.log")"
+stop_gw
+
+t_done
