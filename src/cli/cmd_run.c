@@ -208,8 +208,8 @@ static int parse_rss(struct gw_config *cfg, int c, const char *v)
 	switch (c) {
 	case 'r':
 		if (strcmp(v, "enabled") && strcmp(v, "disabled"))
-			return cli_usage_error(where("--rss"), "'%s' is neither enabled nor disabled",
-					       v);
+			return cli_usage_error(where("--rss"),
+					       "'%s' is neither enabled nor disabled", v);
 		cfg->rss.enabled = !strcmp(v, "enabled");
 		return 0;
 	case 'k':

@@ -54,7 +54,8 @@ const struct cli_command cli_commands[] = {
      "Run the gateway in the foreground between two interfaces (root).",
      "Every check is made before anything starts; SIGINT or SIGTERM stops it\n"
      "cleanly. The kernel must not hold the gateway's addresses on these\n"
-     "interfaces: rssnat answers ARP and ping for them itself.\n\n"
+     "interfaces: rssnat answers ARP and ping for them itself, and keeps the\n"
+     "kernel's IP stack off both while it runs (a tc ingress filter).\n\n"
      "Options:\n"
      "  --lan IF              the LAN interface\n"
      "  --wan IF              the WAN interface\n"
@@ -68,15 +69,155 @@ const struct cli_command cli_commands[] = {
      "                        tcp:8080=192.168.137.10:80 (repeatable)\n"
      "  --filtering F         address (default, RFC 4787 REQ-8) or endpoint\n"
      "  --mss-clamp N         lower the MSS option of TCP SYNs to N\n"
+     "  --rss enabled|disabled  RSS at start (default enabled; disabled: one worker\n"
+     "                        translates everything, as 'set global rss=disabled')\n"
+     "  --rss-key K           microsoft (default), symmetric, or 40-52 hex bytes\n"
+     "  --rss-table W,W,..    table weights, one per queue (default round robin)\n"
+     "  --rss-table-size N    indirection table entries (default 128)\n"
+     "\nLAN services (as Windows ICS; both on by default):\n"
+     "  --dhcp on|off         the DHCP server on the LAN\n"
+     "  --dhcp-pool A-B       addresses it leases (default .2 to the last host of\n"
+     "                        the LAN subnet: 192.168.137.2-192.168.137.254)\n"
+     "  --dhcp-lease S        lease time in seconds (default 86400)\n"
+     "  --dhcp-reserve MAC=ADDR  always this address for this MAC (repeatable)\n"
+     "  --dhcp-leases FILE    lease file, kept across restarts (default\n"
+     "                        /var/lib/rssnat/dhcp.leases; none: memory only)\n"
+     "  --domain NAME         the LAN's domain, for DHCP option 15 and local names\n"
+     "                        (default mshome.net)\n"
+     "  --dns on|off          the DNS proxy on the LAN address, UDP and TCP 53\n"
+     "  --dns-upstream A[:P]  a resolver to forward to, tried in order (repeatable;\n"
+     "                        default: the nameservers of /etc/resolv.conf)\n"
+     "  --dns-cache N         cache entries (default 1024)\n"
+     "  --host-if NAME        the host interface the proxy's sockets use, a TUN\n"
+     "                        device holding the LAN address (default rssnat0)\n"
+     "\n"
      "  --config FILE         options from FILE, one a line without the dashes\n"
      "                        (\"lan eth1\", \"queues 2\", # comments); options after\n"
      "                        it on the command line override it\n",
      cli_run},
+    {"check-config", "FILE", "Check a configuration file: every error, with its line.",
+     "The file holds rssnat run's options, one a line without the dashes\n"
+     "(\"lan eth1\", \"dns-upstream 203.0.113.53\"), # for comments; see\n"
+     "examples/rssnat.conf. Every line is checked and every error printed as\n"
+     "FILE:LINE: SETTING: why; then the settings as a whole. What only this host\n"
+     "can tell (an interface missing, an address the kernel holds) is a warning.\n"
+     "Exit 0 (FILE: ok) or 2. A running gateway reads its file again on SIGHUP\n"
+     "(systemctl reload rssnat): the same checks, then RSS settings, NAT timeouts\n"
+     "and port mappings change live; the rest waits for a restart (logged).\n",
+     cli_check_config},
     {"show stats", "[--json] [--socket PATH]",
      "Per-queue counters of the running gateway, over the control socket.",
      "One line per queue (frames received and sent per side, translated locally,\n"
      "handed off, dropped, live sessions), then one line per drop reason seen.\n",
-     cli_show_stats},
+     cli_daemon},
+    {"show global", "[--json] [--socket PATH]",
+     "The running gateway's global state, as netsh interface tcp show global.",
+     "One 'Name : value' line each: Receive-Side Scaling State (enabled or\n"
+     "disabled), Internet Connection Sharing State, receive queues in use, hash\n"
+     "function and key, field sets per side, indirection table size and weights,\n"
+     "steering mode, configuration version, sessions, the local vs handed-off\n"
+     "share of translated packets, and the LAN services.\n\n"
+     "Example:\n"
+     "  rssnat show global | grep Receive-Side\n"
+     "  Receive-Side Scaling State          : enabled\n",
+     cli_daemon},
+    {"set global", "rss=enabled|disabled [--json] [--socket PATH]",
+     "Switch RSS on or off on the running gateway, without losing a flow.",
+     "Disabled, every bucket of the indirection table goes to queue 0 (one worker\n"
+     "translates everything); enabled, the table spreads them again. Sessions move\n"
+     "with their buckets to their new worker; packets that arrive mid-move are\n"
+     "handed off, none is dropped for lack of state. Prints the new state.\n",
+     cli_daemon},
+    {"show rss", "[--json] [--socket PATH]",
+     "The running gateway's RSS table, and per queue: buckets, packets, sessions, load.",
+     "First line: rss= version= key= fields_lan= fields_wan= table_size=; then one\n"
+     "line per queue: queue= buckets= rx= tx= sessions= handoff_out= handoff_in=\n"
+     "load_pct= (its share of the packets received); then the table, bucket 0 first.\n",
+     cli_daemon},
+    {"set rss", "SETTING=VALUE... [--json] [--socket PATH]",
+     "Change the running gateway's RSS: queues, key, table weights, table size.",
+     "Settings (several may be given; all are checked, then applied at once):\n"
+     "  queues=N           spread the table over the first N workers (1 to the\n"
+     "                     number started); the others go idle\n"
+     "  key=K              microsoft, symmetric, or 40-52 hex bytes\n"
+     "  table=W,W,..       one weight per queue (their count sets the queues), or\n"
+     "                     roundrobin\n"
+     "  table-size=N       indirection table entries, a power of two up to 512\n"
+     "Sessions move with their buckets, as for 'set global'. A new key changes\n"
+     "every flow's bucket: existing flows stay with their worker and are handed\n"
+     "off; new flows steer by the new key.\n\n"
+     "Examples:\n"
+     "  rssnat set rss queues=2\n"
+     "  rssnat set rss table=1,1,2,2\n",
+     cli_daemon},
+    {"show sessions", "[proto=P] [addr=A] [port=N] [queue=Q] [limit=N] [--json] [--socket PATH]",
+     "The running gateway's NAT sessions, filtered.",
+     "One line per session: queue= proto= lan=ADDR:PORT ext=ADDR:PORT\n"
+     "remote=ADDR:PORT state= expires_in=, then shown=N matched=N. Filters: proto\n"
+     "tcp|udp|icmp; addr matches the LAN or the remote address; port the LAN,\n"
+     "external or remote port; queue one worker; limit lines (default 100, 0 all).\n"
+     "Each worker copies its own sessions between two bursts.\n",
+     cli_daemon},
+    {"explain", "SRC[:PORT] DST[:PORT] [proto=tcp|udp|icmp] [--json] [--socket PATH]",
+     "Where a packet goes in the running gateway, and why: hash, bucket, queue, owner.",
+     "SRC on the LAN is a packet leaving; DST the WAN address is one arriving (a\n"
+     "reply, or a port mapping). Prints side= hash= bucket= queue= mapping=\n"
+     "ext_port= home_bucket= owner= local=, then a why: line: translated where it\n"
+     "lands, handed off to the owner of its mapping's home bucket, or what a first\n"
+     "packet would create. proto defaults to udp; for icmp the port is the echo\n"
+     "identifier.\n\n"
+     "Example:\n"
+     "  rssnat explain 192.168.137.50:40000 198.51.100.10:443 proto=tcp\n",
+     cli_daemon},
+    {"add portmapping", "PROTO:PORT=ADDR:PORT [--json] [--socket PATH]",
+     "Publish a LAN service on the WAN address while the gateway runs.",
+     "e.g. tcp:8080=192.168.137.10:80: connections to the WAN address's port 8080\n"
+     "reach 192.168.137.10:80. Refused if the port is in use.\n",
+     cli_daemon},
+    {"delete portmapping", "PROTO:PORT [--json] [--socket PATH]",
+     "Withdraw a port mapping; its open connections run until they end.", NULL, cli_daemon},
+    {"show portmapping", "[--json] [--socket PATH]",
+     "The running gateway's port mappings: proto= ext= lan=, then count=.", NULL, cli_daemon},
+    {"set nat", "timeout NAME=SECONDS... [--json] [--socket PATH]",
+     "Change the NAT's idle timeouts while the gateway runs.",
+     "Names: udp (default 300), tcp-established (7440), tcp-opening (240),\n"
+     "tcp-closing (240), tcp-rst (240), icmp (60), frag (30); tcp is\n"
+     "tcp-established. Seconds from 1 to 604800. All are checked, then applied:\n"
+     "a session's new timeout applies from its next packet.\n\n"
+     "Example:\n"
+     "  rssnat set nat timeout udp=120 icmp=30\n",
+     cli_daemon},
+    {"show dhcp", "[--json] [--socket PATH]",
+     "The DHCP server's leases and counters, from the running gateway.",
+     "One line per lease: addr= mac= client_id= hostname= state= expires_in=,\n"
+     "then the server's counters and drops by reason.\n",
+     cli_daemon},
+    {"show dns", "[--json] [--socket PATH]",
+     "The DNS proxy's upstreams, cache and counters, from the running gateway.",
+     "Counters (queries, cache hits, forwarded, upstream answers and timeouts,\n"
+     "failovers, TCP fallbacks, drops by reason), one line per upstream resolver,\n"
+     "then the cache's entries with the seconds they have left.\n",
+     cli_daemon},
+    {"top", "[--interval S] [--count N] [--batch] [--socket PATH]",
+     "The running gateway's queues, live: packets per second, handoffs, drops.",
+     "Asks the daemon for its counters every interval and shows, per queue, the\n"
+     "rates between the last two samples: frames received (RX/s, LAN and WAN) and\n"
+     "sent (TX/s), packets the queue translated itself (LOCAL/s) and handed to the\n"
+     "worker that owns their session (HANDOFF/s, and HOFF% of the two), frames lost\n"
+     "for any reason (DROP/s: NAT and router drops, full rings, send failures), and\n"
+     "its live sessions; then the total. The header has the time, the number of\n"
+     "queues and the RSS state when the daemon reports it.\n\n"
+     "On a terminal the screen is redrawn in place until q (or Ctrl-C); elsewhere,\n"
+     "or with --batch, each refresh is a block of plain lines.\n\n"
+     "Options:\n"
+     "  --interval S      seconds between samples, 0.2 to 60 (default 1)\n"
+     "  --count N         stop after N refreshes (default: until q or a signal)\n"
+     "  --batch           plain lines even on a terminal; keys are not read\n"
+     "  --socket PATH     control socket (default $RSSNAT_SOCKET, else\n"
+     "                    /run/rssnat/rssnat.sock)\n\n"
+     "Example: five refreshes, half a second apart, into a file\n"
+     "  rssnat top --batch --interval 0.5 --count 5 >top.log\n",
+     cli_top},
     {"simulate", "[OPTIONS]",
      "Run the NAT on N worker shards against synthetic hosts and internet.",
      "LAN hosts open TCP (handshake, data, FIN), UDP (request/response) and ICMP echo\n"

@@ -13,7 +13,11 @@ int cli_bench_rss(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
 int cli_bench_nat(int argc, char **argv);
 int cli_run(int argc, char **argv);
-int cli_show_stats(int argc, char **argv);
+int cli_check_config(int argc, char **argv);
+/* cli_daemon() - any command the running gateway answers (cmd_ctl.c). */
+int cli_daemon(int argc, char **argv);
+/* cli_top() - the running gateway's queues, live (cmd_top.c). */
+int cli_top(int argc, char **argv);
 int cli_io_probe(int argc, char **argv);
 int cli_io_tc_rss(int argc, char **argv);
 

@@ -113,12 +113,13 @@ static int parse_filter(int argc, char **argv, const struct gw *gw, struct sessi
 	bool has_port;
 	uint16_t ignored;
 
-	*f = (struct session_filter){.any_proto = true, .any_port = true, .queue = -1,
-				     .limit = LIST_DEFAULT};
+	*f = (struct session_filter){
+	    .any_proto = true, .any_port = true, .queue = -1, .limit = LIST_DEFAULT};
 	for (int i = 0; i < argc; i++) {
 		if ((v = arg_value(argv[i], "proto"))) {
 			if (parse_proto(v, &f->proto))
-				return ctl_fail(reply, 2, "'%s': proto is tcp, udp or icmp", argv[i]);
+				return ctl_fail(reply, 2, "'%s': proto is tcp, udp or icmp",
+						argv[i]);
 			f->any_proto = false;
 		} else if ((v = arg_value(argv[i], "addr"))) {
 			if (parse_endpoint(v, &f->addr, &ignored, &has_port) || has_port)
@@ -141,9 +142,9 @@ static int parse_filter(int argc, char **argv, const struct gw *gw, struct sessi
 						argv[i]);
 			f->limit = n ? (unsigned)n : UINT32_MAX;
 		} else {
-			return ctl_fail(reply, 2,
-					"'%s': unknown filter (proto=, addr=, port=, queue=, limit=)",
-					argv[i]);
+			return ctl_fail(
+			    reply, 2, "'%s': unknown filter (proto=, addr=, port=, queue=, limit=)",
+			    argv[i]);
 		}
 	}
 	return 0;
@@ -249,18 +250,20 @@ int gw_ctl_add_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *r
 	struct gw *gw = ctx;
 	struct nat_static_map sm = {0};
 	const char *why = "";
+	bool json = take_json(&argc, argv);
 	int err;
 
 	if (argc != 1 || parse_mapping(argv[0], &sm, true))
-		return ctl_fail(reply, 2, "add portmapping takes PROTO:PORT=ADDR:PORT, e.g. "
-					  "tcp:8080=192.168.137.10:80");
+		return ctl_fail(reply, 2,
+				"add portmapping takes PROTO:PORT=ADDR:PORT, e.g. "
+				"tcp:8080=192.168.137.10:80");
 	if ((sm.lan_addr & gw->cfg.lan_mask) != (gw->cfg.lan_addr & gw->cfg.lan_mask) ||
 	    sm.lan_addr == gw->cfg.lan_addr)
 		return ctl_fail(reply, 2, "%s: the target must be a host of the LAN subnet",
 				argv[0]);
 	if ((err = nat_static_add(gw->nat, &sm, &why)))
 		return ctl_fail(reply, err == -EINVAL ? 2 : 1, "%s: %s", argv[0], why);
-	fprintf(reply->body, "added %s\n", argv[0]);
+	fprintf(reply->body, json ? "{\"added\":\"%s\"}\n" : "added %s\n", argv[0]);
 	return 0;
 }
 
@@ -269,12 +272,16 @@ int gw_ctl_delete_portmapping(void *ctx, int argc, char **argv, struct ctl_reply
 	struct gw *gw = ctx;
 	struct nat_static_map sm = {0};
 	const char *why = "";
+	bool json = take_json(&argc, argv);
 
 	if (argc != 1 || parse_mapping(argv[0], &sm, false))
 		return ctl_fail(reply, 2, "delete portmapping takes PROTO:PORT, e.g. tcp:8080");
 	if (nat_static_delete(gw->nat, sm.proto, sm.ext_port, &why))
 		return ctl_fail(reply, 1, "%s: %s", argv[0], why);
-	fprintf(reply->body, "deleted %s (its open connections run until they end)\n", argv[0]);
+	fprintf(reply->body,
+		json ? "{\"deleted\":\"%s\"}\n"
+		     : "deleted %s (its open connections run until they end)\n",
+		argv[0]);
 	return 0;
 }
 
@@ -301,8 +308,8 @@ static void list_one(void *arg, const struct nat_static_map *sm)
 int gw_ctl_show_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
-	struct list_ctx c = {.out = reply->body, .json = take_json(&argc, argv),
-			     .wan = gw->cfg.wan_addr};
+	struct list_ctx c = {
+	    .out = reply->body, .json = take_json(&argc, argv), .wan = gw->cfg.wan_addr};
 
 	if (argc)
 		return ctl_fail(reply, 2, "'%s': show portmapping takes only --json", argv[0]);
@@ -354,10 +361,9 @@ static void explain_print(const struct gw *gw, const struct explained *e, FILE *
 		       "\"local\":\"%s\",\"why\":\"%s\"}\n"
 		     : "side=%s hash=0x%08x bucket=%u queue=%u mapping=%s ext_port=%u "
 		       "home_bucket=%u owner=%u local=%s\nwhy: %s\n",
-		side, e->hash, e->bucket, e->queue, e->found ? (e->m.is_static ? "static" : "yes")
-							      : "no",
-		e->found ? e->m.ext_port : 0, e->found ? e->m.bucket : e->bucket, owner,
-		owner == e->queue ? "yes" : "no", why);
+		side, e->hash, e->bucket, e->queue,
+		e->found ? (e->m.is_static ? "static" : "yes") : "no", e->found ? e->m.ext_port : 0,
+		e->found ? e->m.bucket : e->bucket, owner, owner == e->queue ? "yes" : "no", why);
 }
 
 int gw_ctl_explain(void *ctx, int argc, char **argv, struct ctl_reply *reply)
@@ -371,7 +377,8 @@ int gw_ctl_explain(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	p->proto = PKT_PROTO_UDP;
 	if (argc < 2 || argc > 3 || parse_endpoint(argv[0], &p->saddr, &p->sport, &sp) ||
 	    parse_endpoint(argv[1], &p->daddr, &p->dport, &dp))
-		return ctl_fail(reply, 2, "explain takes SRC[:PORT] DST[:PORT] [proto=tcp|udp|icmp]");
+		return ctl_fail(reply, 2,
+				"explain takes SRC[:PORT] DST[:PORT] [proto=tcp|udp|icmp]");
 	if (argc == 3 && (!(v = arg_value(argv[2], "proto")) || parse_proto(v, &p->proto)))
 		return ctl_fail(reply, 2, "'%s': proto is tcp, udp or icmp", argv[2]);
 	if ((p->saddr & gw->cfg.lan_mask) == (gw->cfg.lan_addr & gw->cfg.lan_mask))
@@ -379,8 +386,9 @@ int gw_ctl_explain(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	else if (p->daddr == gw->cfg.wan_addr)
 		p->side = GW_WAN;
 	else
-		return ctl_fail(reply, 2, "SRC is not on the LAN and DST is not the WAN address: "
-					  "this gateway never sees such a packet");
+		return ctl_fail(reply, 2,
+				"SRC is not on the LAN and DST is not the WAN address: "
+				"this gateway never sees such a packet");
 	p->flags = PKT_F_L4;
 	if (p->proto == PKT_PROTO_ICMP) { /* an echo: its identifier is the "port" */
 		p->flags |= PKT_F_ICMP_QUERY;
@@ -389,9 +397,8 @@ int gw_ctl_explain(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	e.hash = nat_packet_hash(gw->snap, p);
 	e.bucket = rss_bucket(gw->snap, e.hash);
 	e.queue = gw->snap->table[e.bucket];
-	e.found = p->side == GW_LAN
-		      ? nat_find_mapping(gw->nat, p->proto, p->saddr, p->sport, &e.m)
-		      : nat_find_mapping(gw->nat, p->proto, 0, p->dport, &e.m);
+	e.found = p->side == GW_LAN ? nat_find_mapping(gw->nat, p->proto, p->saddr, p->sport, &e.m)
+				    : nat_find_mapping(gw->nat, p->proto, 0, p->dport, &e.m);
 	explain_print(gw, &e, reply->body, json);
 	return 0;
 }

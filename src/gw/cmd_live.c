@@ -66,8 +66,8 @@ static void weights_text(const struct rss_config *rc, char *buf, size_t size)
 	}
 	buf[0] = '\0';
 	for (unsigned q = 0; q < rc->queues && used < size; q++)
-		used += (size_t)snprintf(buf + used, size - used, "%s%u", q ? "," : "",
-					 rc->weights[q]);
+		used +=
+		    (size_t)snprintf(buf + used, size - used, "%s%u", q ? "," : "", rc->weights[q]);
 }
 
 static const char *key_text(const struct rss_key *key)
@@ -93,8 +93,7 @@ static void global_text(struct gw *gw, FILE *out)
 	fprintf(out, "Receive-Side Scaling State          : %s\n",
 		rc->enabled ? "enabled" : "disabled");
 	fprintf(out, "Internet Connection Sharing State   : enabled\n");
-	fprintf(out, "Receive Queues                      : %u of %u workers\n", rc->queues,
-		gw->n);
+	fprintf(out, "Receive Queues                      : %u of %u workers\n", rc->queues, gw->n);
 	fprintf(out, "Packet I/O Backend                  : %s\n", gw->cfg.backend);
 	fprintf(out, "Hash Function                       : toeplitz\n");
 	fprintf(out, "Hash Key                            : %s (%s)\n", key_text(&rc->key), key);
@@ -113,7 +112,8 @@ static void global_text(struct gw *gw, FILE *out)
 		pkts ? 100.0 * (double)t.handoff / (double)pkts : 0.0);
 	fprintf(out, "DHCP Server                         : %s\n",
 		gw->dhcp ? "enabled" : "disabled");
-	fprintf(out, "DNS Proxy                           : %s\n", gw->dns ? "enabled" : "disabled");
+	fprintf(out, "DNS Proxy                           : %s\n",
+		gw->dns ? "enabled" : "disabled");
 }
 
 static void global_json(struct gw *gw, FILE *out)
@@ -157,7 +157,7 @@ int gw_ctl_show_global(void *ctx, int argc, char **argv, struct ctl_reply *reply
 
 /* ---- set global / set rss ---- */
 
-static int commit(struct gw *gw, const struct rss_config *next, struct ctl_reply *reply)
+static int commit(struct gw *gw, const struct rss_config *next, bool json, struct ctl_reply *reply)
 {
 	char note[200];
 	const char *why = "";
@@ -165,8 +165,12 @@ static int commit(struct gw *gw, const struct rss_config *next, struct ctl_reply
 
 	if (err)
 		return ctl_fail(reply, err == -EINVAL ? 2 : 1, "%s", why);
-	fputs(note, reply->body);
-	global_text(gw, reply->body);
+	if (json) {
+		global_json(gw, reply->body);
+	} else {
+		fputs(note, reply->body);
+		global_text(gw, reply->body);
+	}
 	return 0;
 }
 
@@ -174,6 +178,7 @@ int gw_ctl_set_global(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
 	struct rss_config next = gw->rss_cfg;
+	bool json = json_flag(&argc, argv);
 	const char *v;
 
 	if (!argc)
@@ -186,7 +191,7 @@ int gw_ctl_set_global(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 			return ctl_fail(reply, 2, "'%s': rss is enabled or disabled", argv[i]);
 		next.enabled = !strcmp(v, "enabled");
 	}
-	return commit(gw, &next, reply);
+	return commit(gw, &next, json, reply);
 }
 
 /* W,W,.. : one weight per queue (their count sets the queues). */
@@ -220,12 +225,13 @@ int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	struct rss_config next = gw->rss_cfg;
 	unsigned long queues = 0;
 	unsigned weights = 0;
-	bool table = false;
+	bool table = false, json = json_flag(&argc, argv);
 	const char *v, *why;
 
 	if (!argc)
-		return ctl_fail(reply, 2, "set rss needs queues=N, key=K, table=W,W,.. or "
-					  "table-size=N");
+		return ctl_fail(reply, 2,
+				"set rss needs queues=N, key=K, table=W,W,.. or "
+				"table-size=N");
 	for (int i = 0; i < argc; i++) {
 		char *end;
 		if ((v = value_of(argv[i], "queues"))) {
@@ -242,19 +248,21 @@ int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 			table = true;
 		} else if ((v = value_of(argv[i], "table-size"))) {
 			unsigned long size = strtoul(v, &end, 10);
-			if (!*v || *end || size > RSS_TABLE_MAX || !rss_table_size_valid((unsigned)size))
+			if (!*v || *end || size > RSS_TABLE_MAX ||
+			    !rss_table_size_valid((unsigned)size))
 				return ctl_fail(reply, 2,
 						"'%s': table-size is a power of two from 1 to %d",
 						argv[i], RSS_TABLE_MAX);
 			next.table_size = (unsigned)size;
 		} else {
-			return ctl_fail(reply, 2,
-					"'%s': unknown setting (queues=, key=, table=, table-size=)",
-					argv[i]);
+			return ctl_fail(
+			    reply, 2, "'%s': unknown setting (queues=, key=, table=, table-size=)",
+			    argv[i]);
 		}
 	}
 	if (table && weights && queues && queues != weights)
-		return ctl_fail(reply, 2, "table= gives %u weights but queues=%lu", weights, queues);
+		return ctl_fail(reply, 2, "table= gives %u weights but queues=%lu", weights,
+				queues);
 	if (table && weights)
 		next.queues = weights;
 	else if (queues) {
@@ -267,7 +275,7 @@ int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 				next.queues, gw->n);
 	if (rss_config_check(&next, &why))
 		return ctl_fail(reply, 2, "%s", why);
-	return commit(gw, &next, reply);
+	return commit(gw, &next, json, reply);
 }
 
 /* ---- show rss ---- */
@@ -284,15 +292,16 @@ static void rss_queues(struct gw *gw, FILE *out, bool json)
 		const struct nat_counters *n = nat_worker_counters(gw->w[q].nat);
 		uint64_t rx = c->rx_lan + c->rx_wan;
 		double load = t.rx ? 100.0 * (double)rx / (double)t.rx : 0.0;
-		fprintf(out,
-			json ? "%s{\"queue\":%u,\"buckets\":%u,\"rx\":%llu,\"tx\":%llu,"
-			       "\"sessions\":%llu,\"handoff_out\":%llu,\"handoff_in\":%llu,"
-			       "\"load_pct\":%.1f}"
-			     : "%squeue=%u buckets=%u rx=%llu tx=%llu sessions=%llu handoff_out=%llu "
-			       "handoff_in=%llu load_pct=%.1f\n",
-			json && q ? "," : "", q, buckets[q], (unsigned long long)rx,
-			(unsigned long long)(c->tx_lan + c->tx_wan), (unsigned long long)n->sessions,
-			(unsigned long long)n->handoff, (unsigned long long)n->rx_handoff, load);
+		fprintf(
+		    out,
+		    json ? "%s{\"queue\":%u,\"buckets\":%u,\"rx\":%llu,\"tx\":%llu,"
+			   "\"sessions\":%llu,\"handoff_out\":%llu,\"handoff_in\":%llu,"
+			   "\"load_pct\":%.1f}"
+			 : "%squeue=%u buckets=%u rx=%llu tx=%llu sessions=%llu handoff_out=%llu "
+			   "handoff_in=%llu load_pct=%.1f\n",
+		    json && q ? "," : "", q, buckets[q], (unsigned long long)rx,
+		    (unsigned long long)(c->tx_lan + c->tx_wan), (unsigned long long)n->sessions,
+		    (unsigned long long)n->handoff, (unsigned long long)n->rx_handoff, load);
 	}
 }
 
@@ -317,8 +326,8 @@ int gw_ctl_show_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	rss_queues(gw, out, json);
 	fprintf(out, json ? "],\"table\":[" : "table:");
 	for (unsigned b = 0; b < rc->table_size; b++)
-		fprintf(out, json ? "%s%u" : "%s%2u", json ? (b ? "," : "") : (b % 16 ? " " : "\n "),
-			gw->snap->table[b]);
+		fprintf(out, json ? "%s%u" : "%s%2u",
+			json ? (b ? "," : "") : (b % 16 ? " " : "\n "), gw->snap->table[b]);
 	fprintf(out, json ? "]}\n" : "\n");
 	return 0;
 }
@@ -347,11 +356,13 @@ static uint32_t *timeout_field(struct nat_timeouts *t, const char *name)
 	return NULL;
 }
 
-static void timeouts_text(const struct nat_timeouts *t, FILE *out)
+static void timeouts_text(const struct nat_timeouts *t, FILE *out, bool json)
 {
 	fprintf(out,
-		"udp=%u tcp-established=%u tcp-opening=%u tcp-closing=%u tcp-rst=%u icmp=%u "
-		"frag=%u\n",
+		json ? "{\"udp\":%u,\"tcp-established\":%u,\"tcp-opening\":%u,\"tcp-closing\":%u,"
+		       "\"tcp-rst\":%u,\"icmp\":%u,\"frag\":%u}\n"
+		     : "udp=%u tcp-established=%u tcp-opening=%u tcp-closing=%u tcp-rst=%u icmp=%u "
+		       "frag=%u\n",
 		t->udp, t->tcp_established, t->tcp_opening, t->tcp_closing, t->tcp_rst, t->icmp,
 		t->frag);
 }
@@ -360,10 +371,12 @@ int gw_ctl_set_nat(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
 	struct nat_timeouts t;
+	bool json = json_flag(&argc, argv);
 
 	if (argc < 2 || strcmp(argv[0], "timeout"))
-		return ctl_fail(reply, 2, "set nat takes timeout NAME=SECONDS..., e.g. "
-					  "set nat timeout udp=300");
+		return ctl_fail(reply, 2,
+				"set nat takes timeout NAME=SECONDS..., e.g. "
+				"set nat timeout udp=300");
 	nat_get_timeouts(gw->nat, &t);
 	for (int i = 1; i < argc; i++) {
 		char name[32], *eq = strchr(argv[i], '='), *end;
@@ -384,6 +397,6 @@ int gw_ctl_set_nat(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 		*field = (uint32_t)secs;
 	}
 	nat_set_timeouts(gw->nat, &t);
-	timeouts_text(&t, reply->body);
+	timeouts_text(&t, reply->body, json);
 	return 0;
 }

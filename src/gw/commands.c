@@ -62,7 +62,7 @@ static void queue_counters(struct gw *gw, unsigned q, FILE *out, bool json)
 	fprintf(out, json ? ",\"handoff_in\":%llu" : " handoff_in=%llu",
 		(unsigned long long)n->rx_handoff);
 #define NAT_PRINT(name, text)                                                                      \
-	fprintf(out, json ? ",\"%s" #name "\":%llu" : " %s" #name "=%llu",                           \
+	fprintf(out, json ? ",\"%s" #name "\":%llu" : " %s" #name "=%llu",                         \
 		!strncmp(#name, "rx_", 3) || !strncmp(#name, "tx_", 3) ? "nat_" : "",              \
 		(unsigned long long)n->name);
 	NAT_COUNTERS(NAT_PRINT)

@@ -133,8 +133,9 @@ void gw_control_loop(struct gw *gw, int sigfd)
 	uint32_t last_tick = gw_now_ms();
 
 	while (!atomic_load(&gw->stop)) {
-		struct pollfd fds[GW_CTL_POLL_MAX] = {{.fd = sigfd, .events = POLLIN},
-						      {.fd = ctl_server_fd(gw->ctl), .events = POLLIN}};
+		struct pollfd fds[GW_CTL_POLL_MAX] = {
+		    {.fd = sigfd, .events = POLLIN},
+		    {.fd = ctl_server_fd(gw->ctl), .events = POLLIN}};
 		unsigned n = 2 + gw_host_pollfds(gw, fds + 2, GW_CTL_POLL_MAX - 2);
 		poll(fds, n, 2);
 		uint32_t now = gw_now_ms();

@@ -132,8 +132,9 @@ static int check_services(const struct gw_config *cfg, const char **why)
 				 "broadcast or gateway address at either end");
 	for (unsigned i = 0; i < svc->n_reserve; i++)
 		if (!on_lan_subnet(cfg, svc->reserve[i].addr))
-			return fail(why, "--dhcp-reserve addresses must be hosts of the LAN subnet, "
-					 "not the gateway's");
+			return fail(why,
+				    "--dhcp-reserve addresses must be hosts of the LAN subnet, "
+				    "not the gateway's");
 	return 0;
 }
 

@@ -46,8 +46,8 @@ struct gw_services {
 		uint8_t mac[6];
 		uint32_t addr;
 	} reserve[GW_RESERVE_MAX];
-	char leases[256]; /* lease file; "" keeps leases in memory only */
-	char domain[64];  /* "mshome.net" */
+	char leases[256];    /* lease file; "" keeps leases in memory only */
+	char domain[64];     /* "mshome.net" */
 	unsigned n_upstream; /* 0: the nameservers of /etc/resolv.conf */
 	struct {
 		uint32_t addr;

@@ -39,10 +39,10 @@ enum {
 	GW_TICK_MS = 100,
 	GW_LAN = PKT_SIDE_LAN,
 	GW_WAN = PKT_SIDE_WAN,
-	GW_CTL_POOL = 512,	/* frames the control thread injects (host.c) */
-	GW_OWNER_CTL = 0xffff,	/* gw_buf.owner of the control thread's frames */
-	GW_HOST_BURST = 64,	/* packets read from the host interface per round */
-	GW_CTL_POLL_MAX = 320,	/* descriptors the control thread polls: 3 + the DNS proxy's */
+	GW_CTL_POOL = 512,     /* frames the control thread injects (host.c) */
+	GW_OWNER_CTL = 0xffff, /* gw_buf.owner of the control thread's frames */
+	GW_HOST_BURST = 64,    /* packets read from the host interface per round */
+	GW_CTL_POLL_MAX = 320, /* descriptors the control thread polls: 3 + the DNS proxy's */
 };
 
 /* A ring that returns buffers to their pool holds at most the whole pool. */

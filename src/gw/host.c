@@ -189,8 +189,8 @@ static void send_dhcp_frames(struct gw *gw, uint64_t now)
 	uint8_t out[DHCP_FRAME_MAX];
 	size_t len;
 
-	for (unsigned i = 0; i < GW_HOST_BURST && (len = dhcp_poll(gw->dhcp, now, out, sizeof(out)));
-	     i++) {
+	for (unsigned i = 0;
+	     i < GW_HOST_BURST && (len = dhcp_poll(gw->dhcp, now, out, sizeof(out))); i++) {
 		gw_raw_send(gw, GW_LAN, out, len);
 		gw->host.dhcp_out++;
 	}
@@ -228,8 +228,7 @@ static void to_host(struct gw *gw, const struct gw_buf *b)
 
 void gw_host_punted(struct gw *gw, struct gw_buf *b)
 {
-	if (b->p.side == GW_LAN && b->p.proto == PKT_PROTO_UDP &&
-	    b->p.dport == PORT_DHCP_SERVER) {
+	if (b->p.side == GW_LAN && b->p.proto == PKT_PROTO_UDP && b->p.dport == PORT_DHCP_SERVER) {
 		dhcp_frame(gw, b->data, b->p.len);
 		return;
 	}
@@ -438,8 +437,7 @@ static int open_dhcp(struct gw *gw, const char **why)
  * of real servers first: its stub 127.0.0.53 is not reachable from here). */
 static void find_upstreams(struct gw *gw)
 {
-	static const char *const files[] = {"/run/systemd/resolve/resolv.conf",
-					    "/etc/resolv.conf"};
+	static const char *const files[] = {"/run/systemd/resolve/resolv.conf", "/etc/resolv.conf"};
 	struct gw_services *svc = &gw->cfg.svc;
 	struct dns_upstream found[GW_UPSTREAM_MAX];
 

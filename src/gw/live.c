@@ -173,7 +173,8 @@ static void restart_only(const struct gw_config *now, const struct gw_config *ne
 		fprintf(stderr, fmt, "a LAN service setting (dhcp*, dns*, domain, host-if)");
 }
 
-static bool has_static(const struct nat_static_map *list, unsigned n, const struct nat_static_map *sm)
+static bool has_static(const struct nat_static_map *list, unsigned n,
+		       const struct nat_static_map *sm)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (list[i].proto == sm->proto && list[i].ext_port == sm->ext_port &&
@@ -197,8 +198,7 @@ static void collect_static(void *ctx, const struct nat_static_map *sm)
 
 /* Phase one: would every port mapping to add find its port free (or freed
  * by a mapping this reload deletes)? */
-static int check_statics(struct gw *gw, const struct statics *running,
-			 const struct gw_config *next)
+static int check_statics(struct gw *gw, const struct statics *running, const struct gw_config *next)
 {
 	struct nat_mapping_info m;
 
@@ -214,10 +214,11 @@ static int check_statics(struct gw *gw, const struct statics *running,
 					 !has_static(next->nat.statics, next->nat.n_static,
 						     &running->map[j]);
 			if (!freed) {
-				fprintf(stderr,
-					"rssnat: reload: port-map %s:%u: the port is in use; nothing "
-					"changed\n",
-					sm->proto == 6 ? "tcp" : "udp", sm->ext_port);
+				fprintf(
+				    stderr,
+				    "rssnat: reload: port-map %s:%u: the port is in use; nothing "
+				    "changed\n",
+				    sm->proto == 6 ? "tcp" : "udp", sm->ext_port);
 				return -EBUSY;
 			}
 		}

@@ -40,6 +40,54 @@ t_usage_error "config: a whole gateway, checked before start" "^rssnat: run: LAN
 t_usage_error "config: the command line after it overrides it" "^rssnat: run: LAN interface 'other0' does not exist" "$RSSNAT" run --config "$T_TMP/ok.conf" --lan other0
 
 t_grep "help run documents --config" "--config FILE" "$RSSNAT" help run
+
+# The LAN services' and RSS options.
+t_usage_error "dhcp on or off" "^rssnat: --dhcp: 'yes' is neither on nor off" "$RSSNAT" run $OK --dhcp yes
+t_usage_error "dhcp pool order" "^rssnat: --dhcp-pool: '192.168.137.9-192.168.137.2' ends before it starts" \
+	"$RSSNAT" run $OK --dhcp-pool 192.168.137.9-192.168.137.2
+t_usage_error "dhcp pool outside the LAN" "^rssnat: run: --dhcp-pool must lie in the LAN subnet" \
+	"$RSSNAT" run $OK --dhcp-pool 10.0.0.2-10.0.0.9
+t_usage_error "dhcp reservation syntax" "^rssnat: --dhcp-reserve: '02:00=1.2.3.4' is not MAC=ADDR" \
+	"$RSSNAT" run $OK --dhcp-reserve 02:00=1.2.3.4
+t_usage_error "dhcp reservation of the gateway" "^rssnat: run: --dhcp-reserve addresses must be hosts" \
+	"$RSSNAT" run $OK --dhcp-reserve 02:00:00:00:00:01=192.168.137.1
+t_usage_error "lease time" "^rssnat: --dhcp-lease: '5' is not from 60" "$RSSNAT" run $OK --dhcp-lease 5
+t_usage_error "domain name" "^rssnat: --domain: 'bad..name' is not a domain name" "$RSSNAT" run $OK --domain bad..name
+t_usage_error "dns upstream" "^rssnat: --dns-upstream: 'resolver' is not an IPv4 address" \
+	"$RSSNAT" run $OK --dns-upstream resolver
+t_usage_error "dns upstream port" "^rssnat: --dns-upstream: port in '203.0.113.53:0'" \
+	"$RSSNAT" run $OK --dns-upstream 203.0.113.53:0
+t_usage_error "rss state" "^rssnat: --rss: 'on' is neither enabled nor disabled" "$RSSNAT" run $OK --rss on
+t_usage_error "rss table weights" "^rssnat: --rss-table: '1,,2' is not W,W" "$RSSNAT" run $OK --rss-table 1,,2
+t_usage_error "rss table larger than the workers" "^rssnat: run: --rss-table gives 3 weights but --queues is 2" \
+	"$RSSNAT" run $OK --queues 2 --rss-table 1,1,1
+t_usage_error "rss table size" "^rssnat: --rss-table-size: '100' is not a power of two" "$RSSNAT" run $OK --rss-table-size 100
+t_usage_error "rss key" "^rssnat: --rss-key: " "$RSSNAT" run $OK --rss-key 00
+
+# check-config: every error with its line; the settings as a whole; ok.
+cat >"$T_TMP/many.conf" <<'CONF'
+lan nolan0
+queues many
+wan nowan0
+dhcp maybe
+frobnicate 1
+CONF
+out=$("$RSSNAT" check-config "$T_TMP/many.conf" 2>&1); rc=$?
+[ $rc -eq 2 ] && [ "$(printf '%s\n' "$out" | grep -c "many.conf:[0-9]*:")" -eq 3 ] &&
+	printf '%s\n' "$out" | grep -q "many.conf:2: --queues" && printf '%s\n' "$out" | grep -q "many.conf:4: --dhcp" &&
+	printf '%s\n' "$out" | grep -q "many.conf:5: frobnicate" &&
+	t_pass "check-config reports every error with its line, exit 2" || t_fail "check-config lists every error" "rc=$rc" "$out"
+printf 'lan nolan0\nwan nowan0\nwan-addr 198.51.100.2/24\nwan-gateway 203.0.113.1\n' >"$T_TMP/whole.conf"
+t_usage_error "check-config checks the settings as a whole" "^rssnat: $T_TMP/whole.conf: --wan-gateway must be" \
+	"$RSSNAT" check-config "$T_TMP/whole.conf"
+out=$("$RSSNAT" check-config "$T_TMP/ok.conf" 2>&1); rc=$?
+[ $rc -eq 0 ] && printf '%s\n' "$out" | grep -q "warning: LAN interface 'nolan0' does not exist" &&
+	printf '%s\n' "$out" | tail -1 | grep -q "ok.conf: ok$" &&
+	t_pass "check-config: a good file is ok; a missing interface is only a warning" || t_fail "check-config ok" "rc=$rc $out"
+HERE_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+out=$("$RSSNAT" check-config "$HERE_ROOT/examples/rssnat.conf" 2>&1); rc=$?
+[ $rc -eq 0 ] && t_pass "check-config: examples/rssnat.conf is valid" || t_fail "examples/rssnat.conf is valid" "$out"
+t_usage_error "check-config needs a file" "^rssnat: check-config: takes one FILE" "$RSSNAT" check-config
 out=$("$RSSNAT" show stats --socket "$T_TMP/none.sock" 2>&1); rc=$?
 [ $rc -eq 1 ] && [ "$out" = "rssnat: show stats: no rssnat daemon answers on the control socket" ] &&
 	t_pass "show stats without a daemon: one line, exit 1" || t_fail "show stats without a daemon" "rc=$rc $out"
