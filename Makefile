@@ -13,7 +13,7 @@ CFLAGS   ?= -O2
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 LIB_SRC  := $(wildcard src/core/*.c src/ctl/*.c src/rss/*.c src/pkt/*.c src/nat/*.c src/sim/*.c src/io/*.c src/svc/*.c src/gw/*.c)
-LDLIBS   := -lbpf -lelf -lz -pthread
+LDLIBS   := -lbpf -lelf -lz -lm -pthread
 CLI_SRC  := $(wildcard src/cli/*.c) src/main.c
 TEST_SRC := $(wildcard tests/unit/*.c)
 
@@ -44,7 +44,7 @@ $(BPF_BLOB): $(BPF_OBJ)
 
 # The afxdp backend's XDP program and the tc RSS emulation for veth peers,
 # embedded the same way (io_xsk_redirect_bpf, io_tc_rss_bpf).
-BPF_XDP_OBJ := $(BUILD)/bpf/xsk_redirect.bpf.o $(BUILD)/bpf/tc_rss.bpf.o
+BPF_XDP_OBJ := $(BUILD)/bpf/xsk_redirect.bpf.o $(BUILD)/bpf/tc_rss.bpf.o $(BUILD)/bpf/stack_guard.bpf.o
 $(BPF_XDP_OBJ): $(BUILD)/bpf/%.bpf.o: src/io/bpf/%.bpf.c src/io/bpf/rss_fanout.bpf.c src/io/rss_maps.h
 	@mkdir -p $(dir $@)
 	clang -O2 -target bpf -g -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
@@ -58,7 +58,7 @@ $(BUILD)/bpf/%_blob.c: $(BUILD)/bpf/%.bpf.o
 	  echo '};'; \
 	  echo 'const size_t io_$*_bpf_len = sizeof(io_$*_bpf);'; } >$@.tmp
 	mv $@.tmp $@
-BPF_BLOB += $(BUILD)/bpf/xsk_redirect_blob.c $(BUILD)/bpf/tc_rss_blob.c
+BPF_BLOB += $(BUILD)/bpf/xsk_redirect_blob.c $(BUILD)/bpf/tc_rss_blob.c $(BUILD)/bpf/stack_guard_blob.c
 # Generated sources, not intermediates: keep them (no rebuild every run).
 .SECONDARY: $(BPF_BLOB) $(BPF_XDP_OBJ)
 
@@ -138,11 +138,31 @@ cppcheck:
 	    --suppress=missingIncludeSystem src
 
 # Installation ------------------------------------------------------------------
+# The unit goes where systemd looks for it under PREFIX (/usr/lib/systemd/system
+# for PREFIX=/usr, /usr/local/lib/systemd/system for the default), its
+# ExecStart pointed at the installed binary. The example configuration becomes
+# /etc/rssnat/rssnat.conf only if there is none: a user's is never overwritten,
+# and uninstall removes it only if it is still the example, unchanged.
+SYSCONFDIR ?= /etc
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL_CONF  = $(DESTDIR)$(SYSCONFDIR)/rssnat/rssnat.conf
 install: $(BUILD)/rssnat
 	install -D -m 0755 $(BUILD)/rssnat $(DESTDIR)$(PREFIX)/sbin/rssnat
 	install -D -m 0644 docs/rssnat.8 $(DESTDIR)$(PREFIX)/share/man/man8/rssnat.8
+	install -d -m 0755 $(DESTDIR)$(SYSTEMDDIR)
+	sed -e 's|/usr/sbin/rssnat|$(PREFIX)/sbin/rssnat|g' \
+	    -e 's|/etc/rssnat/rssnat.conf|$(SYSCONFDIR)/rssnat/rssnat.conf|g' \
+	    packaging/rssnat.service >$(DESTDIR)$(SYSTEMDDIR)/rssnat.service.tmp
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/rssnat.service.tmp
+	mv $(DESTDIR)$(SYSTEMDDIR)/rssnat.service.tmp $(DESTDIR)$(SYSTEMDDIR)/rssnat.service
+	if [ -e $(INSTALL_CONF) ]; then echo "keeping $(INSTALL_CONF) (the example is examples/rssnat.conf)"; \
+	else install -D -m 0644 examples/rssnat.conf $(INSTALL_CONF); fi
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/rssnat $(DESTDIR)$(PREFIX)/share/man/man8/rssnat.8
+	rm -f $(DESTDIR)$(PREFIX)/sbin/rssnat $(DESTDIR)$(PREFIX)/share/man/man8/rssnat.8 \
+	      $(DESTDIR)$(SYSTEMDDIR)/rssnat.service
+	if cmp -s examples/rssnat.conf $(INSTALL_CONF); then rm -f $(INSTALL_CONF); \
+	elif [ -e $(INSTALL_CONF) ]; then echo "keeping $(INSTALL_CONF): it is not the example"; fi
+	rmdir $(DESTDIR)$(SYSCONFDIR)/rssnat 2>/dev/null || true
 
 clean:
 	rm -rf $(BUILD)
