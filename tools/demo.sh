@@ -92,4 +92,72 @@ print("   translated on the core that received them: %d (%.1f%%), handed off to 
       % (local, 100.0 * local / max(1, local + hand), hand, 100.0 * hand / max(1, local + hand)))
 print("   (replies of outbound TCP and UDP come home by port choice; handed off are the ICMP echo")
 print("    replies, hashed on addresses only, and the traffic of the port mapping, whose home core is fixed)")'
+
+say "9. Connection sharing as Windows ICS gives it: DHCP and DNS on 192.168.137.1"
+# A fresh namespace with nothing but a DHCP client, plugged into the LAN.
+ip netns add rg-new && NS="$NS rg-new"
+ip link add newh netns rg-new type veth peer name lanb netns rg-lan
+in_ns rg-lan ip link add br0 type bridge
+in_ns rg-lan ip link set lanh master br0
+in_ns rg-lan ip addr flush dev lanh
+in_ns rg-lan ip addr add 192.168.137.10/24 dev br0
+in_ns rg-lan ip link set lanb master br0
+for l in br0 lanb; do in_ns rg-lan ip link set "$l" up; done
+in_ns rg-lan ip route replace default via 192.168.137.1
+ip -n rg-new link set lo up && ip -n rg-new link set newh up
+ip -n rg-srv addr add 203.0.113.53/24 dev srv
+ip netns exec rg-srv dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
+	--listen-address=203.0.113.53 --bind-interfaces --local-ttl=300 \
+	--address=/www.example.test/203.0.113.80 >/dev/null 2>&1 &
+BG="$BG $!"
+cat >"$T_TMP/udhcpc.sh" <<'SH'
+#!/bin/sh
+case "$1" in bound|renew)
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	ip route replace default via "${router%% *}"
+	echo "   bound $ip, router $router, DNS $dns, domain $domain"
+esac
+SH
+chmod +x "$T_TMP/udhcpc.sh"
+echo '$ udhcpc -i newh -x hostname:laptop          (a new host, no configuration at all)'
+in_ns rg-new timeout 20 udhcpc -i newh -n -q -t 5 -T 2 -x hostname:laptop -s "$T_TMP/udhcpc.sh" 2>/dev/null | grep bound
+echo '$ dig @192.168.137.1 www.example.test          (twice: the second from the cache)'
+for _ in 1 2; do in_ns rg-new dig +time=2 +tries=1 @192.168.137.1 +short www.example.test | sed 's/^/   /'; done
+echo '$ dig @192.168.137.1 laptop.mshome.net         (LAN names, like ICS hosts.ics)'
+in_ns rg-lan dig +time=2 +tries=1 @192.168.137.1 +short laptop.mshome.net | sed 's/^/   /'
+echo '$ curl http://www.example.test/               (from the new host, by name, through the NAT)'
+in_ns rg-new curl -s --max-time 10 -o /dev/null --resolve www.example.test:80:"$(in_ns rg-new dig +short @192.168.137.1 www.example.test)" \
+	-w '   HTTP %{http_code}\n' http://www.example.test/
+echo '$ rssnat show dhcp'
+"$R" show dhcp --socket "$SOCK" | grep '^lease' | sed 's/^/   /'
+echo '$ rssnat show dns | head -1'
+"$R" show dns --socket "$SOCK" | head -1 | cut -c1-150 | sed 's/^/   /'
+
+say "10. The lever KB927168 users had, without its cost: RSS off and on under load"
+echo '$ rssnat show global'
+"$R" show global --socket "$SOCK" | sed 's/^/   /'
+in_ns rg-lan iperf3 -c 203.0.113.80 -P 4 -t 8 -i 1 >"$T_TMP/iperf.txt" 2>&1 &
+IP=$!
+in_ns rg-lan ping -i 0.05 -c 150 203.0.113.80 >"$T_TMP/ping.txt" 2>&1 &
+PP=$!
+sleep 2
+echo '$ rssnat set global rss=disabled                (iperf3 and ping running)'
+"$R" set global rss=disabled --socket "$SOCK" | grep "Receive-Side" | sed 's/^/   /'
+sleep 2
+echo '$ rssnat set rss queues=2 table=1,3'
+"$R" set rss queues=2 table=1,3 --socket "$SOCK" | grep -E "Receive-Side|Weights" | sed 's/^/   /'
+sleep 2
+echo '$ rssnat set global rss=enabled'
+"$R" set global rss=enabled --socket "$SOCK" | grep "Receive-Side" | sed 's/^/   /'
+wait $IP $PP
+awk '/^\[SUM\]/ && !/sender|receiver/ {printf "   iperf3 %s s: %s %s\n", $2, $6, $7}' "$T_TMP/iperf.txt"
+grep "packet loss" "$T_TMP/ping.txt" | sed 's/^/   ping: /'
+"$R" show stats --json --socket "$SOCK" | python3 -c '
+import json, sys
+q = json.load(sys.stdin)["queues"]
+m = sum(x["sessions_migrated_out"] for x in q)
+lost = sum(x["drops"].get(k, 0) for x in q for k in ("TCP_NO_SESSION", "NO_MAPPING", "HANDOFF_STALE"))
+print("   sessions moved with their buckets: %d; packets dropped for lack of state: %d" % (m, lost))'
+echo '$ rssnat explain 192.168.137.10:40000 203.0.113.80:443 proto=tcp'
+"$R" explain 192.168.137.10:40000 203.0.113.80:443 proto=tcp --socket "$SOCK" | sed 's/^/   /'
 stop_gw && echo "   rssnat stopped on SIGTERM; namespaces removed on exit."
