@@ -332,7 +332,9 @@ struct explained {
 
 static void explain_print(const struct gw *gw, const struct explained *e, FILE *out, bool json)
 {
-	unsigned owner = e->found ? gw->snap->table[e->m.bucket] : e->queue;
+	/* A mapping keeps the bucket it was born in; after a table-size change
+	 * only its low bits index the table. */
+	unsigned owner = e->found ? gw->snap->table[e->m.bucket & gw->snap->bucket_mask] : e->queue;
 	const char *side = e->p.side == GW_LAN ? "lan" : "wan";
 	char why[200];
 

@@ -10,8 +10,9 @@
  *   1. the NAT gets the snapshot (nat_set_snapshot()). Each worker adopts
  *      it between two bursts, gives away the sessions of every bucket it no
  *      longer owns and takes those of the buckets it gained; a packet that
- *      reaches the new owner before its sessions did is handed to the old
- *      owner, which still translates it (nat.h, "Migration").
+ *      reaches the new owner before its sessions did goes to the old owner,
+ *      which gives the sessions away and hands the packet back, and the new
+ *      owner translates it (nat.h, "Migration").
  *   2. the backends steer by it (io_ops.set_rss(): the eBPF fanout's maps,
  *      double-buffered, or the NIC's table). Until then frames still land
  *      on the old owners, which hand them to the new ones.

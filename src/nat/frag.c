@@ -7,7 +7,8 @@
  * (up to NAT_HOLD_MAX per worker) and released, translated, when the first
  * comes; if it never does, it is dropped after the fragment timeout. Entries
  * die in creation order, and all share one timeout, so a FIFO of entries is
- * their timer: no scans.
+ * their timer: no scans. (Right after nat_set_timeouts() shortens it, a new
+ * entry may wait behind older ones: it lives at most the old timeout.)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,7 @@ static uint32_t frag_new(struct nat_worker *w, const struct pkt *p)
 	f->proto = p->proto;
 	f->side = p->side;
 	f->have_ports = 0;
-	f->expires = w->now + w->nat->cfg.timeouts.frag;
+	f->expires = w->now + w->timeouts.frag;
 	head = &w->frag_heads[frag_chain(w, p)];
 	f->next = *head;
 	*head = i;

@@ -15,6 +15,11 @@
  * once; the janitor (nat_reclaim(), one thread) unlinks it from its chain
  * and hands its id back to a worker only after every worker has passed a
  * quiescent point since the unlink (QSBR), so no reader still holds it.
+ * The janitor gives a worker's id back to the worker that allocated it
+ * (id / maps_per_worker), whoever released it: after a move the releaser
+ * is the bucket's new owner. The allocator's free stack has room for all
+ * its ids, and a releaser keeps what its retire ring cannot take yet. Port
+ * mappings' ids come from a pool of their own, the control thread's.
  */
 #include <errno.h>
 #include <string.h>
@@ -212,7 +217,7 @@ static uint32_t choose_port(struct nat_worker *w, struct nat_mapping *m, uint32_
 			    uint32_t rem_addr, uint16_t rem_port)
 {
 	struct nat *nat = w->nat;
-	const struct nat_view *v = nat_view(nat);
+	const struct nat_view *v = w->view; /* the one that made us the owner */
 	int pi = nat_proto_index(m->proto);
 	uint32_t lo, hi, hash0, port;
 	struct rss_port_set set;
@@ -255,12 +260,28 @@ static void refill_free_maps(struct nat_worker *w)
 			w->free_maps[w->n_free_maps++] = (uint32_t)(uintptr_t)ids[i];
 }
 
+/* A worker may release more mappings than it allocates (a move can give it
+ * buckets others mapped): what the ring cannot take waits on a list linked
+ * through the mappings, flushed at the next quiescent point. */
 static void retire(struct nat_worker *w, uint32_t id)
 {
 	void *obj = (void *)(uintptr_t)id;
 
-	/* Sized for every mapping this worker can hold: never full. */
-	ring_push(&w->retire, &obj, 1);
+	if (w->retire_over == NAT_NONE && ring_push(&w->retire, &obj, 1))
+		return;
+	w->nat->maps[id].retire_next = w->retire_over;
+	w->retire_over = id;
+}
+
+static void retire_flush(struct nat_worker *w)
+{
+	while (w->retire_over != NAT_NONE) {
+		uint32_t id = w->retire_over;
+		void *obj = (void *)(uintptr_t)id;
+		if (!ring_push(&w->retire, &obj, 1))
+			return;
+		w->retire_over = w->nat->maps[id].retire_next;
+	}
 }
 
 uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, uint16_t lan_port,
@@ -311,12 +332,11 @@ uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, 
 	return id;
 }
 
-void nat_map_release(struct nat_worker *w, uint32_t id)
+/* The mapping is done with: unfindable, its port free, its id retired. */
+static void map_free(struct nat_worker *w, uint32_t id)
 {
 	struct nat_mapping *m = &w->nat->maps[id];
 
-	if (--m->sessions || m->is_static)
-		return;
 	atomic_store_explicit(&m->state, MAP_DEAD, memory_order_release);
 	atomic_store_explicit(port_slot(w->nat, nat_proto_index(m->proto), m->ext_port), 0,
 			      memory_order_release);
@@ -324,56 +344,179 @@ void nat_map_release(struct nat_worker *w, uint32_t id)
 	w->c.mappings_freed++;
 }
 
-int nat_map_add_static(struct nat *nat, const struct nat_static_map *sm, const char **why)
+void nat_map_release(struct nat_worker *w, uint32_t id)
 {
-	struct nat_worker *w = &nat->workers[0];
+	struct nat_mapping *m = &w->nat->maps[id];
+
+	if (--m->sessions || m->is_static)
+		return;
+	map_free(w, id);
+}
+
+/* A quiescent point: this worker holds no mapping pointer now. */
+void nat_map_quiesce(struct nat_worker *w)
+{
+	retire_flush(w);
+	atomic_store_explicit(&w->quiescent,
+			      atomic_load_explicit(&w->nat->epoch, memory_order_acquire),
+			      memory_order_release);
+	refill_free_maps(w);
+}
+
+/* ---- port mappings (the control thread) ---- */
+
+static int fail(const char **why, const char *text, int err)
+{
+	if (why)
+		*why = text;
+	return err;
+}
+
+/* Port mapping @id is no more: its owner demotes it to an ordinary mapping
+ * (nat_map_take_dying()). It stays findable, so that every packet of its
+ * sessions still reaches the owner. The count goes up first, so a worker
+ * that takes the mapping never takes the count below zero. */
+static void static_demote(struct nat *nat, uint32_t id)
+{
+	struct nat_mapping *m = &nat->maps[id];
+
+	nat->static_deleted[id - nat->static_base] = true;
+	atomic_fetch_add_explicit(&nat->statics_dying, 1, memory_order_relaxed);
+	atomic_store_explicit(&nat->dying[id - nat->static_base], (uint32_t)m->bucket + 1,
+			      memory_order_release);
+}
+
+static bool is_port_mapping(const struct nat *nat, uint32_t id)
+{
+	return id >= nat->static_base && !nat->static_deleted[id - nat->static_base];
+}
+
+int nat_static_add(struct nat *nat, const struct nat_static_map *sm, const char **why)
+{
+	const struct nat_view *v = nat_view(nat);
 	int pi = nat_proto_index(sm->proto);
 	struct pkt probe = {.proto = sm->proto,
 			    .saddr = sm->lan_addr,
 			    .sport = sm->lan_port,
 			    .flags = PKT_F_L4,
 			    .side = PKT_SIDE_LAN};
-	uint32_t id;
 	struct nat_mapping *m;
+	uint32_t id;
 
-	if (pi < 0 || sm->proto == PKT_PROTO_ICMP) {
-		*why = "a port mapping is for tcp or udp";
-		return -EINVAL;
-	}
-	if (!w->n_free_maps) {
-		*why = "more port mappings than mappings";
-		return -EINVAL;
-	}
-	id = w->free_maps[--w->n_free_maps];
+	if (pi < 0 || sm->proto == PKT_PROTO_ICMP)
+		return fail(why, "a port mapping is for tcp or udp", -EINVAL);
+	if (!sm->ext_port || !sm->lan_port)
+		return fail(why, "a port mapping needs ports other than 0", -EINVAL);
+	if (atomic_load_explicit(port_slot(nat, pi, sm->ext_port), memory_order_acquire))
+		return fail(why,
+			    "external port in use (a port mapping, a connection's mapping, or a "
+			    "deleted port mapping whose connections have not ended)",
+			    -EBUSY);
+	if (nat_map_find_endpoint(nat, sm->proto, sm->lan_addr, sm->lan_port) != NAT_NONE)
+		return fail(why,
+			    "the LAN endpoint is mapped already (a port mapping or a connection)",
+			    -EBUSY);
+	if (!nat->n_static_free)
+		nat_reclaim(nat); /* deleted ones may be ready for reuse */
+	if (!nat->n_static_free)
+		return fail(why,
+			    "at most 64 port mappings (deleted ones are reused within a second)",
+			    -ENOSPC);
+	id = nat->static_free[--nat->n_static_free];
 	m = &nat->maps[id];
 	m->proto = sm->proto;
 	m->lan_addr = sm->lan_addr;
 	m->lan_port = sm->lan_port;
 	m->ext_port = sm->ext_port;
 	/* Home: where the LAN host's packets to an unknown remote hash. */
-	m->bucket = (uint16_t)rss_bucket(nat_snap(nat), nat_packet_hash(nat_snap(nat), &probe));
+	m->bucket = (uint16_t)rss_bucket(v->snap, nat_packet_hash(v->snap, &probe));
 	m->is_static = 1;
 	m->sessions = 0;
+	m->linked = 0;
 	if (!port_claim(nat, pi, sm->ext_port, id)) {
-		*why = "two port mappings for one external port";
-		return -EINVAL;
+		nat->static_free[nat->n_static_free++] = id; /* never seen by anyone */
+		return fail(why, "external port in use", -EBUSY);
 	}
 	atomic_store_explicit(&m->state, MAP_LIVE, memory_order_release);
 	if (eim_insert(nat, id) != id) {
-		*why = "two port mappings for one LAN endpoint";
-		return -EINVAL;
+		/* A worker mapped the endpoint meanwhile. Ours was live for a
+		 * moment and may have a session: its owner ends it. */
+		static_demote(nat, id);
+		return fail(why, "the LAN endpoint is mapped already (a connection)", -EBUSY);
 	}
 	m->linked = 1;
 	return 0;
 }
 
-/* A quiescent point: this worker holds no mapping pointer now. */
-void nat_map_quiesce(struct nat_worker *w)
+int nat_static_delete(struct nat *nat, uint8_t proto, uint16_t ext_port, const char **why)
 {
-	atomic_store_explicit(&w->quiescent,
-			      atomic_load_explicit(&w->nat->epoch, memory_order_acquire),
-			      memory_order_release);
-	refill_free_maps(w);
+	uint32_t id = nat_map_find_port(nat, proto, ext_port);
+
+	if (nat_proto_index(proto) < 0 || proto == PKT_PROTO_ICMP || id == NAT_NONE ||
+	    !is_port_mapping(nat, id))
+		return fail(why, "no such port mapping", -ENOENT);
+	static_demote(nat, id);
+	return 0;
+}
+
+void nat_static_list(const struct nat *nat,
+		     void (*visit)(void *ctx, const struct nat_static_map *sm), void *ctx)
+{
+	for (uint32_t id = nat->static_base; id < nat->n_maps; id++) {
+		const struct nat_mapping *m = &nat->maps[id];
+		if (!is_live(m) || !is_port_mapping(nat, id))
+			continue;
+		struct nat_static_map sm = {.proto = m->proto,
+					    .ext_port = m->ext_port,
+					    .lan_addr = m->lan_addr,
+					    .lan_port = m->lan_port};
+		visit(ctx, &sm);
+	}
+}
+
+bool nat_find_mapping(struct nat *nat, uint8_t proto, uint32_t lan_addr, uint16_t port,
+		      struct nat_mapping_info *out)
+{
+	uint32_t id = lan_addr ? nat_map_find_endpoint(nat, proto, lan_addr, port)
+			       : nat_map_find_port(nat, proto, port);
+	const struct nat_mapping *m;
+
+	if (id == NAT_NONE)
+		return false;
+	m = &nat->maps[id];
+	/* Only what is fixed before a mapping is published (is_static is the
+	 * owner's: the id range and our own records say it). */
+	*out = (struct nat_mapping_info){.proto = m->proto,
+					 .is_static = is_port_mapping(nat, id),
+					 .lan_addr = m->lan_addr,
+					 .lan_port = m->lan_port,
+					 .ext_port = m->ext_port,
+					 .bucket = m->bucket};
+	return true;
+}
+
+void nat_map_take_dying(struct nat_worker *w)
+{
+	struct nat *nat = w->nat;
+
+	for (uint32_t k = 0; k < NAT_STATIC_MAX; k++) {
+		uint32_t home = atomic_load_explicit(&nat->dying[k], memory_order_acquire);
+		unsigned from;
+		if (!home || nat_view_owner(w->view, home - 1) != w->id ||
+		    !nat_settled(w, home - 1, &from))
+			continue;
+		if (!atomic_compare_exchange_strong_explicit(
+			&nat->dying[k], &home, 0, memory_order_acq_rel, memory_order_relaxed))
+			continue;
+		atomic_fetch_sub_explicit(&nat->statics_dying, 1, memory_order_relaxed);
+		/* Ours now, as an ordinary mapping: filtered as one, and freed
+		 * with its last session. */
+		uint32_t id = nat->static_base + k;
+		struct nat_mapping *m = &nat->maps[id];
+		m->is_static = 0;
+		if (!m->sessions)
+			map_free(w, id);
+	}
 }
 
 void nat_reclaim(struct nat *nat)
@@ -415,7 +558,10 @@ void nat_reclaim(struct nat *nat)
 		/* FREE before the push: once pushed, the worker may make it LIVE
 		 * at once, and a later store would kill a new mapping. */
 		atomic_store_explicit(&m->state, MAP_FREE, memory_order_release);
-		if (!ring_push(&nat->workers[id / nat->maps_per_worker].recycle, &obj, 1))
+		if (id >= nat->static_base) {
+			nat->static_deleted[id - nat->static_base] = false;
+			nat->static_free[nat->n_static_free++] = id;
+		} else if (!ring_push(&nat->workers[id / nat->maps_per_worker].recycle, &obj, 1))
 			nat->limbo[kept++] = id;
 	}
 	nat->n_limbo = kept;

@@ -1,5 +1,6 @@
 /* nat.c - the NAT's life cycle, its burst entry points, and the packet hash
  * every dispatcher shares with it. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,7 @@ uint32_t nat_packet_hash(const struct rss_snapshot *snap, const struct pkt *p)
 /* What steering needs from a snapshot: for the reply of a new mapping's
  * first session (remote -> WAN address:external port), the field set it is
  * hashed with and a solver for the external port in it. */
-static struct nat_view *view_create(const struct rss_snapshot *snap)
+static struct nat_view *view_create(const struct rss_snapshot *snap, uint64_t seq)
 {
 	struct nat_view *v = calloc(1, sizeof(*v));
 	unsigned bits = rss_log2(snap->config.table_size);
@@ -87,6 +88,7 @@ static struct nat_view *view_create(const struct rss_snapshot *snap)
 	if (!v)
 		return NULL;
 	v->snap = snap;
+	v->seq = seq;
 	for (int k = 0; k < 2; k++) {
 		unsigned f = snap->config.fields_wan;
 		bool icmp = k == 1;
@@ -104,14 +106,115 @@ static struct nat_view *view_create(const struct rss_snapshot *snap)
 	return v;
 }
 
-void nat_set_snapshot(struct nat *nat, const struct rss_snapshot *snap)
+static void views_free(struct nat_view *v)
 {
-	struct nat_view *v = view_create(snap);
+	for (struct nat_view *older; v; v = older) {
+		older = v->older;
+		free(v);
+	}
+}
 
+static int fail(const char **why, const char *text, int err)
+{
+	if (why)
+		*why = text;
+	return err;
+}
+
+/* Every queue the table names must be a worker. */
+static int check_snapshot(const struct rss_snapshot *snap, unsigned workers, const char **why)
+{
+	if (snap->config.queues > workers)
+		return fail(why, "the RSS table has more queues than the NAT has workers", -EINVAL);
+	for (unsigned b = 0; b <= snap->bucket_mask; b++)
+		if (snap->table[b] >= workers)
+			return fail(why, "the RSS table names a queue the NAT has no worker for",
+				    -EINVAL);
+	return 0;
+}
+
+bool nat_migration_done(const struct nat *nat)
+{
+	uint64_t seq = nat_view(nat)->seq;
+
+	for (unsigned i = 0; i < nat->n_workers; i++)
+		if (atomic_load_explicit(&nat->workers[i].done_seq, memory_order_acquire) != seq)
+			return false;
+	return true;
+}
+
+int nat_set_snapshot(struct nat *nat, const struct rss_snapshot *snap, const char **why)
+{
+	struct nat_view *cur = atomic_load_explicit(&nat->view, memory_order_relaxed), *v;
+	int err = check_snapshot(snap, nat->n_workers, why);
+
+	if (err)
+		return err;
+	if (!nat_migration_done(nat))
+		return fail(why, "the previous RSS change is still moving sessions", -EBUSY);
+	v = view_create(snap, cur->seq + 1);
 	if (!v)
-		return; /* keep the old one: the caller checks the version */
-	v->older = atomic_load_explicit(&nat->view, memory_order_relaxed);
+		return fail(why, "out of memory", -ENOMEM);
+	/* Every worker has adopted cur and finished moving into it: nobody
+	 * looks at the views before it any more. */
+	views_free(cur->older);
+	cur->older = NULL;
+	v->older = cur;
 	atomic_store_explicit(&nat->view, v, memory_order_release);
+	return 0;
+}
+
+/* The writer's half of the sequence lock (control thread). Without
+ * fences: a reader that sees any new word (release -> acquire) also sees
+ * the odd count stored before it, and throws its copy away. */
+static void timeouts_publish(struct nat *nat, const struct nat_timeouts *t)
+{
+	uint32_t words[NAT_TIMEOUT_WORDS], seq;
+
+	memcpy(words, t, sizeof(words));
+	seq = atomic_load_explicit(&nat->timeouts_seq, memory_order_relaxed);
+	atomic_store_explicit(&nat->timeouts_seq, seq + 1, memory_order_relaxed);
+	for (unsigned i = 0; i < NAT_TIMEOUT_WORDS; i++)
+		atomic_store_explicit(&nat->timeouts[i], words[i], memory_order_release);
+	atomic_store_explicit(&nat->timeouts_seq, seq + 2, memory_order_release);
+}
+
+/* The reader's half (a worker, between bursts): a copy made while the
+ * control thread was writing is thrown away and tried again next time. */
+static void timeouts_adopt(struct nat_worker *w)
+{
+	struct nat *nat = w->nat;
+	uint32_t words[NAT_TIMEOUT_WORDS];
+	uint32_t seq = atomic_load_explicit(&nat->timeouts_seq, memory_order_acquire);
+
+	if (seq & 1)
+		return;
+	for (unsigned i = 0; i < NAT_TIMEOUT_WORDS; i++)
+		words[i] = atomic_load_explicit(&nat->timeouts[i], memory_order_acquire);
+	if (atomic_load_explicit(&nat->timeouts_seq, memory_order_relaxed) != seq)
+		return;
+	memcpy(&w->timeouts, words, sizeof(words));
+	w->timeouts_seq = seq;
+}
+
+static bool timeouts_valid(const struct nat_timeouts *t)
+{
+	return t->udp && t->tcp_established && t->tcp_opening && t->tcp_closing && t->tcp_rst &&
+	       t->icmp && t->frag;
+}
+
+void nat_get_timeouts(const struct nat *nat, struct nat_timeouts *out)
+{
+	*out = nat->cfg.timeouts;
+}
+
+int nat_set_timeouts(struct nat *nat, const struct nat_timeouts *t)
+{
+	if (!timeouts_valid(t))
+		return -EINVAL;
+	nat->cfg.timeouts = *t;
+	timeouts_publish(nat, t);
+	return 0;
 }
 
 static int check_config(const struct nat_config *cfg, unsigned workers, const char **why)
@@ -132,9 +235,7 @@ static int check_config(const struct nat_config *cfg, unsigned workers, const ch
 		*why = "at most 64 port mappings";
 		return -EINVAL;
 	}
-	if (!cfg->timeouts.udp || !cfg->timeouts.tcp_established || !cfg->timeouts.tcp_opening ||
-	    !cfg->timeouts.tcp_closing || !cfg->timeouts.tcp_rst || !cfg->timeouts.icmp ||
-	    !cfg->timeouts.frag) {
+	if (!timeouts_valid(&cfg->timeouts)) {
 		*why = "timeouts must be at least one second";
 		return -EINVAL;
 	}
@@ -168,9 +269,22 @@ static uint64_t nat_seed(const struct nat_config *cfg, unsigned salt)
 static int worker_init(struct nat *nat, struct nat_worker *w, unsigned id)
 {
 	uint32_t first = id * nat->maps_per_worker, ring = ring_size_for(nat->maps_per_worker);
+	const struct nat_view *v = nat_view(nat);
 
 	w->nat = nat;
 	w->id = id;
+	w->timeouts = nat->cfg.timeouts;
+	w->timeouts_seq = atomic_load_explicit(&nat->timeouts_seq, memory_order_relaxed);
+	w->view = v;
+	w->settled = true;
+	for (unsigned i = 0; i < RSS_QUEUES_MAX; i++) {
+		w->out_head[i] = NAT_NONE;
+		atomic_init(&w->imported_seq[i], 0);
+	}
+	atomic_init(&w->export_seq, v->seq);
+	atomic_init(&w->done_seq, v->seq);
+	atomic_init(&w->dump_state, DUMP_IDLE);
+	w->retire_over = NAT_NONE;
 	w->rand_state = nat_seed(&nat->cfg, id + 1);
 	w->hash_seed = (uint32_t)nat_rand(w);
 	if (nat_sessions_init(w, nat->cfg.sessions_per_worker) ||
@@ -200,24 +314,34 @@ static void worker_free(struct nat_worker *w)
 	free(w->recycle_slots);
 }
 
+/* The workers' ids first (maps_per_worker each), then NAT_STATIC_MAX for
+ * port mappings, which the control thread makes and deletes at run time. */
 static int alloc_shared(struct nat *nat, unsigned workers)
 {
 	uint32_t heads = 1;
+	size_t wsize = workers * sizeof(*nat->workers);
 
 	nat->maps_per_worker = nat->cfg.mappings / workers;
-	nat->n_maps = nat->maps_per_worker * workers;
-	while (heads < nat->n_maps)
+	nat->static_base = nat->maps_per_worker * workers;
+	nat->n_maps = nat->static_base + NAT_STATIC_MAX;
+	while (heads < nat->static_base)
 		heads <<= 1;
 	nat->maps = mem_alloc_big(nat->n_maps * sizeof(*nat->maps));
 	nat->eim_heads = mem_alloc_big(heads * sizeof(*nat->eim_heads));
 	nat->by_port = mem_alloc_big(PORT_TABLE_BYTES);
 	nat->limbo = malloc(nat->n_maps * sizeof(uint32_t));
-	nat->workers = calloc(workers, sizeof(*nat->workers));
+	/* Aligned as the struct asks (its cross-thread fields on their own
+	 * cache lines), which calloc() does not promise. */
+	nat->workers = aligned_alloc(alignof(struct nat_worker), wsize);
 	if (!nat->maps || !nat->eim_heads || !nat->by_port || !nat->limbo || !nat->workers)
 		return -ENOMEM;
+	memset(nat->workers, 0, wsize);
 	for (uint32_t i = 0; i < heads; i++)
 		atomic_init(&nat->eim_heads[i], NAT_NONE);
 	nat->eim_mask = heads - 1;
+	for (uint32_t i = 0; i < NAT_STATIC_MAX; i++)
+		nat->static_free[i] = nat->static_base + NAT_STATIC_MAX - 1 - i;
+	nat->n_static_free = NAT_STATIC_MAX;
 	return 0;
 }
 
@@ -227,6 +351,8 @@ int nat_create(const struct nat_config *cfg, const struct rss_snapshot *snap, un
 	struct nat *nat;
 	int err = check_config(cfg, workers, why);
 
+	if (!err)
+		err = check_snapshot(snap, workers, why);
 	if (err)
 		return err;
 	nat = calloc(1, sizeof(*nat));
@@ -238,13 +364,18 @@ int nat_create(const struct nat_config *cfg, const struct rss_snapshot *snap, un
 	nat->n_workers = workers;
 	nat->eim_seed = (uint32_t)nat_seed(cfg, 0);
 	atomic_init(&nat->epoch, 1);
-	struct nat_view *v = view_create(snap);
+	atomic_init(&nat->statics_dying, 0);
+	atomic_init(&nat->timeouts_seq, 0);
+	timeouts_publish(nat, &cfg->timeouts);
+	for (unsigned i = 0; i < NAT_STATIC_MAX; i++)
+		atomic_init(&nat->dying[i], 0);
+	struct nat_view *v = view_create(snap, 1);
 	atomic_init(&nat->view, v);
 	err = !v ? -ENOMEM : alloc_shared(nat, workers);
 	for (unsigned i = 0; !err && i < workers; i++)
 		err = worker_init(nat, &nat->workers[i], i);
 	for (unsigned i = 0; !err && i < cfg->n_static; i++)
-		err = nat_map_add_static(nat, &cfg->statics[i], why);
+		err = nat_static_add(nat, &cfg->statics[i], why);
 	if (err) {
 		if (err == -ENOMEM)
 			*why = "out of memory";
@@ -266,10 +397,7 @@ void nat_destroy(struct nat *nat)
 	mem_free_big(nat->eim_heads, ((size_t)nat->eim_mask + 1) * sizeof(*nat->eim_heads));
 	mem_free_big(nat->by_port, PORT_TABLE_BYTES);
 	free(nat->limbo);
-	for (struct nat_view *v = atomic_load(&nat->view), *older; v; v = older) {
-		older = v->older;
-		free(v);
-	}
+	views_free(atomic_load(&nat->view));
 	free(nat);
 }
 
@@ -298,10 +426,112 @@ const struct nat_counters *nat_worker_counters(const struct nat_worker *w)
 	return &w->c;
 }
 
+/* ---- between bursts: views, moves, requests ---- */
+
+/* Adopt @v, the view after ours: give away the buckets it gives others,
+ * note whom the buckets it gives us come from. */
+static void adopt(struct nat_worker *w, const struct nat_view *v)
+{
+	const struct nat_view *old = w->view;
+	uint64_t from = 0;
+	bool losing = false;
+
+	/* One move at a time (nat_set_snapshot()): v follows ours. */
+	assert(v->older == old && v->seq == old->seq + 1);
+	for (unsigned b = 0; b < RSS_TABLE_MAX; b++) {
+		unsigned was = nat_view_owner(old, b), now = nat_view_owner(v, b);
+		if (now == w->id && was != w->id)
+			from |= 1ull << was;
+		losing |= was == w->id && now != w->id;
+	}
+	if (losing)
+		nat_sessions_export(w, v);
+	w->view = v;
+	w->pending_from = from;
+	w->settled = false;
+	atomic_store_explicit(&w->export_seq, v->seq, memory_order_release);
+}
+
+static void sync_slow(struct nat_worker *w, const struct nat_view *v)
+{
+	struct nat *nat = w->nat;
+
+	if (v != w->view)
+		adopt(w, v);
+	if (w->pending_from)
+		nat_sessions_import(w);
+	if (w->exports_held)
+		nat_sessions_free_exported(w);
+	if (!w->settled && !w->pending_from && !w->exports_held) {
+		w->settled = true;
+		atomic_store_explicit(&w->done_seq, w->view->seq, memory_order_release);
+	}
+	if (atomic_load_explicit(&w->dump_state, memory_order_relaxed) == DUMP_REQUESTED)
+		nat_sessions_dump(w);
+	if (atomic_load_explicit(&nat->statics_dying, memory_order_acquire))
+		nat_map_take_dying(w);
+	if (atomic_load_explicit(&nat->timeouts_seq, memory_order_relaxed) != w->timeouts_seq)
+		timeouts_adopt(w);
+}
+
+void nat_worker_sync(struct nat_worker *w)
+{
+	struct nat *nat = w->nat;
+	const struct nat_view *v = atomic_load_explicit(&nat->view, memory_order_acquire);
+
+	if (v == w->view && w->settled &&
+	    atomic_load_explicit(&w->dump_state, memory_order_relaxed) != DUMP_REQUESTED &&
+	    !atomic_load_explicit(&nat->statics_dying, memory_order_relaxed) &&
+	    atomic_load_explicit(&nat->timeouts_seq, memory_order_relaxed) == w->timeouts_seq)
+		return;
+	sync_slow(w, v);
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+int nat_dump_sessions(struct nat *nat, unsigned worker, struct nat_session_info *out, unsigned max,
+		      unsigned timeout_ms)
+{
+	struct nat_worker *w;
+	unsigned n;
+
+	if (worker >= nat->n_workers)
+		return -ENOENT;
+	w = &nat->workers[worker];
+	if (atomic_load_explicit(&w->dump_state, memory_order_acquire) != DUMP_IDLE)
+		return -EBUSY;
+	w->dump_out = out;
+	w->dump_max = max;
+	w->dump_count = 0;
+	atomic_store_explicit(&w->dump_state, DUMP_REQUESTED, memory_order_release);
+	for (unsigned waited = 0;
+	     atomic_load_explicit(&w->dump_state, memory_order_acquire) != DUMP_DONE; waited++) {
+		uint32_t asked = DUMP_REQUESTED;
+		if (waited >= timeout_ms && atomic_compare_exchange_strong_explicit(
+						&w->dump_state, &asked, DUMP_IDLE,
+						memory_order_acq_rel, memory_order_acquire))
+			return -ETIMEDOUT;
+		/* Past the time limit only if the worker has begun: one copy
+		 * loop, then it is done. */
+		sleep_ms(1);
+	}
+	n = w->dump_count;
+	atomic_store_explicit(&w->dump_state, DUMP_IDLE, memory_order_release);
+	return (int)n;
+}
+
+/* ---- bursts ---- */
+
 unsigned nat_process(struct nat_worker *w, struct pkt **pkts, unsigned n, uint32_t now)
 {
 	unsigned kept = 0;
 
+	nat_worker_sync(w);
 	w->now = now;
 	for (unsigned i = 0; i < n; i++) {
 		if (i % NAT_PREFETCH_MAX == 0)
@@ -324,6 +554,7 @@ unsigned nat_released(struct nat_worker *w, struct pkt **out, unsigned max)
 
 void nat_expire(struct nat_worker *w, uint32_t now)
 {
+	nat_worker_sync(w);
 	w->now = now;
 	nat_sessions_expire(w, now);
 	nat_frags_expire(w, now);
@@ -342,6 +573,8 @@ static size_t worker_memory(const struct nat *nat)
 	       ((size_t)w->frag_mask + 1 + frags) * sizeof(uint32_t);
 }
 
+/* The outboxes of a move cost nothing here: exported sessions are linked
+ * through their own slots. */
 size_t nat_memory(const struct nat *nat)
 {
 	return sizeof(*nat) + nat->n_workers * worker_memory(nat) +

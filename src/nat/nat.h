@@ -38,6 +38,76 @@
  * to the host, or drop with a named reason). A hit is translated on the
  * fast path; a miss goes to the slow path, which may create a session and a
  * mapping.
+ *
+ * Migration (after RSS++). nat_set_snapshot() only publishes a new *view*
+ * (snapshot + steering solvers, numbered by seq). Each worker decides
+ * ownership with the view it has *adopted*, never the global one, and
+ * adopts the latest between bursts (nat_worker_sync(): at the start of
+ * nat_process() and nat_expire(), and from the gateway's idle loop). So a
+ * worker's own decisions never change under it in the middle of a burst.
+ * When worker A adopts view V' over V:
+ *   1. export: every session of A whose mapping's bucket V' gives to
+ *      another worker B leaves A's chains and timer wheel and goes on A's
+ *      outbox list for B (linked through the session slot itself: no
+ *      allocation, no copy). The mapping's owner-only fields (session
+ *      count, static flag) go with them: from now on A does not touch them.
+ *      A then publishes export_seq = V' (release).
+ *   2. import: B, once it has adopted V' and reads A's export_seq >= V'
+ *      (acquire), copies A's sessions for it into its own table (free list,
+ *      chains, wheel with the same expiry: all workers share one clock) and
+ *      publishes imported_seq[A] = V'. B imports at the start of every
+ *      burst, and again on a lookup miss, so a packet that raced ahead of
+ *      the import still finds its session.
+ *   3. free: A frees its exported slots once every importer has confirmed.
+ * Until B has imported A's export, bucket b (A under V, B under V') is
+ * "incoming from A" at B: B creates neither session nor mapping for it (A
+ * may still be counting the same mapping) and hands every packet of it
+ * that misses to A (counter migration_handoffs). A, on that burst,
+ * adopts V' itself (its sync runs first), exports, and hands the packet
+ * back to B, which imports and translates it. So at any moment one worker
+ * at most holds a bucket with its sessions in (A until it exports, B from
+ * its import on), and it alone writes those mappings' owner-only fields.
+ * A handed-off packet always meets a view at least as new as its sender's
+ * (the receiver syncs before its burst). Under one view a
+ * packet goes at worst misplaced -> B -> A -> B: NAT_HOPS_MAX handoffs.
+ * p->hops counts the handoffs under the view of the last one (stamped in
+ * the packet), so a packet that waited in rings through several moves is
+ * not taken for a loop; more than that under one view is one
+ * (HANDOFF_STALE). No packet is dropped for want of state during a move.
+ * One move at a time: nat_set_snapshot() answers -EBUSY until every worker
+ * has adopted the current view, imported what it was sent and freed what
+ * it sent (nat_migration_done()). A move costs each worker that loses a
+ * bucket one pass over its session array, between two bursts. If the new
+ * owner's table is full, the sessions that do not fit are ended (counted
+ * sessions_migrate_lost).
+ *   Mappings stay in the shared array with their id: a mapping whose last
+ * session ends on a worker other than the one that allocated it is retired
+ * by that worker (its retire ring, or an overflow list through the mapping
+ * when the ring is full), and the janitor gives the id back to the
+ * allocator (id / maps_per_worker), whose free stack has room for all its
+ * ids. Fragment state stays where it is: the fragment cache belongs to the
+ * worker that received a datagram's first fragment, and held fragments to
+ * the worker that holds them; both are released through the usual paths
+ * (a fragment of a moved session is handed off like any misplaced
+ * packet). A datagram whose fragments straddle a table change may have
+ * later fragments land where its first fragment is unknown: they are held
+ * and, without a first fragment, time out (FRAG_TIMEOUT).
+ *
+ * Port mappings at run time. nat_static_add() takes an id from a pool of
+ * NAT_STATIC_MAX kept apart for port mappings and claims the external port
+ * with compare-and-swap, as a worker would. nat_static_delete() demotes the
+ * port mapping to an ordinary mapping: its owner (whoever holds its
+ * sessions: a move hands the request over with them) clears its static
+ * flag between two bursts, so unsolicited connections from the WAN are
+ * filtered from then on as for any mapping (RFC 4787 REQ-8), while its
+ * existing sessions keep translating, wherever their packets land (the
+ * mapping stays findable, so misplaced ones still reach the owner). The
+ * last session to expire frees the external port and retires the id; with
+ * none, the owner does so at once. The janitor returns the id to the pool.
+ *
+ * Control-thread reads. A worker's sessions are its own: nat_dump_sessions()
+ * posts a request the worker serves between two bursts by copying into the
+ * caller's buffer, and waits for it (bounded).
  */
 #ifndef RSSNAT_NAT_H
 #define RSSNAT_NAT_H
@@ -107,7 +177,11 @@ enum { NAT_PARSE_REASONS = 16 };
 	X(icmp_errors_translated, "ICMP errors translated (RFC 5508 REQ-3)")                       \
 	X(icmp_unreach_sent, "ICMP 3/13 sent on exhaustion (RFC 5508 REQ-8)")                      \
 	X(frags_translated, "fragments translated")                                                \
-	X(frags_held, "out-of-order fragments held for their first fragment")
+	X(frags_held, "out-of-order fragments held for their first fragment")                      \
+	X(sessions_migrated_out, "sessions given to a bucket's new owner")                         \
+	X(sessions_migrated_in, "sessions taken from a bucket's old owner")                        \
+	X(sessions_migrate_lost, "sessions ended in a move: the new owner's table was full")       \
+	X(migration_handoffs, "packets handed to a bucket's old owner during a move")
 
 struct nat_counters {
 #define NAT_COUNTER_FIELD(name, text) uint64_t name;
@@ -147,6 +221,9 @@ struct nat_timeouts {
 
 enum {
 	NAT_STATIC_MAX = 64,
+	/* Handoffs one packet may take under one view: misplaced -> new owner
+	 * -> old owner (not yet moved) -> new owner (see "Migration"). */
+	NAT_HOPS_MAX = 3,
 	/* Endpoint-independent mappings with one external address: at most one
 	 * per external port and protocol (TCP, UDP, ICMP identifiers). */
 	NAT_MAPPINGS_MAX = 3 * 65536,
@@ -182,9 +259,9 @@ struct nat_config {
 void nat_config_default(struct nat_config *cfg, uint32_t wan_addr);
 
 /* nat_create() - allocate everything the data path will ever use, for
- * @workers workers, steering by @snap (which must outlive the NAT or be
- * replaced with nat_set_snapshot()). Returns 0, -EINVAL with *why, or
- * -ENOMEM. */
+ * @workers workers, steering by @snap (at most @workers queues; it must
+ * outlive the NAT or be replaced with nat_set_snapshot()). Returns 0,
+ * -EINVAL with *why, or -ENOMEM. */
 int nat_create(const struct nat_config *cfg, const struct rss_snapshot *snap, unsigned workers,
 	       struct nat **out, const char **why);
 void nat_destroy(struct nat *nat);
@@ -192,7 +269,9 @@ struct nat_worker *nat_worker(struct nat *nat, unsigned id);
 unsigned nat_worker_id(const struct nat_worker *w);
 
 /* nat_process() - translate @n packets (parsed, p->side set; handed-off ones
- * have p->hops > 0) at time @now (seconds); sets each packet's verdict. A
+ * have p->hops > 0, and the NAT's bits of p->flags as it set them) at time
+ * @now (seconds); sets each packet's verdict.
+ * Starts with nat_worker_sync(). A
  * packet may also be rewritten into an ICMP error toward the LAN host
  * (verdict PKT_TO_LAN). Returns how many were not dropped. Packets held as
  * out-of-order fragments get no verdict yet: they come back through
@@ -211,17 +290,80 @@ void nat_parse_drop(struct nat_worker *w, unsigned reason);
 unsigned nat_released(struct nat_worker *w, struct pkt **out, unsigned max);
 
 /* nat_expire() - run the worker's timers up to @now: sessions, mappings and
- * fragments that timed out are freed. Call between bursts. Also marks a
- * quiescent point for nat_reclaim(). */
+ * fragments that timed out are freed. Call between bursts. Starts with
+ * nat_worker_sync(); also marks a quiescent point for nat_reclaim(). */
 void nat_expire(struct nat_worker *w, uint32_t now);
+
+/* nat_worker_sync() - the worker's between-bursts duties: adopt the latest
+ * view (exporting the sessions it no longer owns), import sessions sent to
+ * it, free exported ones once imported, and serve the control thread's
+ * requests (nat_dump_sessions(), nat_static_delete()). The worker's thread
+ * only. nat_process() and nat_expire() call it; an idle worker must call
+ * it too (every few milliseconds), or a move or a dump waits for it. Cheap
+ * when there is nothing to do: a few loads. */
+void nat_worker_sync(struct nat_worker *w);
 
 /* nat_reclaim() - the janitor: unlink dead mappings from the shared index and
  * recycle those no worker can still see. One thread only (the control
- * thread); never blocks the workers. */
+ * thread, which also calls nat_set_snapshot() and nat_static_*()); never
+ * blocks the workers. */
 void nat_reclaim(struct nat *nat);
 
-/* nat_set_snapshot() - switch to a new RSS snapshot (control thread). */
-void nat_set_snapshot(struct nat *nat, const struct rss_snapshot *snap);
+/* nat_set_snapshot() - move to a new RSS snapshot (control thread): the
+ * workers adopt it between bursts and move the sessions of every bucket
+ * that changes hands (see "Migration"). @snap has at most as many queues
+ * as the NAT has workers (the others go idle). The previous snapshot must
+ * stay alive until nat_migration_done(). Returns 0; -EBUSY with *why while
+ * the previous move is not done; -EINVAL with *why; -ENOMEM. @why may be
+ * NULL. */
+int nat_set_snapshot(struct nat *nat, const struct rss_snapshot *snap, const char **why);
+
+/* nat_migration_done() - every worker has adopted the current snapshot,
+ * imported every session sent to it and freed every one it sent: a new
+ * snapshot may be set. Any thread; the control thread polls it (bounded)
+ * after nat_set_snapshot(). */
+bool nat_migration_done(const struct nat *nat);
+
+/* nat_get_timeouts() / nat_set_timeouts() - the session timeouts (control
+ * thread). New ones reach each worker at its next nat_worker_sync() and
+ * apply to a session from its next packet (fragments: from the next
+ * datagram). nat_set_timeouts() returns 0, or -EINVAL if one is zero. */
+void nat_get_timeouts(const struct nat *nat, struct nat_timeouts *out);
+int nat_set_timeouts(struct nat *nat, const struct nat_timeouts *t);
+
+/* nat_static_add() - a port mapping while the workers run (control thread).
+ * Returns 0; -EBUSY with *why if the external port is in use (by another
+ * port mapping, a live connection's mapping, or a deleted port mapping
+ * whose sessions have not ended yet) or the LAN endpoint has a mapping of
+ * its own; -EINVAL (not TCP or UDP); -ENOSPC (NAT_STATIC_MAX in use). */
+int nat_static_add(struct nat *nat, const struct nat_static_map *sm, const char **why);
+
+/* nat_static_delete() - remove the port mapping of @proto/@ext_port
+ * (control thread): from its owner's next sync on, the WAN can no longer
+ * open connections through it; its existing sessions run until they
+ * expire, then the port is free again (at once if it has none). Returns 0,
+ * or -ENOENT with *why. */
+int nat_static_delete(struct nat *nat, uint8_t proto, uint16_t ext_port, const char **why);
+
+/* nat_static_list() - visit the live port mappings (control thread). */
+void nat_static_list(const struct nat *nat,
+		     void (*visit)(void *ctx, const struct nat_static_map *sm), void *ctx);
+
+/* A live mapping, as `rssnat explain` shows it. */
+struct nat_mapping_info {
+	uint8_t proto;
+	bool is_static;
+	uint32_t lan_addr; /* network byte order */
+	uint16_t lan_port, ext_port;
+	uint16_t bucket; /* home bucket: owner = table[bucket & (table size - 1)] */
+};
+
+/* nat_find_mapping() - the live mapping of LAN endpoint @lan_addr:@port, or
+ * with @lan_addr 0, of external port @port (control thread: the janitor's,
+ * so the mapping cannot be recycled while it is read). Returns true and
+ * fills *out if there is one. */
+bool nat_find_mapping(struct nat *nat, uint8_t proto, uint32_t lan_addr, uint16_t port,
+		      struct nat_mapping_info *out);
 
 const struct nat_counters *nat_worker_counters(const struct nat_worker *w);
 
@@ -236,7 +378,7 @@ size_t nat_memory(const struct nat *nat);
  * packets only the addresses among those fields. */
 uint32_t nat_packet_hash(const struct rss_snapshot *snap, const struct pkt *p);
 
-/* For tests and `rssnat show sessions`: visit the worker's sessions. */
+/* A session, for tests and `rssnat show sessions` (nat_dump_sessions()). */
 struct nat_session_info {
 	uint8_t proto;
 	uint8_t tcp_state;
@@ -244,8 +386,18 @@ struct nat_session_info {
 	uint16_t lan_port, rem_port, ext_port;
 	uint32_t expires;
 };
+/* Only from the worker's own thread, or while it is stopped (tests). */
 void nat_worker_sessions(const struct nat_worker *w,
 			 void (*visit)(void *ctx, const struct nat_session_info *s), void *ctx);
+
+/* nat_dump_sessions() - up to @max of worker @worker's sessions, copied by
+ * the worker itself in its next nat_worker_sync() (control thread, one
+ * request at a time). Waits up to @timeout_ms, sleeping 1 ms at a time.
+ * Returns how many were copied, -ENOENT (no such worker), -EBUSY (a
+ * request is outstanding) or -ETIMEDOUT (the worker did not sync: the
+ * request is withdrawn and @out untouched). */
+int nat_dump_sessions(struct nat *nat, unsigned worker, struct nat_session_info *out, unsigned max,
+		      unsigned timeout_ms);
 const char *nat_tcp_state_name(uint8_t state);
 
 #endif

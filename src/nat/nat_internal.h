@@ -2,6 +2,7 @@
 #ifndef RSSNAT_NAT_INTERNAL_H
 #define RSSNAT_NAT_INTERNAL_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -11,14 +12,26 @@
 #include "nat.h"
 #include "timer.h"
 
-enum { NAT_NONE = UINT32_MAX };
+enum {
+	NAT_NONE = UINT32_MAX,
+	/* next_wan of a session exported to another worker and not yet freed
+	 * (it is then on an outbox list, linked by next_lan). */
+	NAT_IN_TRANSIT = UINT32_MAX - 1,
+};
 
 /* Protocol index for the per-protocol external port tables. */
 enum nat_proto_index { NAT_PI_TCP, NAT_PI_UDP, NAT_PI_ICMP, NAT_PI_COUNT };
 
-/* pkt.flags bit the NAT owns: the ports in the descriptor of a later
- * fragment came from the fragment cache (shallow virtual reassembly). */
-enum { NAT_PF_CACHED_PORTS = 1u << 15 };
+/* pkt.flags bits the NAT owns: the ports in the descriptor of a later
+ * fragment came from the fragment cache (shallow virtual reassembly); the
+ * view (seq mod 8) the packet was last handed off under, which p->hops
+ * counts handoffs in (nat.h, "Migration"). */
+enum {
+	NAT_PF_CACHED_PORTS = 1u << 15,
+	NAT_PF_VIEW_SHIFT = 12,
+	NAT_PF_VIEW = 7u << NAT_PF_VIEW_SHIFT,
+};
+_Static_assert(PKT_F_INNER_FRAG < 1u << NAT_PF_VIEW_SHIFT, "pkt.h's flags stay below the NAT's");
 
 /* Mapping states. LIVE mappings are found by lookups; DEAD ones are
  * skipped and wait for the janitor to unlink and recycle them. */
@@ -26,7 +39,11 @@ enum nat_map_state { MAP_FREE, MAP_LIVE, MAP_DEAD };
 
 /* One endpoint-independent mapping, in the shared array. Fields above the
  * line are written before the mapping is published and then only read by
- * other workers; below it only the owner touches. */
+ * other workers; below it only the owner touches: the worker whose adopted
+ * view gives it the home bucket, and which has imported the bucket's
+ * sessions (a move hands these fields over with the sessions, nat.h).
+ * Ids from static_base on are port mappings, made and deleted by the
+ * control thread. */
 struct nat_mapping {
 	_Atomic uint32_t next; /* internal-endpoint index chain */
 	_Atomic uint8_t state; /* enum nat_map_state */
@@ -39,9 +56,15 @@ struct nat_mapping {
 	uint32_t sessions;
 	uint8_t is_static;
 	uint8_t linked; /* in the index (janitor's business) */
-	/* Janitor only: the epoch it was unlinked in. 32 bits compared as
-	 * serial numbers (RFC 1982): a mapping waits a few epochs, not 2^31. */
-	uint32_t retired_epoch;
+	union {
+		/* Janitor only: the epoch it was unlinked in. 32 bits compared as
+		 * serial numbers (RFC 1982): a mapping waits a few epochs, not
+		 * 2^31. */
+		uint32_t retired_epoch;
+		/* The releasing worker's, before the janitor has it: its list of
+		 * dead mappings its retire ring had no room for. */
+		uint32_t retire_next;
+	};
 };
 
 /* What the data path needs from one RSS snapshot, built with it and
@@ -50,10 +73,14 @@ struct nat_mapping {
  * whether the external port is in that hash at all. */
 struct nat_view {
 	const struct rss_snapshot *snap;
+	uint64_t seq; /* 1, 2, ...: the order the views were published in */
 	struct rss_port_solver solver[2];
 	unsigned fields[2];
 	bool steerable[2];
-	struct nat_view *older; /* kept until nat_destroy() */
+	/* The view before: where a bucket's sessions come from while this one
+	 * is being adopted. Freed when the next view is published (every
+	 * worker has finished moving into this one by then). */
+	struct nat_view *older;
 };
 
 /* TCP session states, after RFC 6146 3.5.2 with LAN for "V6" (inside) and
@@ -115,6 +142,14 @@ struct nat_held {
 	uint32_t expires;
 };
 
+/* nat_dump_sessions(): the control thread's request, served by the worker. */
+enum nat_dump_state { DUMP_IDLE, DUMP_REQUESTED, DUMP_SERVING, DUMP_DONE };
+
+/* struct nat_timeouts as words, for the sequence lock. */
+enum { NAT_TIMEOUT_WORDS = sizeof(struct nat_timeouts) / sizeof(uint32_t) };
+_Static_assert(sizeof(struct nat_timeouts) == NAT_TIMEOUT_WORDS * sizeof(uint32_t),
+	       "struct nat_timeouts is all uint32_t");
+
 struct nat_worker {
 	struct nat *nat;
 	unsigned id;
@@ -129,12 +164,21 @@ struct nat_worker {
 	struct timer_wheel wheel;
 	struct timer_space timer_space;
 	uint32_t now;
+	struct nat_timeouts timeouts; /* this worker's copy (nat_set_timeouts()) */
+	/* The view this worker has adopted: every ownership decision of its
+	 * data path is made with it (nat.h, "Migration"). */
+	const struct nat_view *view;
+	uint64_t pending_from; /* bit A: worker A's export to us is not imported yet */
+	bool exports_held;     /* exported slots wait for their importers */
+	bool settled;	       /* adopted, imported and freed: done_seq published */
+	uint32_t timeouts_seq;
 	/* mappings this worker may allocate, and the janitor's rings */
 	uint32_t *free_maps;
 	uint32_t n_free_maps;
 	struct ring retire;  /* worker -> janitor: dead mapping ids */
 	struct ring recycle; /* janitor -> worker: ids safe to reuse */
 	void **retire_slots, **recycle_slots;
+	uint32_t retire_over;	    /* dead mappings the retire ring had no room for */
 	_Atomic uint64_t quiescent; /* last global epoch this worker has seen */
 	/* fragments */
 	struct nat_frag *frags;
@@ -149,25 +193,49 @@ struct nat_worker {
 	struct pkt *released[NAT_HOLD_MAX];
 	unsigned n_released;
 	struct nat_counters c;
+	/* Sessions exported to each new owner, linked by next_lan; read by that
+	 * owner once export_seq says they are complete. */
+	uint32_t out_head[RSS_QUEUES_MAX];
+	/* ---- read by other threads: cache lines of their own ---- */
+	alignas(64) _Atomic uint64_t export_seq;       /* release: out_head[] complete for it */
+	_Atomic uint64_t done_seq;		       /* release: nothing left to move for it */
+	_Atomic uint64_t imported_seq[RSS_QUEUES_MAX]; /* [A]: A's export imported */
+	alignas(64) _Atomic uint32_t dump_state;       /* enum nat_dump_state */
+	struct nat_session_info *dump_out;
+	unsigned dump_max, dump_count;
 };
 
 struct nat {
 	struct nat_config cfg;
 	_Atomic(struct nat_view *) view;
+	/* Deleted port mappings their owner has not yet taken over: a count
+	 * (checked between bursts), and per port mapping id its home bucket + 1
+	 * (0: none). The owner takes one with compare-and-swap to 0. */
+	_Atomic uint32_t statics_dying;
+	_Atomic uint32_t dying[NAT_STATIC_MAX];
+	/* nat_set_timeouts(): a sequence lock (odd while written) over the
+	 * timeouts as words; each worker copies them between bursts. The
+	 * control thread's own copy is cfg.timeouts; workers never read it. */
+	_Atomic uint32_t timeouts_seq;
+	_Atomic uint32_t timeouts[NAT_TIMEOUT_WORDS];
 	unsigned n_workers;
 	struct nat_worker *workers;
 	/* shared, read-mostly */
 	struct nat_mapping *maps;
 	uint32_t n_maps;
 	uint32_t maps_per_worker;
+	uint32_t static_base;	     /* ids static_base.. are port mappings' */
 	_Atomic uint32_t *eim_heads; /* internal endpoint -> mapping chain */
 	uint32_t eim_mask;
 	_Atomic uint32_t *by_port; /* [NAT_PI_COUNT][65536]: mapping id + 1, 0 free */
 	uint32_t eim_seed;
-	/* janitor only */
+	/* janitor (the control thread) only */
 	_Atomic uint64_t epoch;
 	uint32_t *limbo;
 	uint32_t n_limbo;
+	uint32_t static_free[NAT_STATIC_MAX]; /* port mapping ids free for use */
+	uint32_t n_static_free;
+	bool static_deleted[NAT_STATIC_MAX]; /* live, but no port mapping any more */
 };
 
 /* ---- helpers shared by the files ---- */
@@ -190,14 +258,12 @@ static inline const struct nat_view *nat_view(const struct nat *nat)
 	return atomic_load_explicit(&nat->view, memory_order_acquire);
 }
 
-static inline const struct rss_snapshot *nat_snap(const struct nat *nat)
+/* The worker @v gives @bucket. A bucket is kept as the table had it when
+ * its mapping was made; masked, it means the same to every view, whatever
+ * its table size. */
+static inline unsigned nat_view_owner(const struct nat_view *v, unsigned bucket)
 {
-	return nat_view(nat)->snap;
-}
-
-static inline unsigned nat_owner_of(const struct nat *nat, const struct nat_mapping *m)
-{
-	return nat_snap(nat)->table[m->bucket];
+	return v->snap->table[bucket & v->snap->bucket_mask];
 }
 
 /* Hash two words for a table index: fold, then the MurmurHash3 64-bit
@@ -245,8 +311,21 @@ uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, 
 			uint32_t rem_addr, uint16_t rem_port, unsigned bucket, bool *existing,
 			enum nat_drop *why);
 void nat_map_release(struct nat_worker *w, uint32_t id); /* last session gone */
-int nat_map_add_static(struct nat *nat, const struct nat_static_map *sm, const char **why);
 void nat_map_quiesce(struct nat_worker *w);
+/* nat_map_take_dying() - the owner's half of nat_static_delete(): a
+ * deleted port mapping whose sessions are here becomes an ordinary mapping,
+ * freed with its last session (now if it has none). */
+void nat_map_take_dying(struct nat_worker *w);
+/* nat_settled() - are @bucket's sessions here, or on their way in from
+ * worker *from (its export not yet imported)? Only for a bucket this worker
+ * owns in its view. */
+static inline bool nat_settled(const struct nat_worker *w, unsigned bucket, unsigned *from)
+{
+	if (!w->pending_from)
+		return true;
+	*from = nat_view_owner(w->view->older, bucket);
+	return *from == w->id || !(w->pending_from & (1ull << *from));
+}
 
 /* session.c */
 int nat_sessions_init(struct nat_worker *w, uint32_t capacity);
@@ -272,6 +351,14 @@ uint32_t nat_session_create(struct nat_worker *w, uint32_t map_id, uint32_t rem_
 void nat_session_seen(struct nat_worker *w, struct nat_session *s, const struct pkt *p,
 		      bool from_lan);
 void nat_sessions_expire(struct nat_worker *w, uint32_t now);
+/* Migration (session.c): give away the sessions of every bucket @v gives
+ * another worker; take what the old owners have exported (returns how
+ * many workers' exports were imported); free exported slots once every
+ * importer has them. */
+void nat_sessions_export(struct nat_worker *w, const struct nat_view *v);
+unsigned nat_sessions_import(struct nat_worker *w);
+void nat_sessions_free_exported(struct nat_worker *w);
+void nat_sessions_dump(struct nat_worker *w);
 
 /* frag.c */
 int nat_frags_init(struct nat_worker *w, uint32_t capacity);

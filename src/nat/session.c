@@ -152,6 +152,41 @@ static uint32_t state_timeout(const struct nat_timeouts *t, const struct nat_ses
 	}
 }
 
+/* Put session @i (its keys set) at the head of its two chains. */
+static void session_link(struct nat_worker *w, uint32_t i)
+{
+	struct nat_session *s = &w->sessions[i];
+	uint32_t *lan = &w->lan_heads[lan_chain(w, s->proto, s->lan_addr, s->lan_port, s->rem_addr,
+						s->rem_port)];
+	uint32_t *wan = &w->wan_heads[wan_chain(w, s->proto, s->rem_addr, s->ext_port)];
+
+	s->next_lan = *lan;
+	*lan = i;
+	s->next_wan = *wan;
+	*wan = i;
+}
+
+static void unlink_chain(uint32_t *head, struct nat_session *base, uint32_t idx, bool lan)
+{
+	uint32_t *at = head;
+
+	while (*at != NAT_NONE && *at != idx)
+		at = lan ? &base[*at].next_lan : &base[*at].next_wan;
+	if (*at == idx)
+		*at = lan ? base[idx].next_lan : base[idx].next_wan;
+}
+
+static void session_unlink(struct nat_worker *w, uint32_t idx)
+{
+	struct nat_session *s = &w->sessions[idx];
+
+	unlink_chain(&w->lan_heads[lan_chain(w, s->proto, s->lan_addr, s->lan_port, s->rem_addr,
+					     s->rem_port)],
+		     w->sessions, idx, true);
+	unlink_chain(&w->wan_heads[wan_chain(w, s->proto, s->rem_addr, s->ext_port)], w->sessions,
+		     idx, false);
+}
+
 uint32_t nat_session_create(struct nat_worker *w, uint32_t map_id, uint32_t rem_addr,
 			    uint16_t rem_port)
 {
@@ -171,15 +206,9 @@ uint32_t nat_session_create(struct nat_worker *w, uint32_t map_id, uint32_t rem_
 	s->proto = m->proto;
 	s->tcp_state = NAT_TCP_NONE;
 	s->mapping = map_id;
-	uint32_t *lan =
-	    &w->lan_heads[lan_chain(w, s->proto, s->lan_addr, s->lan_port, rem_addr, rem_port)];
-	uint32_t *wan = &w->wan_heads[wan_chain(w, s->proto, rem_addr, s->ext_port)];
-	s->next_lan = *lan;
-	*lan = i;
-	s->next_wan = *wan;
-	*wan = i;
+	session_link(w, i);
 	m->sessions++;
-	s->timer.expires = w->now + state_timeout(&w->nat->cfg.timeouts, s);
+	s->timer.expires = w->now + state_timeout(&w->timeouts, s);
 	timer_add(&w->wheel, &w->timer_space, i);
 	w->c.sessions_created++;
 	w->c.sessions++;
@@ -225,21 +254,11 @@ void nat_session_seen(struct nat_worker *w, struct nat_session *s, const struct 
 	/* The lazy wheel notices a later expiry when the slot it is filed
 	 * under comes due; an earlier one (a shorter timeout after FIN or
 	 * RST) must be filed again or it would wait for that slot. */
-	s->timer.expires = w->now + state_timeout(&w->nat->cfg.timeouts, s);
+	s->timer.expires = w->now + state_timeout(&w->timeouts, s);
 	if ((int32_t)(s->timer.expires - s->timer.filed) < 0) {
 		timer_del(&w->wheel, &w->timer_space, idx);
 		timer_add(&w->wheel, &w->timer_space, idx);
 	}
-}
-
-static void unlink_chain(uint32_t *head, struct nat_session *base, uint32_t idx, bool lan)
-{
-	uint32_t *at = head;
-
-	while (*at != NAT_NONE && *at != idx)
-		at = lan ? &base[*at].next_lan : &base[*at].next_wan;
-	if (*at == idx)
-		*at = lan ? base[idx].next_lan : base[idx].next_wan;
 }
 
 static void expire_session(void *ctx, uint32_t idx)
@@ -247,11 +266,7 @@ static void expire_session(void *ctx, uint32_t idx)
 	struct nat_worker *w = ctx;
 	struct nat_session *s = &w->sessions[idx];
 
-	unlink_chain(&w->lan_heads[lan_chain(w, s->proto, s->lan_addr, s->lan_port, s->rem_addr,
-					     s->rem_port)],
-		     w->sessions, idx, true);
-	unlink_chain(&w->wan_heads[wan_chain(w, s->proto, s->rem_addr, s->ext_port)], w->sessions,
-		     idx, false);
+	session_unlink(w, idx);
 	nat_map_release(w, s->mapping);
 	s->proto = 0;
 	s->next_lan = w->free_session;
@@ -266,25 +281,145 @@ void nat_sessions_expire(struct nat_worker *w, uint32_t now)
 	timer_run(&w->wheel, &w->timer_space, now, 4096, expire_session, w);
 }
 
+/* ---- migration (nat.h): export, import, free ---- */
+
+void nat_sessions_export(struct nat_worker *w, const struct nat_view *v)
+{
+	const struct nat_mapping *maps = w->nat->maps;
+
+	for (uint32_t i = 0; i < w->n_sessions; i++) {
+		struct nat_session *s = &w->sessions[i];
+		unsigned to;
+		if (!s->proto)
+			continue;
+		to = nat_view_owner(v, maps[s->mapping].bucket);
+		if (to == w->id)
+			continue;
+		session_unlink(w, i);
+		timer_del(&w->wheel, &w->timer_space, i);
+		/* The slot is the message: the new owner reads it, nobody here
+		 * touches it until every importer has confirmed. */
+		s->next_lan = w->out_head[to];
+		s->next_wan = NAT_IN_TRANSIT;
+		w->out_head[to] = i;
+		w->exports_held = true;
+		w->c.sessions--;
+		w->c.sessions_migrated_out++;
+	}
+}
+
+/* Copy @from's export for us into our table. The mappings' owner-only
+ * fields are ours from here on (we read from->export_seq with acquire). */
+static void import_from(struct nat_worker *w, const struct nat_worker *from)
+{
+	for (uint32_t i = from->out_head[w->id]; i != NAT_NONE; i = from->sessions[i].next_lan) {
+		const struct nat_session *src = &from->sessions[i];
+		uint32_t j = w->free_session;
+		if (j == NAT_NONE) {
+			/* No room: the session ends here, as if it had expired. */
+			nat_map_release(w, src->mapping);
+			w->c.sessions_migrate_lost++;
+			continue;
+		}
+		struct nat_session *s = &w->sessions[j];
+		w->free_session = s->next_lan;
+		*s = *src;
+		session_link(w, j);
+		timer_add(&w->wheel, &w->timer_space, j); /* same expiry: one clock */
+		w->c.sessions++;
+		w->c.sessions_migrated_in++;
+	}
+}
+
+unsigned nat_sessions_import(struct nat_worker *w)
+{
+	uint64_t seq = w->view->seq;
+	unsigned done = 0;
+
+	for (uint64_t left = w->pending_from; left; left &= left - 1) {
+		unsigned a = (unsigned)__builtin_ctzll(left);
+		const struct nat_worker *from = &w->nat->workers[a];
+		if (atomic_load_explicit(&from->export_seq, memory_order_acquire) < seq)
+			continue; /* not adopted yet: it still owns them */
+		import_from(w, from);
+		atomic_store_explicit(&w->imported_seq[a], seq, memory_order_release);
+		w->pending_from &= ~(1ull << a);
+		done++;
+	}
+	return done;
+}
+
+void nat_sessions_free_exported(struct nat_worker *w)
+{
+	const struct nat *nat = w->nat;
+	uint64_t seq = w->view->seq;
+
+	for (unsigned to = 0; to < nat->n_workers; to++)
+		if (w->out_head[to] != NAT_NONE &&
+		    atomic_load_explicit(&nat->workers[to].imported_seq[w->id],
+					 memory_order_acquire) < seq)
+			return; /* still to be read */
+	for (unsigned to = 0; to < nat->n_workers; to++) {
+		for (uint32_t i = w->out_head[to], next; i != NAT_NONE; i = next) {
+			struct nat_session *s = &w->sessions[i];
+			next = s->next_lan;
+			s->proto = 0;
+			s->next_wan = NAT_NONE;
+			s->next_lan = w->free_session;
+			w->free_session = i;
+		}
+		w->out_head[to] = NAT_NONE;
+	}
+	w->exports_held = false;
+}
+
+/* ---- listing ---- */
+
+static bool session_live(const struct nat_session *s)
+{
+	return s->proto && s->next_wan != NAT_IN_TRANSIT;
+}
+
+static struct nat_session_info session_info(const struct nat_session *s)
+{
+	return (struct nat_session_info){
+	    .proto = s->proto,
+	    .tcp_state = s->tcp_state,
+	    .lan_addr = s->lan_addr,
+	    .rem_addr = s->rem_addr,
+	    .lan_port = s->lan_port,
+	    .rem_port = s->rem_port,
+	    .ext_port = s->ext_port,
+	    .expires = s->timer.expires,
+	};
+}
+
 void nat_worker_sessions(const struct nat_worker *w,
 			 void (*visit)(void *ctx, const struct nat_session_info *s), void *ctx)
 {
 	for (uint32_t i = 0; i < w->n_sessions; i++) {
 		const struct nat_session *s = &w->sessions[i];
-		if (!s->proto)
+		if (!session_live(s))
 			continue;
-		struct nat_session_info info = {
-		    .proto = s->proto,
-		    .tcp_state = s->tcp_state,
-		    .lan_addr = s->lan_addr,
-		    .rem_addr = s->rem_addr,
-		    .lan_port = s->lan_port,
-		    .rem_port = s->rem_port,
-		    .ext_port = s->ext_port,
-		    .expires = s->timer.expires,
-		};
+		struct nat_session_info info = session_info(s);
 		visit(ctx, &info);
 	}
+}
+
+/* The worker's half of nat_dump_sessions(). */
+void nat_sessions_dump(struct nat_worker *w)
+{
+	uint32_t asked = DUMP_REQUESTED;
+	unsigned n = 0;
+
+	if (!atomic_compare_exchange_strong_explicit(&w->dump_state, &asked, DUMP_SERVING,
+						     memory_order_acquire, memory_order_relaxed))
+		return; /* withdrawn */
+	for (uint32_t i = 0; i < w->n_sessions && n < w->dump_max; i++)
+		if (session_live(&w->sessions[i]))
+			w->dump_out[n++] = session_info(&w->sessions[i]);
+	w->dump_count = n;
+	atomic_store_explicit(&w->dump_state, DUMP_DONE, memory_order_release);
 }
 
 const char *nat_tcp_state_name(uint8_t state)

@@ -3,9 +3,11 @@
  *
  * Named after where the packet came from (from_lan, from_wan). Every exit
  * sets a verdict; every drop names its reason. A packet that belongs to a
- * mapping owned by another worker is handed off to that worker, at most
- * once (p->hops); with steering "none" it is dropped instead, which is the
- * naive per-core NAT of KB927168.
+ * mapping owned by another worker (in this worker's adopted view) is handed
+ * off to that worker; so is one whose bucket is still on its way here from
+ * its old owner (nat.h, "Migration"). A packet is handed off at most
+ * NAT_HOPS_MAX times under one view (p->hops); with steering "none" it is
+ * dropped instead, which is the naive per-core NAT of KB927168.
  */
 #include "../pkt/build.h"
 #include "nat_internal.h"
@@ -25,11 +27,19 @@ static bool is_tcp_syn(const struct pkt *p)
 /* The packet's state lives on worker @owner. */
 static void send_to_owner(struct nat_worker *w, struct pkt *p, unsigned owner)
 {
+	uint16_t view = (uint16_t)((w->view->seq << NAT_PF_VIEW_SHIFT) & NAT_PF_VIEW);
+
 	if (w->nat->cfg.steering == NAT_STEER_NONE) {
 		nat_drop(w, p, NAT_DROP_WRONG_CORE);
 		return;
 	}
-	if (p->hops) {
+	if ((p->flags & NAT_PF_VIEW) != view) {
+		/* Its earlier handoffs were under an older view: a move, not a
+		 * loop. Count afresh under ours. */
+		p->flags = (uint16_t)((p->flags & ~NAT_PF_VIEW) | view);
+		p->hops = 0;
+	}
+	if (p->hops >= NAT_HOPS_MAX) {
 		nat_drop(w, p, NAT_DROP_HANDOFF_STALE);
 		return;
 	}
@@ -37,6 +47,39 @@ static void send_to_owner(struct nat_worker *w, struct pkt *p, unsigned owner)
 	p->verdict = PKT_HANDOFF;
 	p->to_worker = (uint16_t)owner;
 	w->c.handoff++;
+}
+
+/* Where the sessions of the mappings homed in @bucket are, as this worker
+ * sees it: here (returns w->id), with the owner, or, while the bucket is
+ * on its way here, with the old owner, which has not given them yet:
+ * nothing may be made for the bucket here before they come. */
+static unsigned sessions_home(const struct nat_worker *w, unsigned bucket, bool *moving)
+{
+	unsigned owner = nat_view_owner(w->view, bucket), from;
+
+	*moving = owner == w->id && !nat_settled(w, bucket, &from);
+	return *moving ? from : owner;
+}
+
+/* Returns true if the packet is not for this worker: handed off (or dropped). */
+static bool send_away(struct nat_worker *w, struct pkt *p, unsigned bucket)
+{
+	bool moving;
+	unsigned home = sessions_home(w, bucket, &moving);
+
+	if (home == w->id)
+		return false;
+	if (moving)
+		w->c.migration_handoffs++;
+	send_to_owner(w, p, home);
+	return true;
+}
+
+/* A lookup missed: if an old owner has exported its sessions meanwhile,
+ * take them, and say so (the caller looks again). */
+static bool import_on_miss(struct nat_worker *w)
+{
+	return w->pending_from && nat_sessions_import(w) > 0;
 }
 
 /* RFC 5508 REQ-8: on exhaustion, drop and tell the LAN host with ICMP
@@ -131,12 +174,10 @@ static void slow_from_lan(struct nat_worker *w, struct pkt *p, uint16_t rem_port
 		return;
 	}
 	if (id == NAT_NONE) {
-		const struct rss_snapshot *snap = nat_snap(nat);
+		const struct rss_snapshot *snap = w->view->snap;
 		unsigned bucket = rss_bucket(snap, nat_packet_hash(snap, p));
-		if (snap->table[bucket] != w->id) {
-			send_to_owner(w, p, snap->table[bucket]);
+		if (send_away(w, p, bucket))
 			return;
-		}
 		id = nat_map_create(w, p->proto, p->saddr, p->sport, p->daddr, rem_port, bucket,
 				    &existing, &why);
 		if (id == NAT_NONE) {
@@ -144,16 +185,11 @@ static void slow_from_lan(struct nat_worker *w, struct pkt *p, uint16_t rem_port
 			return;
 		}
 	}
-	if (existing) {
-		/* Its sessions live with the mapping's owner: a segment of one of
-		 * them goes there too, SYN or not (port mappings, hairpins, other
-		 * destinations of the mapping). */
-		unsigned owner = nat_owner_of(nat, &nat->maps[id]);
-		if (owner != w->id) {
-			send_to_owner(w, p, owner);
-			return;
-		}
-	}
+	/* Its sessions live with the mapping's owner: a segment of one of
+	 * them goes there too, SYN or not (port mappings, hairpins, other
+	 * destinations of the mapping). */
+	if (existing && send_away(w, p, nat->maps[id].bucket))
+		return;
 	if (!opens) {
 		nat_drop(w, p, NAT_DROP_TCP_NO_SESSION);
 		return;
@@ -184,11 +220,11 @@ static void icmp_error_from_lan(struct nat_worker *w, struct pkt *p)
 		return;
 	}
 	i = nat_session_find_lan(w, in->proto, in->daddr, in->dport, in->saddr, rem_port);
+	if (i == NAT_NONE && import_on_miss(w))
+		i = nat_session_find_lan(w, in->proto, in->daddr, in->dport, in->saddr, rem_port);
 	if (i == NAT_NONE) {
 		uint32_t id = nat_map_find_endpoint(nat, in->proto, in->daddr, in->dport);
-		if (id != NAT_NONE && nat_owner_of(nat, &nat->maps[id]) != w->id)
-			send_to_owner(w, p, nat_owner_of(nat, &nat->maps[id]));
-		else
+		if (id == NAT_NONE || !send_away(w, p, nat->maps[id].bucket))
 			nat_drop(w, p, NAT_DROP_ICMP_UNKNOWN);
 		return;
 	}
@@ -244,6 +280,8 @@ static void from_lan(struct nat_worker *w, struct pkt *p)
 		return;
 	rem_port = p->proto == PKT_PROTO_ICMP ? 0 : p->dport;
 	i = nat_session_find_lan(w, p->proto, p->saddr, p->sport, p->daddr, rem_port);
+	if (i == NAT_NONE && import_on_miss(w))
+		i = nat_session_find_lan(w, p->proto, p->saddr, p->sport, p->daddr, rem_port);
 	if (i != NAT_NONE) {
 		translate_out(w, &w->sessions[i], p);
 		return;
@@ -252,9 +290,7 @@ static void from_lan(struct nat_worker *w, struct pkt *p)
 		/* A later fragment with no session here: fragments hash on the
 		 * addresses only, so its session may live with the owner. */
 		uint32_t id = nat_map_find_endpoint(nat, p->proto, p->saddr, p->sport);
-		if (id != NAT_NONE && nat_owner_of(nat, &nat->maps[id]) != w->id)
-			send_to_owner(w, p, nat_owner_of(nat, &nat->maps[id]));
-		else
+		if (id == NAT_NONE || !send_away(w, p, nat->maps[id].bucket))
 			nat_drop(w, p, NAT_DROP_NO_MAPPING);
 		return;
 	}
@@ -284,11 +320,11 @@ static void icmp_error_from_wan(struct nat_worker *w, struct pkt *p)
 		return;
 	}
 	i = nat_session_find_wan(w, in->proto, in->daddr, rem_port, in->sport);
+	if (i == NAT_NONE && import_on_miss(w))
+		i = nat_session_find_wan(w, in->proto, in->daddr, rem_port, in->sport);
 	if (i == NAT_NONE) {
 		uint32_t id = nat_map_find_port(nat, in->proto, in->sport);
-		if (id != NAT_NONE && nat_owner_of(nat, &nat->maps[id]) != w->id)
-			send_to_owner(w, p, nat_owner_of(nat, &nat->maps[id]));
-		else
+		if (id == NAT_NONE || !send_away(w, p, nat->maps[id].bucket))
 			nat_drop(w, p, NAT_DROP_ICMP_UNKNOWN);
 		return;
 	}
@@ -313,10 +349,8 @@ static void slow_from_wan(struct nat_worker *w, struct pkt *p, uint16_t rem_port
 		return;
 	}
 	m = &nat->maps[id];
-	if (nat_owner_of(nat, m) != w->id) {
-		send_to_owner(w, p, nat_owner_of(nat, m));
+	if (send_away(w, p, m->bucket))
 		return;
-	}
 	if (p->proto == PKT_PROTO_ICMP ||
 	    (!m->is_static && nat->cfg.filtering == NAT_FILTER_ADDRESS_DEPENDENT &&
 	     !nat_session_any_remote(w, p->proto, p->saddr, p->dport))) {
@@ -374,6 +408,8 @@ static void from_wan(struct nat_worker *w, struct pkt *p)
 		return;
 	rem_port = p->proto == PKT_PROTO_ICMP ? 0 : p->sport;
 	i = nat_session_find_wan(w, p->proto, p->saddr, rem_port, p->dport);
+	if (i == NAT_NONE && import_on_miss(w))
+		i = nat_session_find_wan(w, p->proto, p->saddr, rem_port, p->dport);
 	if (i != NAT_NONE) {
 		translate_in(w, &w->sessions[i], p);
 		return;

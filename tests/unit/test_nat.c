@@ -213,9 +213,9 @@ static unsigned nic_bucket(const struct env *e, const struct pkt *p)
 	return rss_bucket(e->snap, nat_packet_hash(e->snap, p));
 }
 
-/* Process on worker @w and follow handoffs: at most one per direction, so
- * two for a hairpinned packet (to A's owner, then to B's). Returns the
- * final verdict. */
+/* Process on worker @w and follow handoffs: without a move, at most one per
+ * direction, so two for a hairpinned packet (to A's owner, then to B's);
+ * during one, up to NAT_HOPS_MAX. Returns the final verdict. */
 static uint8_t run_on(struct env *e, unsigned w, struct frame *f, uint32_t now)
 {
 	struct pkt *pp = &f->p;
@@ -223,7 +223,7 @@ static uint8_t run_on(struct env *e, unsigned w, struct frame *f, uint32_t now)
 	f->worker = w;
 	nat_process(wk(e, w), &pp, 1, now);
 	for (int hops = 0; f->p.verdict == PKT_HANDOFF; hops++) {
-		if (!CHECK(hops < 2) || !CHECK(f->p.to_worker < e->workers) ||
+		if (!CHECK(hops < NAT_HOPS_MAX) || !CHECK(f->p.to_worker < e->workers) ||
 		    !CHECK(f->p.to_worker != f->worker))
 			break;
 		f->worker = f->p.to_worker;
@@ -1902,12 +1902,15 @@ TEST(handoff_second_destination_reaches_owner)
 	CHECK_EQ(cnt(&e, owner)->sessions, 59);
 	CHECK_EQ(TOTAL(&e, sessions), 59);
 	CHECK_EQ(TOTAL(&e, dropped), 0);
-	/* A packet is handed off once at most: a second time it is stale. */
+	/* A packet is handed off NAT_HOPS_MAX times at most under one view (a
+	 * move may take that many): once more is a loop. */
 	frame_udp(&f, PKT_SIDE_LAN, lan(10), 5000, remote(200), 53);
-	f.p.hops = 1;
 	unsigned other = (owner + 1) % 4;
 	struct pkt *pp = &f.p;
 	nat_process(wk(&e, other), &pp, 1, 1);
+	CHECK_EQ(f.p.verdict, PKT_HANDOFF);
+	f.p.hops = NAT_HOPS_MAX;
+	nat_process(wk(&e, (owner + 2) % 4), &pp, 1, 1);
 	CHECK_EQ(f.p.verdict, PKT_DROP);
 	CHECK_EQ(f.p.drop, NAT_DROP_HANDOFF_STALE);
 	env_close(&e);
