@@ -319,3 +319,26 @@ int ctl_request(const char *path, const char *line, FILE *out, const char **why)
 	}
 	return status;
 }
+
+bool ctl_take_flag(int *argc, char **argv, const char *flag)
+{
+	bool found = false;
+
+	for (int i = 0; i < *argc;) {
+		if (strcmp(argv[i], flag)) {
+			i++;
+			continue;
+		}
+		memmove(argv + i, argv + i + 1, (size_t)(*argc - i - 1) * sizeof(*argv));
+		(*argc)--;
+		found = true;
+	}
+	return found;
+}
+
+const char *ctl_arg_value(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(arg, name, n) && arg[n] == '=' ? arg + n + 1 : NULL;
+}

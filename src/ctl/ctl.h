@@ -11,6 +11,7 @@
 #ifndef RSSNAT_CTL_H
 #define RSSNAT_CTL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 enum {
@@ -48,6 +49,14 @@ int ctl_tokenize(char *line, char **argv);
 /* ctl_dispatch() - run the longest command of @cmds (ends with a zeroed
  * entry) matching the words of @line; fills @reply. */
 void ctl_dispatch(const struct ctl_command *cmds, void *ctx, char *line, struct ctl_reply *reply);
+
+/* ctl_take_flag() - take every @flag ("--json") out of the words @argv
+ * (@argc updated); true if there was one. */
+bool ctl_take_flag(int *argc, char **argv, const char *flag);
+
+/* ctl_arg_value() - for a word "NAME=VALUE" with this @name, the value;
+ * NULL otherwise. */
+const char *ctl_arg_value(const char *arg, const char *name);
 
 struct ctl_server;
 /* ctl_server_open() - listen on @path. Refuses when a daemon already

@@ -19,24 +19,6 @@ enum {
 	LIST_DEFAULT = 100,
 };
 
-static bool take_json(int *argc, char **argv)
-{
-	for (int i = 0; i < *argc; i++)
-		if (!strcmp(argv[i], "--json")) {
-			memmove(argv + i, argv + i + 1, (size_t)(*argc - i - 1) * sizeof(*argv));
-			(*argc)--;
-			return true;
-		}
-	return false;
-}
-
-static const char *arg_value(const char *arg, const char *name)
-{
-	size_t n = strlen(name);
-
-	return !strncmp(arg, name, n) && arg[n] == '=' ? arg + n + 1 : NULL;
-}
-
 static const char *proto_name(uint8_t proto)
 {
 	return proto == PKT_PROTO_TCP ? "tcp" : proto == PKT_PROTO_UDP ? "udp" : "icmp";
@@ -116,25 +98,25 @@ static int parse_filter(int argc, char **argv, const struct gw *gw, struct sessi
 	*f = (struct session_filter){
 	    .any_proto = true, .any_port = true, .queue = -1, .limit = LIST_DEFAULT};
 	for (int i = 0; i < argc; i++) {
-		if ((v = arg_value(argv[i], "proto"))) {
+		if ((v = ctl_arg_value(argv[i], "proto"))) {
 			if (parse_proto(v, &f->proto))
 				return ctl_fail(reply, 2, "'%s': proto is tcp, udp or icmp",
 						argv[i]);
 			f->any_proto = false;
-		} else if ((v = arg_value(argv[i], "addr"))) {
+		} else if ((v = ctl_arg_value(argv[i], "addr"))) {
 			if (parse_endpoint(v, &f->addr, &ignored, &has_port) || has_port)
 				return ctl_fail(reply, 2, "'%s': addr is an IPv4 address", argv[i]);
-		} else if ((v = arg_value(argv[i], "port"))) {
+		} else if ((v = ctl_arg_value(argv[i], "port"))) {
 			if (parse_u16(v, 0, &f->port))
 				return ctl_fail(reply, 2, "'%s': port is from 0 to 65535", argv[i]);
 			f->any_port = false;
-		} else if ((v = arg_value(argv[i], "queue"))) {
+		} else if ((v = ctl_arg_value(argv[i], "queue"))) {
 			uint16_t q;
 			if (parse_u16(v, 0, &q) || q >= gw->n)
 				return ctl_fail(reply, 2, "'%s': queue is from 0 to %u", argv[i],
 						gw->n - 1);
 			f->queue = q;
-		} else if ((v = arg_value(argv[i], "limit"))) {
+		} else if ((v = ctl_arg_value(argv[i], "limit"))) {
 			char *end;
 			unsigned long n = strtoul(v, &end, 10);
 			if (!*v || *end || n > 1000000)
@@ -178,7 +160,7 @@ static void print_session(const struct gw *gw, FILE *out, bool json, bool first,
 int gw_ctl_show_sessions(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
-	bool json = take_json(&argc, argv);
+	bool json = ctl_take_flag(&argc, argv, "--json");
 	struct session_filter f;
 	struct nat_session_info *buf;
 	unsigned shown = 0, total = 0;
@@ -250,7 +232,7 @@ int gw_ctl_add_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *r
 	struct gw *gw = ctx;
 	struct nat_static_map sm = {0};
 	const char *why = "";
-	bool json = take_json(&argc, argv);
+	bool json = ctl_take_flag(&argc, argv, "--json");
 	int err;
 
 	if (argc != 1 || parse_mapping(argv[0], &sm, true))
@@ -272,7 +254,7 @@ int gw_ctl_delete_portmapping(void *ctx, int argc, char **argv, struct ctl_reply
 	struct gw *gw = ctx;
 	struct nat_static_map sm = {0};
 	const char *why = "";
-	bool json = take_json(&argc, argv);
+	bool json = ctl_take_flag(&argc, argv, "--json");
 
 	if (argc != 1 || parse_mapping(argv[0], &sm, false))
 		return ctl_fail(reply, 2, "delete portmapping takes PROTO:PORT, e.g. tcp:8080");
@@ -308,8 +290,9 @@ static void list_one(void *arg, const struct nat_static_map *sm)
 int gw_ctl_show_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
-	struct list_ctx c = {
-	    .out = reply->body, .json = take_json(&argc, argv), .wan = gw->cfg.wan_addr};
+	struct list_ctx c = {.out = reply->body,
+			     .json = ctl_take_flag(&argc, argv, "--json"),
+			     .wan = gw->cfg.wan_addr};
 
 	if (argc)
 		return ctl_fail(reply, 2, "'%s': show portmapping takes only --json", argv[0]);
@@ -371,7 +354,7 @@ static void explain_print(const struct gw *gw, const struct explained *e, FILE *
 int gw_ctl_explain(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
-	bool json = take_json(&argc, argv), sp, dp;
+	bool json = ctl_take_flag(&argc, argv, "--json"), sp, dp;
 	struct explained e = {0};
 	struct pkt *p = &e.p;
 	const char *v;
@@ -381,7 +364,7 @@ int gw_ctl_explain(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	    parse_endpoint(argv[1], &p->daddr, &p->dport, &dp))
 		return ctl_fail(reply, 2,
 				"explain takes SRC[:PORT] DST[:PORT] [proto=tcp|udp|icmp]");
-	if (argc == 3 && (!(v = arg_value(argv[2], "proto")) || parse_proto(v, &p->proto)))
+	if (argc == 3 && (!(v = ctl_arg_value(argv[2], "proto")) || parse_proto(v, &p->proto)))
 		return ctl_fail(reply, 2, "'%s': proto is tcp, udp or icmp", argv[2]);
 	if ((p->saddr & gw->cfg.lan_mask) == (gw->cfg.lan_addr & gw->cfg.lan_mask))
 		p->side = GW_LAN;

@@ -16,25 +16,6 @@
 
 /* ---- shared ---- */
 
-static bool json_flag(int *argc, char **argv)
-{
-	for (int i = 0; i < *argc; i++)
-		if (!strcmp(argv[i], "--json")) {
-			memmove(argv + i, argv + i + 1, (size_t)(*argc - i - 1) * sizeof(*argv));
-			(*argc)--;
-			return true;
-		}
-	return false;
-}
-
-/* "name=value" with this name: the value, else NULL. */
-static const char *value_of(const char *arg, const char *name)
-{
-	size_t n = strlen(name);
-
-	return !strncmp(arg, name, n) && arg[n] == '=' ? arg + n + 1 : NULL;
-}
-
 struct totals {
 	uint64_t sessions, local, handoff, rx;
 };
@@ -144,7 +125,7 @@ static void global_json(struct gw *gw, FILE *out)
 
 int gw_ctl_show_global(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
-	bool json = json_flag(&argc, argv);
+	bool json = ctl_take_flag(&argc, argv, "--json");
 
 	if (argc)
 		return ctl_fail(reply, 2, "'%s': show global takes only --json", argv[0]);
@@ -178,13 +159,13 @@ int gw_ctl_set_global(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
 	struct rss_config next = gw->rss_cfg;
-	bool json = json_flag(&argc, argv);
+	bool json = ctl_take_flag(&argc, argv, "--json");
 	const char *v;
 
 	if (!argc)
 		return ctl_fail(reply, 2, "set global needs rss=enabled|disabled");
 	for (int i = 0; i < argc; i++) {
-		if (!(v = value_of(argv[i], "rss")))
+		if (!(v = ctl_arg_value(argv[i], "rss")))
 			return ctl_fail(reply, 2, "'%s': unknown setting (rss=enabled|disabled)",
 					argv[i]);
 		if (strcmp(v, "enabled") && strcmp(v, "disabled"))
@@ -225,7 +206,7 @@ int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	struct rss_config next = gw->rss_cfg;
 	unsigned long queues = 0;
 	unsigned weights = 0;
-	bool table = false, json = json_flag(&argc, argv);
+	bool table = false, json = ctl_take_flag(&argc, argv, "--json");
 	const char *v, *why;
 
 	if (!argc)
@@ -234,19 +215,19 @@ int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 				"table-size=N");
 	for (int i = 0; i < argc; i++) {
 		char *end;
-		if ((v = value_of(argv[i], "queues"))) {
+		if ((v = ctl_arg_value(argv[i], "queues"))) {
 			queues = strtoul(v, &end, 10);
 			if (!*v || *end || queues < 1 || queues > gw->n)
 				return ctl_fail(reply, 2, "'%s': queues is a number from 1 to %u",
 						argv[i], gw->n);
-		} else if ((v = value_of(argv[i], "key"))) {
+		} else if ((v = ctl_arg_value(argv[i], "key"))) {
 			if (rss_key_parse(v, &next.key, &why))
 				return ctl_fail(reply, 2, "'%s': %s", argv[i], why);
-		} else if ((v = value_of(argv[i], "table"))) {
+		} else if ((v = ctl_arg_value(argv[i], "table"))) {
 			if (parse_weights(v, &next, &weights, reply))
 				return -1;
 			table = true;
-		} else if ((v = value_of(argv[i], "table-size"))) {
+		} else if ((v = ctl_arg_value(argv[i], "table-size"))) {
 			unsigned long size = strtoul(v, &end, 10);
 			if (!*v || *end || size > RSS_TABLE_MAX ||
 			    !rss_table_size_valid((unsigned)size))
@@ -308,7 +289,7 @@ static void rss_queues(struct gw *gw, FILE *out, bool json)
 int gw_ctl_show_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
-	bool json = json_flag(&argc, argv);
+	bool json = ctl_take_flag(&argc, argv, "--json");
 	const struct rss_config *rc = &gw->rss_cfg;
 	char lan[8], wan[8];
 	FILE *out = reply->body;
@@ -371,7 +352,7 @@ int gw_ctl_set_nat(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
 	struct nat_timeouts t;
-	bool json = json_flag(&argc, argv);
+	bool json = ctl_take_flag(&argc, argv, "--json");
 
 	if (argc < 2 || strcmp(argv[0], "timeout"))
 		return ctl_fail(reply, 2,

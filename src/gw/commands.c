@@ -115,10 +115,10 @@ static void stats_json(struct gw *gw, FILE *out)
 
 static int ctl_show_stats(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
-	bool json = argc == 1 && !strcmp(argv[0], "--json");
+	bool json = ctl_take_flag(&argc, argv, "--json");
 
-	if (argc > 1 || (argc == 1 && !json))
-		return ctl_fail(reply, 2, "show stats takes only --json");
+	if (argc)
+		return ctl_fail(reply, 2, "'%s': show stats takes only --json", argv[0]);
 	if (json)
 		stats_json(ctx, reply->body);
 	else
@@ -138,10 +138,10 @@ static uint64_t clock_ms(clockid_t id)
 int gw_ctl_show_dhcp(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
-	bool json = argc == 1 && !strcmp(argv[0], "--json");
+	bool json = ctl_take_flag(&argc, argv, "--json");
 
-	if (argc > 1 || (argc == 1 && !json))
-		return ctl_fail(reply, 2, "show dhcp takes only --json");
+	if (argc)
+		return ctl_fail(reply, 2, "'%s': show dhcp takes only --json", argv[0]);
 	if (!gw->dhcp)
 		return ctl_fail(reply, 1, "the DHCP server is off (run --dhcp on)");
 	dhcp_write_leases(gw->dhcp, reply->body, json, clock_ms(CLOCK_REALTIME));
@@ -151,10 +151,10 @@ int gw_ctl_show_dhcp(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 int gw_ctl_show_dns(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
-	bool json = argc == 1 && !strcmp(argv[0], "--json");
+	bool json = ctl_take_flag(&argc, argv, "--json");
 
-	if (argc > 1 || (argc == 1 && !json))
-		return ctl_fail(reply, 2, "show dns takes only --json");
+	if (argc)
+		return ctl_fail(reply, 2, "'%s': show dns takes only --json", argv[0]);
 	if (!gw->dns)
 		return ctl_fail(reply, 1, "the DNS proxy is off (run --dns on)");
 	dns_proxy_write_stats(gw->dns, reply->body, json, clock_ms(CLOCK_MONOTONIC));

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "../core/bits.h"
 #include "../core/ring.h"
 #include "../pkt/pkt.h"
 #include "../rss/rss.h"
@@ -272,14 +273,7 @@ static inline unsigned nat_view_owner(const struct nat_view *v, unsigned bucket)
  * of its uint32_t), and a multiply alone only carries bits upwards. */
 static inline uint32_t nat_mix(uint64_t a, uint64_t b, uint32_t seed)
 {
-	uint64_t h = a ^ (b * 0x9e3779b97f4a7c15ull) ^ seed;
-
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return (uint32_t)h;
+	return (uint32_t)bits_fmix64(a ^ (b * 0x9e3779b97f4a7c15ull) ^ seed);
 }
 
 static inline uint64_t nat_rand(struct nat_worker *w)

@@ -1,5 +1,6 @@
 /* key.c - RSS secret keys: the well-known ones and parsing of hex keys. */
 #include "rss.h"
+#include "../core/bits.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -44,17 +45,6 @@ const char *rss_key_name(const struct rss_key *key)
 	return NULL;
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_hex_key(const char *text, struct rss_key *key, const char **why)
 {
 	unsigned digits = 0, len = 0;
@@ -63,7 +53,7 @@ static int parse_hex_key(const char *text, struct rss_key *key, const char **why
 	for (const char *p = text; *p; p++) {
 		if (*p == ':' && hi < 0 && p != text && p[-1] != ':' && p[1])
 			continue;
-		int v = hex_nibble(*p);
+		int v = bits_hex_digit(*p);
 		if (v < 0) {
 			*why = "not a hex key (expected hex digits, optionally ':' between bytes)";
 			return -EINVAL;

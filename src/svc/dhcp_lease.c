@@ -25,6 +25,7 @@
  */
 #include "dhcp.h"
 #include "dhcp_internal.h"
+#include "../core/bits.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,22 +50,11 @@ enum {
 
 /* Reading ------------------------------------------------------------------- */
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* @n bytes of hex digits into @out; false on any other character. */
 static bool parse_hex(const char *t, uint8_t *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int hi = hex_value(t[2 * i]), lo = hi < 0 ? -1 : hex_value(t[2 * i + 1]);
+		int hi = bits_hex_digit(t[2 * i]), lo = hi < 0 ? -1 : bits_hex_digit(t[2 * i + 1]);
 
 		if (lo < 0)
 			return false;

@@ -5,6 +5,7 @@
 #include "dns_internal.h"
 #include "dns_msg.h"
 #include "dns_proxy.h"
+#include "../core/bits.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -112,12 +113,7 @@ static uint32_t hash_key(const struct dns_cache *c, const struct dns_key *k)
 	for (size_t i = 0; i < k->name_len; i++)
 		h = (h ^ k->name[i]) * 0x100000001b3ull;
 	h ^= (uint64_t)k->qtype << 16 | k->qclass;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return (uint32_t)h;
+	return (uint32_t)bits_fmix64(h);
 }
 
 static uint32_t find(const struct dns_cache *c, const struct dns_key *k, uint32_t h)

@@ -165,3 +165,20 @@ TEST(ctl_server_survives_a_client_that_hangs_up)
 	ctl_server_close(s);
 	rmdir(dir);
 }
+
+TEST(ctl_flags_and_values_are_taken_out_of_the_words)
+{
+	char w0[] = "--json", w1[] = "rss=enabled", w2[] = "--json", w3[] = "queues=4";
+	char *argv[] = {w0, w1, w2, w3};
+	int argc = 4;
+
+	CHECK(ctl_take_flag(&argc, argv, "--json"));
+	CHECK_EQ(argc, 2);
+	CHECK(!strcmp(argv[0], "rss=enabled") && !strcmp(argv[1], "queues=4"));
+	CHECK(!ctl_take_flag(&argc, argv, "--json"));
+	CHECK_EQ(argc, 2);
+	CHECK(!strcmp(ctl_arg_value(argv[0], "rss"), "enabled"));
+	CHECK(ctl_arg_value(argv[0], "rs") == NULL); /* a prefix of the name is not the name */
+	CHECK(ctl_arg_value(argv[1], "rss") == NULL);
+	CHECK(!strcmp(ctl_arg_value("key=", "key"), "")); /* empty value: the caller judges it */
+}
