@@ -244,6 +244,27 @@ static int parse_rss(struct gw_config *cfg, int c, const char *v)
 	return CLI_USAGE;
 }
 
+/* --timeout NAME=SECONDS */
+static int parse_timeout(struct gw_config *cfg, const char *v)
+{
+	char name[32];
+	const char *eq = strchr(v, '=');
+	unsigned long secs;
+	int err;
+
+	if (!eq || (size_t)(eq - v) >= sizeof(name) || cli_parse_uint(eq + 1, 1, 604800, &secs))
+		return cli_usage_error(where("--timeout"),
+				       "'%s' is not NAME=SECONDS (seconds from 1 to 604800)", v);
+	memcpy(name, v, (size_t)(eq - v));
+	name[eq - v] = '\0';
+	if ((err = nat_timeout_set(&cfg->nat.timeouts, name, secs)))
+		return cli_usage_error(where("--timeout"),
+				       "'%s': unknown timeout (udp, tcp-established, tcp-opening, "
+				       "tcp-closing, tcp-rst, icmp, frag)",
+				       name);
+	return 0;
+}
+
 static int parse_services(struct gw_services *svc, int c, const char *v)
 {
 	unsigned long n;
@@ -340,6 +361,8 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 	case 'z':
 	case 'W':
 		return parse_rss(cfg, c, v);
+	case 'o':
+		return parse_timeout(cfg, v);
 	default:
 		return parse_services(&cfg->svc, c, v);
 	}
@@ -369,6 +392,7 @@ static const struct option run_longopts[] = {
     {"dns-upstream", required_argument, NULL, 'U'},
     {"dns-cache", required_argument, NULL, 'c'},
     {"host-if", required_argument, NULL, 'H'},
+    {"timeout", required_argument, NULL, 'o'},
     {"rss", required_argument, NULL, 'r'},
     {"rss-key", required_argument, NULL, 'k'},
     {"rss-table", required_argument, NULL, 'W'},

@@ -315,39 +315,6 @@ int gw_ctl_show_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 
 /* ---- set nat timeout ---- */
 
-static uint32_t *timeout_field(struct nat_timeouts *t, const char *name)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} names[] = {
-	    {"udp", offsetof(struct nat_timeouts, udp)},
-	    {"tcp", offsetof(struct nat_timeouts, tcp_established)},
-	    {"tcp-established", offsetof(struct nat_timeouts, tcp_established)},
-	    {"tcp-opening", offsetof(struct nat_timeouts, tcp_opening)},
-	    {"tcp-closing", offsetof(struct nat_timeouts, tcp_closing)},
-	    {"tcp-rst", offsetof(struct nat_timeouts, tcp_rst)},
-	    {"icmp", offsetof(struct nat_timeouts, icmp)},
-	    {"frag", offsetof(struct nat_timeouts, frag)},
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(names[i].name, name))
-			return (uint32_t *)(void *)((char *)t + names[i].off);
-	return NULL;
-}
-
-static void timeouts_text(const struct nat_timeouts *t, FILE *out, bool json)
-{
-	fprintf(out,
-		json ? "{\"udp\":%u,\"tcp-established\":%u,\"tcp-opening\":%u,\"tcp-closing\":%u,"
-		       "\"tcp-rst\":%u,\"icmp\":%u,\"frag\":%u}\n"
-		     : "udp=%u tcp-established=%u tcp-opening=%u tcp-closing=%u tcp-rst=%u icmp=%u "
-		       "frag=%u\n",
-		t->udp, t->tcp_established, t->tcp_opening, t->tcp_closing, t->tcp_rst, t->icmp,
-		t->frag);
-}
-
 int gw_ctl_set_nat(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
@@ -361,23 +328,23 @@ int gw_ctl_set_nat(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	nat_get_timeouts(gw->nat, &t);
 	for (int i = 1; i < argc; i++) {
 		char name[32], *eq = strchr(argv[i], '='), *end;
-		uint32_t *field;
 		unsigned long secs;
+		int err;
 		if (!eq || (size_t)(eq - argv[i]) >= sizeof(name))
 			return ctl_fail(reply, 2, "'%s' is not NAME=SECONDS", argv[i]);
 		memcpy(name, argv[i], (size_t)(eq - argv[i]));
 		name[eq - argv[i]] = '\0';
-		if (!(field = timeout_field(&t, name)))
+		secs = strtoul(eq + 1, &end, 10);
+		err = !eq[1] || *end ? -ERANGE : nat_timeout_set(&t, name, secs);
+		if (err == -ENOENT)
 			return ctl_fail(reply, 2,
 					"'%s': unknown timeout (udp, tcp, tcp-established, "
 					"tcp-opening, tcp-closing, tcp-rst, icmp, frag)",
 					name);
-		secs = strtoul(eq + 1, &end, 10);
-		if (!eq[1] || *end || secs < 1 || secs > 604800)
+		if (err)
 			return ctl_fail(reply, 2, "'%s': seconds from 1 to 604800", argv[i]);
-		*field = (uint32_t)secs;
 	}
 	nat_set_timeouts(gw->nat, &t);
-	timeouts_text(&t, reply->body, json);
+	nat_timeouts_format(&t, reply->body, json);
 	return 0;
 }

@@ -458,6 +458,7 @@ static int open_dns(struct gw *gw, const char **why)
 {
 	const struct gw_services *svc = &gw->cfg.svc;
 	struct dns_proxy_config pc;
+	int err;
 
 	dns_proxy_config_default(&pc);
 	pc.listen_addr = gw->cfg.lan_addr;
@@ -475,7 +476,15 @@ static int open_dns(struct gw *gw, const char **why)
 	pc.name_to_addr = name_to_addr;
 	pc.addr_to_name = addr_to_name;
 	pc.ctx = gw;
-	return dns_proxy_create(&pc, &gw->dns, why);
+	if ((err = dns_proxy_create(&pc, &gw->dns, why))) {
+		static char msg[300];
+		snprintf(msg, sizeof(msg),
+			 "the DNS proxy cannot listen on port 53 of the LAN address (%s); is "
+			 "another DNS server bound to 0.0.0.0:53 here? (--dns off)",
+			 *why);
+		*why = msg;
+	}
+	return err;
 }
 
 int gw_host_open(struct gw *gw, const char **why)

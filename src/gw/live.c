@@ -232,15 +232,27 @@ static void apply_statics(struct gw *gw, const struct statics *running,
 {
 	const char *why = "";
 
+	/* The file is the truth: what `add portmapping` added and the file does
+	 * not hold goes, and the log says so. */
 	for (unsigned i = 0; i < running->n; i++)
-		if (!has_static(next->nat.statics, next->nat.n_static, &running->map[i]))
-			(void)nat_static_delete(gw->nat, running->map[i].proto,
-						running->map[i].ext_port, &why);
-	for (unsigned i = 0; i < next->nat.n_static; i++)
-		if (!has_static(running->map, running->n, &next->nat.statics[i]) &&
-		    nat_static_add(gw->nat, &next->nat.statics[i], &why))
-			fprintf(stderr, "rssnat: reload: port-map %u: %s\n",
-				next->nat.statics[i].ext_port, why);
+		if (!has_static(next->nat.statics, next->nat.n_static, &running->map[i]) &&
+		    !nat_static_delete(gw->nat, running->map[i].proto, running->map[i].ext_port,
+				       &why))
+			fprintf(stderr,
+				"rssnat: reload: port-map %s:%u is not in the file: withdrawn\n",
+				running->map[i].proto == 6 ? "tcp" : "udp",
+				running->map[i].ext_port);
+	for (unsigned i = 0; i < next->nat.n_static; i++) {
+		const struct nat_static_map *sm = &next->nat.statics[i];
+		if (has_static(running->map, running->n, sm))
+			continue;
+		if (nat_static_add(gw->nat, sm, &why))
+			fprintf(stderr, "rssnat: reload: port-map %s:%u: %s\n",
+				sm->proto == 6 ? "tcp" : "udp", sm->ext_port, why);
+		else
+			fprintf(stderr, "rssnat: reload: port-map %s:%u added\n",
+				sm->proto == 6 ? "tcp" : "udp", sm->ext_port);
+	}
 }
 
 void gw_reload(struct gw *gw)
@@ -248,6 +260,7 @@ void gw_reload(struct gw *gw)
 	struct gw_config next;
 	struct rss_config rc;
 	struct statics running = {0};
+	struct nat_timeouts timeouts;
 	char note[200];
 	const char *why = "";
 
@@ -278,8 +291,15 @@ void gw_reload(struct gw *gw)
 			return;
 		}
 		fputs(note, stderr);
+		fprintf(stderr, "rssnat: reload: rss %s, %u queues, as the file says\n",
+			rc.enabled ? "enabled" : "disabled", rc.queues);
 	}
-	(void)nat_set_timeouts(gw->nat, &next.nat.timeouts);
+	nat_get_timeouts(gw->nat, &timeouts);
+	if (memcmp(&timeouts, &next.nat.timeouts, sizeof(timeouts))) {
+		(void)nat_set_timeouts(gw->nat, &next.nat.timeouts);
+		fprintf(stderr, "rssnat: reload: timeouts now ");
+		nat_timeouts_format(&next.nat.timeouts, stderr, false);
+	}
 	apply_statics(gw, &running, &next);
 	restart_only(&gw->cfg, &next);
 	gw->cfg.nat.timeouts = next.nat.timeouts;

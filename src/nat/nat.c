@@ -2,6 +2,7 @@
  * every dispatcher shares with it. */
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -586,3 +587,41 @@ size_t nat_memory(const struct nat *nat)
 /* The memory budget (bytes per session, `rssnat bench nat`) rests on these. */
 _Static_assert(sizeof(struct nat_session) == 44, "a session is 44 bytes");
 _Static_assert(sizeof(struct nat_mapping) == 28, "a mapping is 28 bytes");
+
+static const struct {
+	const char *name;
+	size_t off;
+} timeout_names[] = {
+    {"udp", offsetof(struct nat_timeouts, udp)},
+    {"tcp-established", offsetof(struct nat_timeouts, tcp_established)},
+    {"tcp", offsetof(struct nat_timeouts, tcp_established)},
+    {"tcp-opening", offsetof(struct nat_timeouts, tcp_opening)},
+    {"tcp-closing", offsetof(struct nat_timeouts, tcp_closing)},
+    {"tcp-rst", offsetof(struct nat_timeouts, tcp_rst)},
+    {"icmp", offsetof(struct nat_timeouts, icmp)},
+    {"frag", offsetof(struct nat_timeouts, frag)},
+};
+
+int nat_timeout_set(struct nat_timeouts *t, const char *name, unsigned long secs)
+{
+	for (size_t i = 0; i < sizeof(timeout_names) / sizeof(timeout_names[0]); i++) {
+		if (strcmp(timeout_names[i].name, name))
+			continue;
+		if (secs < 1 || secs > 604800)
+			return -ERANGE;
+		*(uint32_t *)(void *)((char *)t + timeout_names[i].off) = (uint32_t)secs;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void nat_timeouts_format(const struct nat_timeouts *t, FILE *out, bool json)
+{
+	fprintf(out,
+		json ? "{\"udp\":%u,\"tcp-established\":%u,\"tcp-opening\":%u,\"tcp-closing\":%u,"
+		       "\"tcp-rst\":%u,\"icmp\":%u,\"frag\":%u}\n"
+		     : "udp=%u tcp-established=%u tcp-opening=%u tcp-closing=%u tcp-rst=%u icmp=%u "
+		       "frag=%u\n",
+		t->udp, t->tcp_established, t->tcp_opening, t->tcp_closing, t->tcp_rst, t->icmp,
+		t->frag);
+}

@@ -115,6 +115,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct pkt;
 struct rss_snapshot;
@@ -323,6 +324,15 @@ int nat_set_snapshot(struct nat *nat, const struct rss_snapshot *snap, const cha
  * snapshot may be set. Any thread; the control thread polls it (bounded)
  * after nat_set_snapshot(). */
 bool nat_migration_done(const struct nat *nat);
+
+/* nat_timeout_set() - set the timeout called @name (udp, tcp-established
+ * or tcp, tcp-opening, tcp-closing, tcp-rst, icmp, frag) in @t to @secs:
+ * 0, -ENOENT (no such name) or -ERANGE (secs not from 1 to 604800). For
+ * the command line, the configuration file and `set nat timeout`. */
+int nat_timeout_set(struct nat_timeouts *t, const char *name, unsigned long secs);
+/* nat_timeouts_format() - "udp=300 tcp-established=7440 ..." or, with
+ * @json, one JSON object, and a newline. */
+void nat_timeouts_format(const struct nat_timeouts *t, FILE *out, bool json);
 
 /* nat_get_timeouts() / nat_set_timeouts() - the session timeouts (control
  * thread). New ones reach each worker at its next nat_worker_sync() and

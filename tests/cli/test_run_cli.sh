@@ -63,6 +63,8 @@ t_usage_error "rss table larger than the workers" "^rssnat: run: --rss-table giv
 	"$RSSNAT" run $OK --queues 2 --rss-table 1,1,1
 t_usage_error "rss table size" "^rssnat: --rss-table-size: '100' is not a power of two" "$RSSNAT" run $OK --rss-table-size 100
 t_usage_error "rss key" "^rssnat: --rss-key: " "$RSSNAT" run $OK --rss-key 00
+t_usage_error "timeout value" "^rssnat: --timeout: 'udp=0' is not NAME=SECONDS" "$RSSNAT" run $OK --timeout udp=0
+t_usage_error "timeout name" "^rssnat: --timeout: 'tcp-idle': unknown timeout" "$RSSNAT" run $OK --timeout tcp-idle=60
 
 # check-config: every error with its line; the settings as a whole; ok.
 cat >"$T_TMP/many.conf" <<'CONF'
