@@ -39,6 +39,10 @@ static void weights_text(const struct rss_config *rc, char *buf, size_t size)
 	size_t used = 0;
 	bool any = false;
 
+	if (rc->device_table) {
+		snprintf(buf, size, "the NIC's own table, read back");
+		return;
+	}
 	for (unsigned q = 0; q < rc->queues; q++)
 		any |= rc->weights[q] != 0;
 	if (!any) {
@@ -241,6 +245,8 @@ int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 			    argv[i]);
 		}
 	}
+	if (queues || table || next.table_size != gw->rss_cfg.table_size)
+		next.device_table = false; /* the engine's own table from now on */
 	if (table && weights && queues && queues != weights)
 		return ctl_fail(reply, 2, "table= gives %u weights but queues=%lu", weights,
 				queues);

@@ -311,6 +311,31 @@ static int open_ports(struct gw *gw, const char **why)
 	return 0;
 }
 
+/* A NIC that steers by RSS of its own, which the backend could read but
+ * not program: the engine takes its key and table, so that NAT ports are
+ * chosen for the hash the NIC computes. The WAN side's wins (replies are
+ * what steering aims at); a LAN NIC that differs is covered by handoff. */
+static void follow_device(struct gw *gw)
+{
+	struct rss_config dev;
+	char note[200];
+	const char *why = "";
+
+	for (int side = GW_WAN; side >= GW_LAN; side--) {
+		if (!gw->io->device_rss || gw->io->device_rss(gw->port[side], &dev))
+			continue;
+		if (gw_rss_commit(gw, &dev, note, sizeof(note), &why))
+			fprintf(stderr, "rssnat: cannot follow the %s NIC's own RSS (%s)\n",
+				side == GW_WAN ? "WAN" : "LAN", why);
+		else
+			fprintf(stderr,
+				"rssnat: the %s NIC keeps its own RSS key and %u-entry table; the "
+				"engine follows it\n",
+				side == GW_WAN ? "WAN" : "LAN", dev.table_size);
+		return;
+	}
+}
+
 static int build(struct gw *gw, const char **why)
 {
 	struct nat_config nc = gw->cfg.nat;
@@ -332,6 +357,7 @@ static int build(struct gw *gw, const char **why)
 		*why = "out of memory";
 		return err;
 	}
+	follow_device(gw);
 	if ((err = gw_host_open(gw, why)))
 		return err;
 	return ctl_server_open(gw->cfg.socket_path, &gw->ctl, why);

@@ -25,11 +25,15 @@
  * as rx-flow-hash (ETHTOOL_SRXFH) for TCP and UDP over IPv4. A device table
  * of a different size gets the engine's table repeated, which is exact when
  * the device's size is a power-of-two multiple of the engine's. Where the
- * driver cannot be programmed (veth, or a key length the NIC does not take)
- * set_rss() returns 0 and frames arrive on whatever queue the device picks:
- * the gateway's handoff moves them to the owning worker. On a veth pair a
- * test emulates a NIC's RSS with bpf/tc_rss.bpf.c on the peer ('rssnat io
- * tc-rss'), which computes the engine's queue and sets queue_mapping.
+ * driver refuses (a fixed key, a key of another length, no SRSSH) but
+ * reports its RSS (ETHTOOL_GRSSH), the key and table are read back and
+ * device_rss() offers them: the gateway makes the engine follow the device,
+ * so that NAT ports are chosen for the hash the NIC really computes. Where
+ * the device has no RSS at all (veth) set_rss() returns 0 and frames arrive
+ * on whatever queue the device picks: the gateway's handoff moves them to
+ * the owning worker. On a veth pair a test emulates a NIC's RSS with
+ * bpf/tc_rss.bpf.c on the peer ('rssnat io tc-rss'), which computes the
+ * engine's queue and sets queue_mapping.
  *
  * Receive: rx_burst() copies descriptors out of the RX ring into the
  * caller's buffers and gives each frame straight back to the fill ring
@@ -131,6 +135,10 @@ struct xdp_port {
 	struct bpf_object *obj;
 	int prog_fd, xsks_fd;
 	bool attached;
+	/* The device steers by its own RSS, read back (set_rss() could not
+	 * program it): the engine should follow it (device_rss()). */
+	bool follow;
+	struct rss_config device;
 	struct xdp_queue q[];
 };
 
@@ -532,44 +540,90 @@ static void flow_hash_set(struct xdp_port *p, unsigned fields)
 	}
 }
 
+/* The device's key and table as they are (ETHTOOL_GRSSH with room for
+ * both), as an engine configuration; -errno if the device has none the
+ * engine can follow. */
+static int read_back(struct xdp_port *p, const struct ethtool_rxfh *sizes,
+		     const struct rss_snapshot *snap)
+{
+	struct ethtool_rxfh *get;
+	const char *why = "";
+	int err;
+
+	get = calloc(1, sizeof(*get) + (sizes->indir_size + sizes->key_size) * sizeof(__u32));
+	if (!get)
+		return -ENOMEM;
+	get->cmd = ETHTOOL_GRSSH;
+	get->indir_size = sizes->indir_size;
+	get->key_size = sizes->key_size;
+	if (!(err = ethtool(p, get)))
+		/* hfunc 0: a driver that does not say; Toeplitz is every NIC's default */
+		err = io_rss_from_device(
+		    &snap->config, !get->hfunc || get->hfunc == ETH_RSS_HASH_TOP,
+		    (const uint8_t *)(get->rss_config + get->indir_size), get->key_size,
+		    get->rss_config, get->indir_size, p->queues, &p->device, &why);
+	free(get);
+	return err;
+}
+
+/* The engine's key and table into the device (ETHTOOL_SRSSH). A device
+ * table of another size gets the engine's repeated; a device key of
+ * another length cannot take ours. 0 only if the device now hashes and
+ * steers exactly as the engine. */
+static int program(struct xdp_port *p, const struct ethtool_rxfh *sizes,
+		   const struct rss_snapshot *snap)
+{
+	const struct rss_key *key = &snap->hasher.key;
+	struct ethtool_rxfh *set;
+	int err;
+
+	if (sizes->key_size != key->len || !sizes->indir_size)
+		return -EOPNOTSUPP;
+	set = calloc(1, sizeof(*set) + (sizes->indir_size + sizes->key_size) * sizeof(__u32));
+	if (!set)
+		return -ENOMEM;
+	set->cmd = ETHTOOL_SRSSH;
+	set->indir_size = sizes->indir_size;
+	set->hfunc = ETH_RSS_HASH_TOP;
+	for (__u32 i = 0; i < sizes->indir_size; i++)
+		set->rss_config[i] = snap->table[i & snap->bucket_mask];
+	set->key_size = key->len;
+	memcpy(set->rss_config + sizes->indir_size, key->bytes, key->len);
+	err = ethtool(p, set);
+	free(set);
+	return err;
+}
+
 static int xdp_set_rss(struct io_port *io, const struct rss_snapshot *snap, const char **why)
 {
 	struct xdp_port *p = port_of(io);
-	struct ethtool_rxfh get = {.cmd = ETHTOOL_GRSSH}, *set;
-	const struct rss_key *key = &snap->hasher.key;
-	unsigned size = snap->bucket_mask + 1;
-	int err;
+	struct ethtool_rxfh sizes = {.cmd = ETHTOOL_GRSSH};
 
-	for (unsigned b = 0; b < size; b++)
+	for (unsigned b = 0; b <= snap->bucket_mask; b++)
 		if (snap->table[b] >= p->queues) {
 			*why = "the RSS table names more queues than the port has";
 			return -EINVAL;
 		}
-	if ((err = ethtool(p, &get)))
-		return 0; /* no programmable RSS (veth): the device or handoff steers */
-	set = calloc(1, sizeof(*set) + (get.indir_size + get.key_size) * sizeof(__u32));
-	if (!set) {
-		*why = "out of memory";
-		return -ENOMEM;
-	}
-	set->cmd = ETHTOOL_SRSSH;
-	set->indir_size = get.indir_size ? get.indir_size : ETH_RXFH_INDIR_NO_CHANGE;
-	set->hfunc = ETH_RSS_HASH_TOP;
-	for (__u32 i = 0; i < get.indir_size; i++)
-		set->rss_config[i] = snap->table[i & snap->bucket_mask];
-	if (get.key_size == key->len) { /* else the NIC keeps its key: handoff */
-		set->key_size = key->len;
-		memcpy(set->rss_config + get.indir_size, key->bytes, key->len);
-	}
-	err = ethtool(p, set);
-	free(set);
-	if (err && err != -EOPNOTSUPP) {
-		*why =
-		    io_why_fmt("cannot program the NIC's RSS (ETHTOOL_SRSSH: %s)", strerror(-err));
-		return err;
-	}
+	p->follow = false;
+	if (ethtool(p, &sizes))
+		return 0; /* no RSS to program or read (veth): handoff steers */
 	flow_hash_set(p,
 		      p->side == PKT_SIDE_LAN ? snap->config.fields_lan : snap->config.fields_wan);
+	if (program(p, &sizes, snap) == 0)
+		return 0;
+	/* The device keeps its own RSS: follow it if the engine can, else the
+	 * gateway's handoff moves what lands on the wrong worker. */
+	p->follow = read_back(p, &sizes, snap) == 0;
+	return 0;
+}
+
+static int xdp_device_rss(struct io_port *io, struct rss_config *out)
+{
+	struct xdp_port *p = port_of(io);
+
+	if (!p->follow)
+		return -ENOENT;
+	*out = p->device;
 	return 0;
 }
 
@@ -749,6 +803,7 @@ const struct io_ops afxdp_ops = {
     .rx_burst = xdp_rx_burst,
     .tx_burst = xdp_tx_burst,
     .set_rss = xdp_set_rss,
+    .device_rss = xdp_device_rss,
     .fd = xdp_fd,
     .stats = xdp_stats,
     .close = xdp_close,

@@ -97,3 +97,41 @@ int io_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	(void)ap;
 	return 0;
 }
+
+int io_rss_from_device(const struct rss_config *base, bool toeplitz, const uint8_t *key,
+		       unsigned key_len, const uint32_t *indir, unsigned indir_size,
+		       unsigned queues, struct rss_config *out, const char **why)
+{
+	struct rss_config c = *base;
+
+	if (!toeplitz) {
+		*why = "the device hashes with a function other than Toeplitz";
+		return -EINVAL;
+	}
+	if (key_len < RSS_KEY_LEN_MIN || key_len > RSS_KEY_LEN_MAX) {
+		*why = "the device's key is not 40 to 52 bytes";
+		return -EINVAL;
+	}
+	if (!rss_table_size_valid(indir_size)) {
+		*why = "the device's indirection table size is not a power of two up to 512";
+		return -EINVAL;
+	}
+	memcpy(c.key.bytes, key, key_len);
+	c.key.len = key_len;
+	c.table_size = indir_size;
+	c.queues = queues;
+	c.enabled = true;
+	c.device_table = true;
+	memset(c.weights, 0, sizeof(c.weights));
+	for (unsigned b = 0; b < indir_size; b++) {
+		if (indir[b] >= queues) {
+			*why = "the device's table names a queue the port does not read";
+			return -EINVAL;
+		}
+		c.table[b] = (uint16_t)indir[b];
+	}
+	if (rss_config_check(&c, why))
+		return -EINVAL;
+	*out = c;
+	return 0;
+}

@@ -17,6 +17,7 @@
 
 struct pkt;
 struct rss_snapshot;
+struct rss_config;
 struct io_port;
 
 struct io_params {
@@ -46,6 +47,12 @@ struct io_ops {
 	unsigned (*tx_burst)(struct io_port *port, unsigned q, struct pkt **pkts, unsigned n);
 	/* set_rss() - steer by this snapshot from now on. */
 	int (*set_rss)(struct io_port *port, const struct rss_snapshot *snap, const char **why);
+	/* device_rss() - where the device steers by RSS of its own that
+	 * set_rss() could not program but could read back (key and table):
+	 * 0 and @out filled, for the engine to follow (io_rss_from_device());
+	 * -ENOENT when the device follows the engine or has no RSS to follow.
+	 * NULL for backends that compute RSS themselves. */
+	int (*device_rss)(struct io_port *port, struct rss_config *out);
 	/* fd() - a descriptor to poll for queue @q's input. */
 	int (*fd)(struct io_port *port, unsigned q);
 	void (*stats)(struct io_port *port, unsigned q, struct io_queue_stats *out);
@@ -65,6 +72,17 @@ int io_tc_rss_attach(const char *ifname, const struct rss_snapshot *snap, unsign
  * io_stack_guard_detach() removes it. 0 or -errno with *why. */
 int io_stack_guard_attach(const char *ifname, const char **why);
 void io_stack_guard_detach(const char *ifname);
+
+/* io_rss_from_device() - the engine configuration that computes what a
+ * device computes: Toeplitz with @key (@key_len bytes) and the indirection
+ * table @indir (@indir_size entries) over @queues queues, the field sets
+ * and the rest taken from @base. Refuses (-EINVAL with *why) what the
+ * engine cannot follow: a hash function other than Toeplitz (@toeplitz
+ * false), a key not 40 to 52 bytes, a table size that is not a power of
+ * two up to 512, or an entry naming a queue the port does not read. */
+int io_rss_from_device(const struct rss_config *base, bool toeplitz, const uint8_t *key,
+		       unsigned key_len, const uint32_t *indir, unsigned indir_size,
+		       unsigned queues, struct rss_config *out, const char **why);
 
 /* io_backend() - the ops of a backend by name ("afpacket"), or NULL. */
 const struct io_ops *io_backend(const char *name);

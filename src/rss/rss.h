@@ -178,6 +178,11 @@ struct rss_config {
 	bool icmp_id_as_port;		  /* hash an ICMP echo identifier as both ports, where
 					   * we compute RSS ourselves (eBPF, simulator); NICs
 					   * hash ICMP on the addresses only */
+	/* A table given entry by entry instead of by weights: a NIC's own,
+	 * read back where it cannot be programmed (the engine then follows the
+	 * device). Entries below queues; weights must be all zero. */
+	bool device_table;
+	uint16_t table[RSS_TABLE_MAX];
 };
 
 struct rss_snapshot {
