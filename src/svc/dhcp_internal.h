@@ -1,15 +1,70 @@
-/* dhcp_internal.h - what dhcp.c (the protocol) and dhcp_lease.c (the lease
- * file and the listing) share: the server object and its address table.
- * Not for other modules; the fuzz harness reads it to check invariants. */
+/* dhcp_internal.h - what the DHCP server's files share: the server object,
+ * its address table, and the functions each file gives the others. dhcp.c
+ * is set-up, the message handlers, input and timers; dhcp_msg.c parses
+ * client messages and builds replies; dhcp_pool.c keeps the address table,
+ * chooses and probes addresses and limits rates; dhcp_lease.c is the lease
+ * file and the listing. Not for other modules; the fuzz harness reads it to
+ * check invariants.
+ *
+ * Theory of operation
+ * -------------------
+ * dhcp_input() gets every frame the gateway received on the LAN for UDP port
+ * 67. dhcp_parse() validates it from the Ethernet header down to the last
+ * option: a bounded walk of the options field, then of the file and sname
+ * fields if option 52 says they carry options, in that order (RFC 2131 4.1).
+ * Each field is walked at most once and option 52 counts only in the first,
+ * so there is no recursion and no overload loop; every walk step consumes at
+ * least one byte of its field.
+ *
+ * Addresses live in a fixed table of slots, one per pool address plus one per
+ * reserved address outside the pool, allocated by dhcp_create(). A slot may
+ * be associated with one client (option 61, else htype + chaddr), found from
+ * the client through a chained hash; the association outlives the lease
+ * (released or expired) so that a client comes back to the same address if
+ * nobody took it meanwhile. The address for a DISCOVER is chosen in the order
+ * of RFC 2131 4.3.1: a reservation for chaddr, the client's current or
+ * previous address, the requested address (option 50), then a pool address
+ * never given out (lowest first), then the one remembered the longest. An
+ * address is never chosen while held (declined, or its probe answered),
+ * while offered to or bound to another client, while reserved for another
+ * MAC, while probed for another client, or when ARP showed another MAC using
+ * it in the last DHCP_RECENT_MS.
+ *
+ * RFC 2131 2.2: "the allocating server SHOULD probe the reused address
+ * before allocating the address". With probe_ms > 0 an address not known to
+ * be the client's is probed before its first OFFER: the DISCOVER waits in a
+ * small table, dhcp_poll() sends an ARP request for the candidate, and
+ * either dhcp_address_seen() reports another MAC at that address within
+ * probe_ms (the address is held, another candidate probed), or dhcp_poll()
+ * sends the OFFER once the window has passed.
+ *
+ * A REQUEST is told apart by its fields (RFC 2131 4.3.2): option 54 present
+ * means SELECTING (ours: ACK or NAK; another server's: our offer is
+ * withdrawn), otherwise ciaddr 0 means INIT-REBOOT and ciaddr set means
+ * RENEWING (unicast) or REBINDING (broadcast). Bindings are committed to the
+ * lease file before their DHCPACK (RFC 2131 3.1 step 4) by dhcp_lease.c;
+ * mere renewals are written by dhcp_poll(), at most once a second.
+ *
+ * Replies are addressed as RFC 2131 4.1 says (no relay agents: giaddr set is
+ * dropped): DHCPNAK broadcast; ciaddr set: unicast to it; broadcast bit:
+ * broadcast; else unicast to yiaddr at chaddr, the Ethernet frame built here
+ * so no ARP is needed. From server_addr:67 and server_mac, TTL 64, the
+ * request's 802.1Q tag kept, the BOOTP message padded to 300 bytes.
+ */
 #ifndef RSSNAT_DHCP_INTERNAL_H
 #define RSSNAT_DHCP_INTERNAL_H
 
 #include "dhcp.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define DHCP_NIL UINT32_MAX /* no slot */
+
+enum {
+	DHCP_MILLI = 1000, /* milliseconds in a second; rate tokens in a packet */
+};
 
 enum dhcp_slot_flag {
 	DHCP_SLOT_LEASED = 1u << 0,   /* lease_end is valid: bound to its client once */
@@ -81,16 +136,102 @@ struct dhcp_server {
 	uint16_t ip_id;
 };
 
-/* dhcp.c: the table. */
-uint32_t dhcp_slot_index(const struct dhcp_server *s, uint32_t addr);
-uint32_t dhcp_find_client(const struct dhcp_server *s, const uint8_t *cid, size_t len);
-void dhcp_link_client(struct dhcp_server *s, uint32_t idx, const uint8_t *cid, size_t len);
-void dhcp_unlink_client(struct dhcp_server *s, uint32_t idx);
-void dhcp_forget_all(struct dhcp_server *s);
+/* dhcp_dropped() - count a message dropped for @r. Returns 0: nothing to
+ * send. */
+static inline size_t dhcp_dropped(struct dhcp_server *s, enum dhcp_drop r)
+{
+	s->cnt.drop[r]++;
+	return 0;
+}
+
+/* dhcp.c: the handlers. */
+
+/* dhcp_offer() - give slot @idx (usable by the client of @m) to that client
+ * as an offer kept DHCP_OFFER_HOLD_MS (a live lease stays bound) and build
+ * the DHCPOFFER into @out. Returns its length, or 0 (dropped: counted). */
+size_t dhcp_offer(struct dhcp_server *s, uint32_t idx, const struct dhcp_msg *m, uint64_t now,
+		  uint8_t *out, size_t cap);
+
+/* dhcp_msg.c: the messages. */
+
+extern const uint8_t dhcp_mac_broadcast[6];
+
+/* dhcp_get32() - the big-endian 32-bit value at @b. */
+uint32_t dhcp_get32(const uint8_t *b);
+
+/* dhcp_mac_unicast() - whether the 6-byte @m is neither zero nor a group
+ * address (IEEE 802). */
+bool dhcp_mac_unicast(const uint8_t *m);
+
+/* dhcp_host_valid() - whether @host is what option 12 becomes: one DNS
+ * label of 1..63 lower-case letters, digits and '-', no '-' at either end. */
 bool dhcp_host_valid(const char *host);
+
+/* dhcp_build_reply() - the reply of @type (OFFER, ACK or NAK) to @m with
+ * @yiaddr, addressed as RFC 2131 4.1 says, as a whole frame in @out (@cap
+ * bytes). Returns its length, or 0 (no room: counted in NO_ROOM). */
+size_t dhcp_build_reply(struct dhcp_server *s, const struct dhcp_msg *m, uint8_t type,
+			uint32_t yiaddr, uint8_t *out, size_t cap);
+
+/* dhcp_pool.c: the table. */
+
+/* dhcp_slot_index() - the slot of @addr, or DHCP_NIL: not ours to give. */
+uint32_t dhcp_slot_index(const struct dhcp_server *s, uint32_t addr);
+/* dhcp_find_client() - the slot associated with client id @cid, or DHCP_NIL. */
+uint32_t dhcp_find_client(const struct dhcp_server *s, const uint8_t *cid, size_t len);
+/* dhcp_link_client() - associate slot @idx (free of any client) with @cid. */
+void dhcp_link_client(struct dhcp_server *s, uint32_t idx, const uint8_t *cid, size_t len);
+/* dhcp_unlink_client() - end slot @idx's association: lease, offer, name. */
+void dhcp_unlink_client(struct dhcp_server *s, uint32_t idx);
+/* dhcp_forget_all() - unlink every client. */
+void dhcp_forget_all(struct dhcp_server *s);
 /* State of a slot at @now, for display: "bound", "offered", "released",
  * "expired", "held", or NULL (free: nothing to show). */
 const char *dhcp_slot_state(const struct dhcp_slot *sl, uint64_t now);
+
+/* dhcp_lease_active() - whether @sl is bound to its client at @now. */
+bool dhcp_lease_active(const struct dhcp_slot *sl, uint64_t now);
+/* dhcp_same_client() - whether @sl is associated with the client of @m. */
+bool dhcp_same_client(const struct dhcp_slot *sl, const struct dhcp_msg *m);
+/* dhcp_in_use_by_other() - whether @sl is bound or offered to another
+ * client than @m's at @now. */
+bool dhcp_in_use_by_other(const struct dhcp_slot *sl, const struct dhcp_msg *m, uint64_t now);
+/* dhcp_hold() - keep slot @idx from being offered for DHCP_HOLD_MS. */
+void dhcp_hold(struct dhcp_server *s, uint32_t idx, uint64_t now);
+
+/* dhcp_pool.c: address choice and probes. */
+
+/* dhcp_usable_by() - whether slot @idx may be offered or bound to the
+ * client of @m at @now (not ours, held, reserved for another MAC, in use or
+ * probed for another client, or lately seen at another MAC: not). */
+bool dhcp_usable_by(const struct dhcp_server *s, uint32_t idx, const struct dhcp_msg *m,
+		    uint64_t now);
+/* dhcp_choose() - the slot to offer the client of @m (RFC 2131 4.3.1
+ * order), or DHCP_NIL: pool exhausted. */
+uint32_t dhcp_choose(const struct dhcp_server *s, const struct dhcp_msg *m, uint64_t now);
+/* dhcp_needs_probe() - whether slot @idx must be probed before it is
+ * offered to the client of @m (RFC 2131 2.2). */
+bool dhcp_needs_probe(const struct dhcp_server *s, uint32_t idx, const struct dhcp_msg *m,
+		      uint64_t now);
+/* dhcp_pending_of() - the DISCOVER of @m's client waiting for a probe, or
+ * NULL. */
+struct dhcp_pending *dhcp_pending_of(struct dhcp_server *s, const struct dhcp_msg *m);
+/* dhcp_pending_cancel() - drop the waiting DISCOVER of @m's client, if any. */
+void dhcp_pending_cancel(struct dhcp_server *s, const struct dhcp_msg *m);
+/* dhcp_hold_for_probe() - keep @m waiting for the probe of slot @idx.
+ * Returns 0 (the OFFER comes from dhcp_poll(); table full: counted). */
+size_t dhcp_hold_for_probe(struct dhcp_server *s, uint32_t idx, const struct dhcp_msg *m);
+/* dhcp_pending_step() - run @p at @now: send its probe, or once the window
+ * passed, its OFFER (or a new candidate). Returns the frame's length in
+ * @out, or 0. */
+size_t dhcp_pending_step(struct dhcp_server *s, struct dhcp_pending *p, uint64_t now, uint8_t *out,
+			 size_t cap);
+
+/* dhcp_pool.c: rate limits. */
+
+/* dhcp_rate_check() - take a token for a packet from @mac at @now: from its
+ * bucket, then the global one. Returns DHCP_OK or the RATE_ reason. */
+enum dhcp_drop dhcp_rate_check(struct dhcp_server *s, const uint8_t *mac, uint64_t now);
 
 /* dhcp_lease.c: the file. Load fills the table (returns as dhcp_create()),
  * save writes it atomically (0 or -errno). */
