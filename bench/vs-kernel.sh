@@ -18,7 +18,9 @@
 # namespace that drops at ingress: its ceiling.
 #
 # Environment: RSSNAT (default build/rssnat), BENCH_SECONDS (5),
-# BENCH_FLOWS (1024), BENCH_QUEUES (2), BENCH_RPS=1 adds a kernel run with
+# BENCH_FLOWS (1024), BENCH_QUEUES (2), BENCH_BACKENDS ("afxdp afpacket":
+# rssnat is run once per backend, afxdp with the NIC's RSS emulated on the
+# peers by 'rssnat io tc-rss'; the first one gives the headline), BENCH_RPS=1 adds a kernel run with
 # RPS over all CPUs on the gateway's veths, BENCH_PERF=DIR records
 # `perf record -g` of rssnat during its UDP test into DIR.
 # Every wait is bounded; an EXIT trap removes the namespaces and processes,
@@ -30,7 +32,11 @@ GEN=$ROOT/build/bench-gen
 SECS=${BENCH_SECONDS:-5}
 FLOWS=${BENCH_FLOWS:-1024}
 QUEUES=${BENCH_QUEUES:-2}
-TCP_SECS=5
+# Both backends, the first one's ratios are the headline: afxdp is the fast
+# path (AF_XDP, steered by the NIC's RSS, here emulated on the veth peers).
+BACKENDS=${BENCH_BACKENDS:-afxdp afpacket}
+BACKEND=${BACKENDS%% *}
+TCP_SECS=8
 NS="rb-lan rb-gw rb-srv"
 TMP=$(mktemp -d /tmp/rb-bench.XXXXXX)
 SOCK=$TMP/rssnat.sock
@@ -83,8 +89,13 @@ topology() {
 	local n pair d
 	teardown
 	for n in $NS; do ip netns add "$n" || return 1; ip -n "$n" link set lo up; done
-	ip link add lanh netns rb-lan type veth peer name lan0 netns rb-gw &&
-		ip link add wan0 netns rb-gw type veth peer name srv netns rb-srv || return 1
+	# As many queues as the gateway has workers: the afxdp backend reads
+	# hardware queues (afpacket's fanout does not care).
+	ip link add lanh netns rb-lan numtxqueues "$QUEUES" numrxqueues "$QUEUES" type veth \
+		peer name lan0 netns rb-gw numtxqueues "$QUEUES" numrxqueues "$QUEUES" &&
+		ip link add wan0 netns rb-gw numtxqueues "$QUEUES" numrxqueues "$QUEUES" type veth \
+			peer name srv netns rb-srv numtxqueues "$QUEUES" numrxqueues "$QUEUES" ||
+		return 1
 	for pair in rb-lan:lanh rb-gw:lan0 rb-gw:wan0 rb-srv:srv; do
 		n=${pair%%:*} d=${pair#*:}
 		in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
@@ -132,9 +143,14 @@ gw_rssnat() {
 	ip -n rb-gw addr flush dev lan0
 	ip -n rb-gw addr flush dev wan0
 	rm -f "$SOCK"
+	if [ "$BACKEND" = afxdp ]; then # a veth has no RSS: the peers emulate a NIC's
+		in_ns rb-lan "$RSSNAT" io tc-rss --iface lanh --queues "$QUEUES" --side lan >/dev/null &&
+			in_ns rb-srv "$RSSNAT" io tc-rss --iface srv --queues "$QUEUES" --side wan \
+				>/dev/null || return 1
+	fi
 	ip netns exec rb-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
 		--wan-gateway 198.51.100.1 --queues "$QUEUES" --socket "$SOCK" --dhcp off --dns off \
-		>"$TMP/gw.log" 2>&1 &
+		--backend "$BACKEND" >"$TMP/gw.log" 2>&1 &
 	GW_PID=$!
 	for _ in $(seq 1 50); do
 		[ -S "$SOCK" ] && return 0
@@ -395,19 +411,24 @@ if [ "${BENCH_RPS:-0}" = 1 ]; then
 	KR_BPS=$R_BPS
 fi
 
-# 2. rssnat.
-topology || die "cannot build the namespaces"
-gw_rssnat || die "rssnat does not start"
-warm_up || die "rssnat: ping through the gateway fails"
-ping_rtt rssnat
-R_RTT_RSSNAT=$R_RTT
-udp_run rssnat rb-gw lan0 || die "rssnat UDP test failed"
-R_PPS_RSSNAT=$R_PPS R_SENT=$R_SENT_PPS
-rssnat_stats
-tcp_run rssnat || die "rssnat TCP test failed"
-R_BPS_RSSNAT=$R_BPS
-kill -0 "$GW_PID" 2>/dev/null || die "rssnat died during the tests: $(cat "$TMP/gw.log")"
-teardown
+# 2. rssnat, once per backend.
+for BACKEND in $BACKENDS; do
+	echo "rssnat backend: $BACKEND"
+	topology || die "cannot build the namespaces"
+	gw_rssnat || die "rssnat ($BACKEND) does not start"
+	warm_up || die "rssnat ($BACKEND): ping through the gateway fails"
+	ping_rtt rssnat
+	R_RTT_RSSNAT=$R_RTT
+	udp_run rssnat rb-gw lan0 || die "rssnat ($BACKEND) UDP test failed"
+	R_PPS_RSSNAT=$R_PPS R_SENT=$R_SENT_PPS
+	rssnat_stats
+	tcp_run rssnat || die "rssnat ($BACKEND) TCP test failed"
+	R_BPS_RSSNAT=$R_BPS
+	kill -0 "$GW_PID" 2>/dev/null || die "rssnat died during the tests: $(cat "$TMP/gw.log")"
+	teardown
+	eval "PPS_$BACKEND=\$R_PPS_RSSNAT BPS_$BACKEND=\$R_BPS_RSSNAT RTT_$BACKEND=\$R_RTT_RSSNAT"
+	[ -n "${HEAD_PPS:-}" ] || { HEAD_PPS=$R_PPS_RSSNAT HEAD_BPS=$R_BPS_RSSNAT HEAD_SENT=$R_SENT; }
+done
 
 # ---- summary ----
 ratio() { python3 -c 'import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print("%.2f" % (a / b if b else 0))' "$1" "$2"; }
@@ -417,14 +438,19 @@ echo "summary (what limits each side):"
 echo "  generator: ${GEN_CEIL} pps alone; it sent ${K_SENT} pps with the kernel and ${R_SENT} pps with rssnat."
 echo "  kernel UDP: veth runs the receiving side's softirq on the sender's CPU, so the whole NAT path (conntrack, masquerade, forwarding, the server's ingress) runs inside the generator's sendmmsg(): generator $(field kernel-udp gen)% of a CPU, $(field kernel-udp idle)% of all CPU time idle (of 2 CPUs: about the whole second one). The generator's CPU is the limit; the kernel NAT does not use the second core here (BENCH_RPS=1 spreads it with RPS)."
 echo "  rssnat UDP: generator $(field rssnat-udp gen)%, rssnat $(field rssnat-udp rssnat)% of a CPU, idle $(field rssnat-udp idle)% of all. rssnat's workers pay in their own sendmmsg() for the server side's softirq (most of their system time) and share both CPUs with the generator; rssnat's own code is a few % of its profile."
-echo "  TCP: the kernel gateway runs inline in iperf3's sends (iperf3 client $(field kernel-tcp iperf3-client)% of a CPU). rssnat: $(field rssnat-tcp rssnat)% of a CPU in its workers, ${R_TCP_LOST:-?} frames lost in its AF_PACKET rings (the retransmits), and an idle round trip of ${R_RTT_RSSNAT:-?} ms against ${R_RTT_KERNEL:-?} ms for the kernel (TPACKET_V3 block retire timer (1 ms) and the 1 ms idle poll): TCP windows need far more data in flight."
-for pair in kernel:$K_PPS:$K_SENT rssnat:$R_PPS_RSSNAT:$R_SENT; do
+echo "  TCP: the kernel gateway runs inline in iperf3's sends (iperf3 client $(field kernel-tcp iperf3-client)% of a CPU, idle round trip ${R_RTT_KERNEL:-?} ms). rssnat ($BACKEND, the last run): $(field rssnat-tcp rssnat)% of a CPU in its workers, ${R_TCP_LOST:-?} frames lost in its rings. Its round trip adds a user-space hop: afxdp wakes on the socket (idle ${RTT_afxdp:-?} ms); afpacket waits for TPACKET_V3's 1 ms block retire timer and the 1 ms idle poll (idle ${RTT_afpacket:-?} ms), so its TCP windows need more data in flight."
+for pair in kernel:$K_PPS:$K_SENT rssnat:$HEAD_PPS:$HEAD_SENT; do
 	IFS=: read -r g d s <<<"$pair"
 	[ "$s" -lt $((GEN_CEIL * 9 / 10)) ] && [ "$d" -ge $((s * 95 / 100)) ] &&
 		echo "  note: $g delivered >= 95% of what the generator sent, and the generator sent less than its ceiling: the limit is the CPU the generator shares with the path behind it, not a drop in the gateway"
 	[ "$d" -lt $((s * 95 / 100)) ] &&
 		echo "  note: $g lost $((100 - 100 * d / s))% of what the generator sent: the gateway is the limit"
 done
-[ "${BENCH_RPS:-0}" = 1 ] && echo "kernel-rps: udp $KR_PPS pps, tcp $KR_BPS bit/s; pps_ratio_vs_kernel_rps=$(ratio "$R_PPS_RSSNAT" "$KR_PPS") tcp_ratio_vs_kernel_rps=$(ratio "$R_BPS_RSSNAT" "$KR_BPS")"
-echo "pps_ratio_vs_kernel=$(ratio "$R_PPS_RSSNAT" "$K_PPS")"
-echo "tcp_ratio_vs_kernel=$(ratio "$R_BPS_RSSNAT" "$K_BPS")"
+for b in $BACKENDS; do
+	eval "p=\$PPS_$b t=\$BPS_$b"
+	echo "backend $b: udp $p pps, tcp $t bit/s; pps_ratio $(ratio "$p" "$K_PPS"), tcp_ratio $(ratio "$t" "$K_BPS")"
+done
+[ "${BENCH_RPS:-0}" = 1 ] && echo "kernel-rps: udp $KR_PPS pps, tcp $KR_BPS bit/s; pps_ratio_vs_kernel_rps=$(ratio "$HEAD_PPS" "$KR_PPS") tcp_ratio_vs_kernel_rps=$(ratio "$HEAD_BPS" "$KR_BPS")"
+echo "headline: rssnat with the ${BACKENDS%% *} backend"
+echo "pps_ratio_vs_kernel=$(ratio "$HEAD_PPS" "$K_PPS")"
+echo "tcp_ratio_vs_kernel=$(ratio "$HEAD_BPS" "$K_BPS")"
