@@ -126,14 +126,6 @@ static int ctl_show_stats(void *ctx, int argc, char **argv, struct ctl_reply *re
 	return 0;
 }
 
-static uint64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* `show dhcp` and `show dns`: the services write their own state. */
 int gw_ctl_show_dhcp(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
@@ -144,7 +136,7 @@ int gw_ctl_show_dhcp(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 		return ctl_fail(reply, 2, "'%s': show dhcp takes only --json", argv[0]);
 	if (!gw->dhcp)
 		return ctl_fail(reply, 1, "the DHCP server is off (run --dhcp on)");
-	dhcp_write_leases(gw->dhcp, reply->body, json, clock_ms(CLOCK_REALTIME));
+	dhcp_write_leases(gw->dhcp, reply->body, json, gw_clock_ms(CLOCK_REALTIME));
 	return 0;
 }
 
@@ -157,7 +149,7 @@ int gw_ctl_show_dns(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 		return ctl_fail(reply, 2, "'%s': show dns takes only --json", argv[0]);
 	if (!gw->dns)
 		return ctl_fail(reply, 1, "the DNS proxy is off (run --dns on)");
-	dns_proxy_write_stats(gw->dns, reply->body, json, clock_ms(CLOCK_MONOTONIC));
+	dns_proxy_write_stats(gw->dns, reply->body, json, gw_clock_ms(CLOCK_MONOTONIC));
 	return 0;
 }
 

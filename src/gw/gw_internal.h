@@ -158,12 +158,19 @@ struct gw {
 	_Atomic int stop;
 };
 
-static inline uint32_t gw_now_ms(void)
+static inline uint64_t gw_clock_ms(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint32_t)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The data path's clock: monotonic milliseconds, wrapping (compared by
+ * unsigned difference). */
+static inline uint32_t gw_now_ms(void)
+{
+	return (uint32_t)gw_clock_ms(CLOCK_MONOTONIC);
 }
 
 /* worker.c */

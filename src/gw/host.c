@@ -110,14 +110,18 @@ static void inject(struct gw *gw, const uint8_t *ip, size_t len)
 	memcpy(b->data + 6, gw->mac[GW_LAN], 6);
 	wire_put16(b->data + 12, ETHERTYPE_IPV4_);
 	memcpy(b->data + ETH_HLEN_, ip, len);
-	if (pkt_parse(&b->p, b->data, (uint16_t)(len + ETH_HLEN_), GW_FRAME) != PKT_OK ||
-	    ring_push(&gw->inject[0], &obj, 1) != 1) {
+	if (pkt_parse(&b->p, b->data, (uint16_t)(len + ETH_HLEN_), GW_FRAME) != PKT_OK) {
 		gw->host.from_host_dropped++;
 		gw_ctl_buf_home(gw, b);
 		return;
 	}
-	b->p.side = GW_LAN;
+	b->p.side = GW_LAN; /* before the push: from then on the frame is the worker's */
 	b->p.hops = 0;
+	if (ring_push(&gw->inject[0], &obj, 1) != 1) {
+		gw->host.from_host_dropped++;
+		gw_ctl_buf_home(gw, b);
+		return;
+	}
 	gw->host.from_host_to_nat++;
 }
 
@@ -168,20 +172,16 @@ static void read_host(struct gw *gw, uint32_t now)
 
 /* ---- the services ---- */
 
+/* DHCP's clock is the wall clock (leases on disk outlive the process);
+ * the DNS proxy's the monotonic one. */
 static uint64_t wall_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return gw_clock_ms(CLOCK_REALTIME);
 }
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return gw_clock_ms(CLOCK_MONOTONIC);
 }
 
 static void send_dhcp_frames(struct gw *gw, uint64_t now)
