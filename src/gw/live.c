@@ -22,8 +22,11 @@
  * bucket on queue 0; "queues" is how many of the started workers the table
  * spreads over (the others go idle; their sessions move away).
  *
- * Snapshots are kept until the gateway stops: the NAT's old views point to
- * them (nat.h), and one is about 40 KiB, mostly the hash's byte tables.
+ * Snapshots live as long as the NAT may look at them: the current one, and
+ * the one before it until the move away from it is complete (nat.h: the NAT
+ * frees its older views when the next snapshot is set). So two are kept,
+ * about 40 KiB each (mostly the hash's byte tables), however many changes a
+ * long-running gateway sees.
  */
 #include "gw_internal.h"
 
@@ -38,8 +41,8 @@
 #include "../rss/rss.h"
 
 enum {
-	LIVE_WAIT_MS = 3000, /* for the previous migration to finish */
-	LIVE_SNAPSHOTS_MAX = 4096,
+	LIVE_WAIT_MS = 3000,	 /* for the previous migration to finish */
+	LIVE_SNAPSHOTS_MAX = 16, /* never more than 3 at once: see drop_older() */
 };
 
 static int keep_snapshot(struct gw *gw, struct rss_snapshot *snap)
@@ -54,6 +57,19 @@ static int keep_snapshot(struct gw *gw, struct rss_snapshot *snap)
 	}
 	gw->snaps[gw->n_snaps++] = snap;
 	return 0;
+}
+
+/* Keep the last two (the previous and the new current one). */
+static void drop_older(struct gw *gw)
+{
+	unsigned keep = 2, n = gw->n_snaps;
+
+	if (n <= keep)
+		return;
+	for (unsigned i = 0; i < n - keep; i++)
+		rss_snapshot_destroy(gw->snaps[i]);
+	memmove(gw->snaps, gw->snaps + (n - keep), keep * sizeof(*gw->snaps));
+	gw->n_snaps = keep;
 }
 
 int gw_live_init(struct gw *gw, const char **why)
@@ -128,7 +144,9 @@ int gw_rss_commit(struct gw *gw, const struct rss_config *next, char *note, size
 		rss_snapshot_destroy(snap);
 		return err;
 	}
-	/* Committed: from here on nothing is undone. */
+	/* Committed: from here on nothing is undone. The snapshots before the
+	 * previous one are no longer seen by anyone. */
+	drop_older(gw);
 	gw->snap = snap;
 	gw->rss_cfg = *next;
 	for (int side = 0; side < 2; side++) {
