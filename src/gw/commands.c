@@ -9,6 +9,7 @@
 #include "../ctl/ctl.h"
 #include "../io/io.h"
 #include "../nat/nat.h"
+#include "../svc/arp.h"
 #include "../svc/dhcp.h"
 #include "../svc/dns_proxy.h"
 
@@ -72,6 +73,32 @@ static void queue_counters(struct gw *gw, unsigned q, FILE *out, bool json)
 	print_ring_drops(gw, q, out, json);
 }
 
+/* Each side's ARP: frames it held and dropped are drops of the gateway too
+ * (a cold cache loses the frames beyond the few it may hold). */
+static void arp_stats(const struct gw *gw, FILE *out, bool json)
+{
+	for (int side = GW_LAN; side <= GW_WAN; side++) {
+		const struct arp_counters *c = arp_counters(gw->arp[side]);
+		const char *name = side == GW_LAN ? "lan" : "wan", *sep = json ? "" : " ";
+		if (json)
+			fprintf(out, ",\"arp_%s\":{", name);
+		else
+			fprintf(out, "arp side=%s", name);
+#define GW_ARP_PRINT(field, text)                                                                  \
+	fprintf(out, json ? "%s\"" #field "\":%llu" : "%s" #field "=%llu", sep,                    \
+		(unsigned long long)c->field);                                                     \
+	sep = json ? "," : " ";
+		ARP_COUNTERS(GW_ARP_PRINT)
+#undef GW_ARP_PRINT
+		for (int d = 1; d < ARP_DROP_COUNT; d++)
+			if (c->drop[d])
+				fprintf(out, json ? ",\"drop_%s\":%llu" : " drop_%s=%llu",
+					arp_drop_name((enum arp_drop)d),
+					(unsigned long long)c->drop[d]);
+		fprintf(out, json ? "}" : "\n");
+	}
+}
+
 static void stats_text(struct gw *gw, FILE *out)
 {
 	for (unsigned q = 0; q < gw->n; q++) {
@@ -89,6 +116,7 @@ static void stats_text(struct gw *gw, FILE *out)
 					(unsigned long long)gw->w[q].router.drop[d]);
 	}
 	host_stats(gw, out, false);
+	arp_stats(gw, out, false);
 }
 
 static void stats_json(struct gw *gw, FILE *out)
@@ -110,6 +138,7 @@ static void stats_json(struct gw *gw, FILE *out)
 	}
 	fprintf(out, "]");
 	host_stats(gw, out, true);
+	arp_stats(gw, out, true);
 	fprintf(out, "}\n");
 }
 

@@ -20,7 +20,9 @@ void gw_raw_send(struct gw *gw, int side, const uint8_t *frame, size_t len)
 	    .sll_family = AF_PACKET, .sll_ifindex = gw->ifindex[side], .sll_halen = 6};
 
 	memcpy(sll.sll_addr, frame, 6);
-	(void)sendto(gw->raw[side], frame, len, 0, (struct sockaddr *)&sll, sizeof(sll));
+	if (sendto(gw->raw[side], frame, len, 0, (struct sockaddr *)&sll, sizeof(sll)) !=
+	    (ssize_t)len)
+		gw->host.ctl_send_failed++;
 }
 
 /* Send what the ARP cache released or asked for, and publish what it knows. */
@@ -69,7 +71,8 @@ void gw_send_resolved(struct gw *gw, int side, uint32_t hop, uint8_t *frame, siz
 	unsigned r = arp_resolve(gw->arp[side], hop, now, frame, len, mac);
 
 	if (r & ARP_RESOLVED) {
-		gw_raw_send(gw, side, frame, len);
+		if (frame)
+			gw_raw_send(gw, side, frame, len);
 		neigh_publish(&gw->neigh[side], hop, mac, now);
 	}
 	if (r & ARP_SEND_REQUEST) {
@@ -101,6 +104,32 @@ static void control_punts(struct gw *gw, uint32_t now)
 				else /* sized never to fill */
 					ring_push(&gw->back[b->owner], &obj, 1);
 			}
+}
+
+/* Neighbours the workers use are confirmed (ARP probes a STALE one) and
+ * published again before they age out of the workers' table: otherwise
+ * every NEIGH_FRESH_MS all their traffic would detour through this thread
+ * until it did so. A neighbour that stops answering goes FAILED and is not
+ * published again. */
+struct refresh {
+	struct gw *gw;
+	int side;
+	uint32_t now;
+};
+
+static void refresh_one(void *arg, uint32_t ip)
+{
+	struct refresh *r = arg;
+
+	gw_send_resolved(r->gw, r->side, ip, NULL, 0, r->now);
+}
+
+static void refresh_neighbours(struct gw *gw, uint32_t now)
+{
+	for (int side = GW_LAN; side <= GW_WAN; side++) {
+		struct refresh r = {.gw = gw, .side = side, .now = now};
+		neigh_foreach_aging(&gw->neigh[side], now, NEIGH_FRESH_MS / 2, refresh_one, &r);
+	}
 }
 
 /* The control thread's own frames that the workers are done with. */
@@ -148,6 +177,7 @@ void gw_control_loop(struct gw *gw, int sigfd)
 		gw_host_run(gw, fds + 2, n - 2, now);
 		if (now - last_tick >= GW_TICK_MS) {
 			last_tick = now;
+			refresh_neighbours(gw, now);
 			flush_arp(gw, GW_LAN, now);
 			flush_arp(gw, GW_WAN, now);
 			nat_reclaim(gw->nat);

@@ -98,7 +98,8 @@ struct gw_buf {
 	X(from_host_to_nat, "of those, injected into the NAT toward the WAN")                      \
 	X(from_host_dropped, "of those, dropped: not IPv4, malformed, or no buffer")               \
 	X(dhcp_in, "DHCP frames given to the server")                                              \
-	X(dhcp_out, "frames the DHCP server sent")
+	X(dhcp_out, "frames the DHCP server sent")                                                 \
+	X(ctl_send_failed, "frames the control thread could not send (raw socket full)")
 
 struct gw_host_counters {
 #define GW_HOST_FIELD(name, text) uint64_t name;
@@ -182,7 +183,7 @@ void gw_control_loop(struct gw *gw, int sigfd);
 void gw_raw_send(struct gw *gw, int side, const uint8_t *frame, size_t len);
 /* gw_send_resolved() - control thread: send @frame (Ethernet, destination
  * MAC to be filled) to next hop @hop on @side, resolving it with ARP (the
- * frame may wait for the answer). */
+ * frame may wait for the answer). @frame NULL: only resolve (and publish). */
 void gw_send_resolved(struct gw *gw, int side, uint32_t hop, uint8_t *frame, size_t len,
 		      uint32_t now);
 

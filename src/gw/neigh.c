@@ -54,3 +54,15 @@ bool neigh_lookup(const struct neigh_table *t, uint32_t ip, uint32_t now_ms, uin
 	}
 	return false;
 }
+
+void neigh_foreach_aging(const struct neigh_table *t, uint32_t now_ms, uint32_t age_ms,
+			 void (*visit)(void *ctx, uint32_t ip), void *ctx)
+{
+	for (unsigned i = 0; i < NEIGH_SLOTS; i++) {
+		const struct neigh_slot *s = &t->slot[i];
+		uint32_t ip = atomic_load_explicit(&s->ip, memory_order_relaxed);
+		uint32_t age = now_ms - atomic_load_explicit(&s->when_ms, memory_order_relaxed);
+		if (ip && age >= age_ms && age < NEIGH_FRESH_MS)
+			visit(ctx, ip);
+	}
+}

@@ -36,6 +36,11 @@ struct neigh_table {
 
 /* neigh_publish() - control thread only. */
 void neigh_publish(struct neigh_table *t, uint32_t ip, const uint8_t mac[6], uint32_t now_ms);
+/* neigh_foreach_aging() - control thread: call @visit for every neighbour
+ * published at least @age_ms ago and still fresh, so that it can be
+ * confirmed (and published again) before the workers stop trusting it. */
+void neigh_foreach_aging(const struct neigh_table *t, uint32_t now_ms, uint32_t age_ms,
+			 void (*visit)(void *ctx, uint32_t ip), void *ctx);
 /* neigh_lookup() - any thread: true and @mac when @ip was published less
  * than NEIGH_FRESH_MS ago. */
 bool neigh_lookup(const struct neigh_table *t, uint32_t ip, uint32_t now_ms, uint8_t mac[6]);
