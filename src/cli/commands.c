@@ -113,7 +113,9 @@ const struct cli_command cli_commands[] = {
     {"show stats", "[--json] [--socket PATH]",
      "Per-queue counters of the running gateway, over the control socket.",
      "One line per queue (frames received and sent per side, translated locally,\n"
-     "handed off, dropped, live sessions), then one line per drop reason seen.\n",
+     "handed off, dropped, live sessions, every NAT counter, kernel ring drops), one\n"
+     "line per drop reason seen, then the host interface's counters (host ...) and\n"
+     "each side's ARP counters and drops (arp side=lan ..., arp side=wan ...).\n",
      cli_daemon},
     {"show global", "[--json] [--socket PATH]",
      "The running gateway's global state, as netsh interface tcp show global.",
