@@ -34,13 +34,14 @@ static struct totals sum_counters(const struct gw *gw)
 	return t;
 }
 
-static void weights_text(const struct rss_config *rc, char *buf, size_t size)
+static void weights_text(const struct gw *gw, char *buf, size_t size)
 {
+	const struct rss_config *rc = &gw->rss_cfg;
 	size_t used = 0;
 	bool any = false;
 
-	if (rc->device_table) {
-		snprintf(buf, size, "the NIC's own table, read back");
+	if (rc->explicit_table) {
+		snprintf(buf, size, "%s", gw->table_origin ? gw->table_origin : "entry by entry");
 		return;
 	}
 	for (unsigned q = 0; q < rc->queues; q++)
@@ -74,7 +75,7 @@ static void global_text(struct gw *gw, FILE *out)
 	rss_key_format(&rc->key, key, sizeof(key));
 	rss_fields_format(rc->fields_lan, lan, sizeof(lan));
 	rss_fields_format(rc->fields_wan, wan, sizeof(wan));
-	weights_text(rc, weights, sizeof(weights));
+	weights_text(gw, weights, sizeof(weights));
 	fprintf(out, "Receive-Side Scaling State          : %s\n",
 		rc->enabled ? "enabled" : "disabled");
 	fprintf(out, "Internet Connection Sharing State   : enabled\n");
@@ -85,6 +86,8 @@ static void global_text(struct gw *gw, FILE *out)
 	fprintf(out, "Hash Fields LAN / WAN               : %s / %s\n", lan, wan);
 	fprintf(out, "Indirection Table Size              : %u\n", rc->table_size);
 	fprintf(out, "Indirection Table Weights           : %s\n", weights);
+	fprintf(out, "Automatic Rebalancing               : %s (%u rebalances)\n",
+		gw->rebalance ? "on" : "off", gw->rebalances);
 	fprintf(out, "Steering Mode                       : %s\n",
 		gw->cfg.nat.steering == NAT_STEER_RSS ? "rss (steered NAT ports, handoff)"
 						      : "handoff");
@@ -119,8 +122,10 @@ static void global_json(struct gw *gw, FILE *out)
 	for (unsigned q = 0; q < rc->queues; q++)
 		fprintf(out, "%s%u", q ? "," : "", rc->weights[q] ? rc->weights[q] : 1);
 	fprintf(out,
-		"],\"steering\":\"%s\",\"version\":%llu,\"sessions\":%llu,\"local_pkts\":%llu,"
+		"],\"rebalance\":\"%s\",\"rebalances\":%u,\"steering\":\"%s\",\"version\":%llu,"
+		"\"sessions\":%llu,\"local_pkts\":%llu,"
 		"\"handoff_pkts\":%llu,\"dhcp\":\"%s\",\"dns\":\"%s\"}\n",
+		gw->rebalance ? "on" : "off", gw->rebalances,
 		gw->cfg.nat.steering == NAT_STEER_RSS ? "rss" : "handoff",
 		(unsigned long long)gw->snap->version, (unsigned long long)t.sessions,
 		(unsigned long long)t.local, (unsigned long long)t.handoff,
@@ -210,6 +215,7 @@ int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	struct rss_config next = gw->rss_cfg;
 	unsigned long queues = 0;
 	unsigned weights = 0;
+	int rebalance = -1; /* -1: not given */
 	bool table = false, json = ctl_take_flag(&argc, argv, "--json");
 	const char *v, *why;
 
@@ -231,6 +237,16 @@ int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 			if (parse_weights(v, &next, &weights, reply))
 				return -1;
 			table = true;
+		} else if ((v = ctl_arg_value(argv[i], "rebalance"))) {
+			if (strcmp(v, "on") && strcmp(v, "off"))
+				return ctl_fail(reply, 2, "'%s': rebalance is on or off", argv[i]);
+			if (!strcmp(v, "on") && !gw_rebalance_possible(gw))
+				return ctl_fail(
+				    reply, 2,
+				    "rebalance=on needs per-bucket counts: the %s backend "
+				    "has none (the NIC hashes)",
+				    gw->cfg.backend);
+			rebalance = !strcmp(v, "on") ? 1 : 0;
 		} else if ((v = ctl_arg_value(argv[i], "table-size"))) {
 			unsigned long size = strtoul(v, &end, 10);
 			if (!*v || *end || size > RSS_TABLE_MAX ||
@@ -246,7 +262,16 @@ int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 		}
 	}
 	if (queues || table || next.table_size != gw->rss_cfg.table_size)
-		next.device_table = false; /* the engine's own table from now on */
+		next.explicit_table = false; /* the engine's own table from now on */
+	if (rebalance >= 0 && argc == 1) {   /* only the switch: no new table */
+		gw->rebalance = rebalance;
+		gw->rebalance_ms = gw_now_ms();
+		if (json)
+			global_json(gw, reply->body);
+		else
+			global_text(gw, reply->body);
+		return 0;
+	}
 	if (table && weights && queues && queues != weights)
 		return ctl_fail(reply, 2, "table= gives %u weights but queues=%lu", weights,
 				queues);
@@ -262,7 +287,11 @@ int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 				next.queues, gw->n);
 	if (rss_config_check(&next, &why))
 		return ctl_fail(reply, 2, "%s", why);
-	return commit(gw, &next, json, reply);
+	if (commit(gw, &next, json, reply))
+		return -1;
+	if (rebalance >= 0)
+		gw->rebalance = rebalance; /* from the next round on */
+	return 0;
 }
 
 /* ---- show rss ---- */

@@ -178,6 +178,7 @@ void gw_control_loop(struct gw *gw, int sigfd)
 		if (now - last_tick >= GW_TICK_MS) {
 			last_tick = now;
 			refresh_neighbours(gw, now);
+			gw_rebalance_tick(gw, now);
 			flush_arp(gw, GW_LAN, now);
 			flush_arp(gw, GW_WAN, now);
 			nat_reclaim(gw->nat);

@@ -327,11 +327,13 @@ static void follow_device(struct gw *gw)
 		if (gw_rss_commit(gw, &dev, note, sizeof(note), &why))
 			fprintf(stderr, "rssnat: cannot follow the %s NIC's own RSS (%s)\n",
 				side == GW_WAN ? "WAN" : "LAN", why);
-		else
+		else {
+			gw->table_origin = "the NIC's own table, read back";
 			fprintf(stderr,
 				"rssnat: the %s NIC keeps its own RSS key and %u-entry table; the "
 				"engine follows it\n",
 				side == GW_WAN ? "WAN" : "LAN", dev.table_size);
+		}
 		return;
 	}
 }

@@ -130,6 +130,12 @@ struct gw {
 	struct rss_config rss_cfg; /* what it was built from */
 	struct rss_snapshot **snaps;
 	unsigned n_snaps, cap_snaps;
+	const char *table_origin; /* of an explicit table: read back, or rebalanced */
+	/* rebalance.c (control thread) */
+	bool rebalance;
+	uint32_t rebalance_ms;
+	unsigned rebalance_size, rebalances;
+	uint64_t rebalance_last[RSS_TABLE_MAX];
 	struct nat *nat;
 	unsigned n;
 	struct gw_worker *w;
@@ -196,6 +202,12 @@ void gw_live_free(struct gw *gw);
  * by it (the change still holds: handoff covers). */
 int gw_rss_commit(struct gw *gw, const struct rss_config *next, char *note, size_t note_size,
 		  const char **why);
+
+/* rebalance.c: `set rss rebalance=on` */
+bool gw_rebalance_possible(const struct gw *gw);
+/* gw_rebalance_tick() - control thread, often: every GW_REBALANCE_MS, move
+ * buckets from busy queues to idle ones by measured load (when on). */
+void gw_rebalance_tick(struct gw *gw, uint32_t now);
 
 /* gw_reload() - control thread, on SIGHUP: read the settings again, check
  * them whole, then apply what can change live (RSS, NAT timeouts, port

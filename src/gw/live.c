@@ -168,8 +168,8 @@ static bool same_rss(const struct rss_config *a, const struct rss_config *b)
 	       a->table_size == b->table_size && a->queues == b->queues &&
 	       !memcmp(a->weights, b->weights, sizeof(a->weights)) &&
 	       a->fields_lan == b->fields_lan && a->fields_wan == b->fields_wan &&
-	       a->icmp_id_as_port == b->icmp_id_as_port && a->device_table == b->device_table &&
-	       (!a->device_table || !memcmp(a->table, b->table, sizeof(a->table)));
+	       a->icmp_id_as_port == b->icmp_id_as_port && a->explicit_table == b->explicit_table &&
+	       (!a->explicit_table || !memcmp(a->table, b->table, sizeof(a->table)));
 }
 
 /* What only a restart can change: say so, keep running as is. */

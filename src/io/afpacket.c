@@ -103,7 +103,7 @@ struct afp_port {
 	unsigned side; /* enum pkt_side: which field set the program hashes */
 	int ifindex;
 	struct bpf_object *obj;
-	int prog_fd, state_fd, active_fd;
+	int prog_fd, state_fd, active_fd, frames_fd;
 	unsigned active;	    /* the slot of rss_state the program reads */
 	struct io_rss_state *stage; /* set_rss() builds the next state here */
 	struct afp_queue q[];
@@ -305,13 +305,16 @@ static int bpf_find_maps(struct afp_port *p, const char **why)
 {
 	struct bpf_map *state = bpf_object__find_map_by_name(p->obj, "rss_state");
 	struct bpf_map *active = bpf_object__find_map_by_name(p->obj, "rss_active");
+	struct bpf_map *frames = bpf_object__find_map_by_name(p->obj, "rss_bucket_frames");
 
-	if (!state || !active) {
-		*why = "eBPF fanout object lacks its maps (rss_state, rss_active)";
+	if (!state || !active || !frames) {
+		*why = "eBPF fanout object lacks its maps (rss_state, rss_active, "
+		       "rss_bucket_frames)";
 		return -ENOENT;
 	}
 	p->state_fd = bpf_map__fd(state);
 	p->active_fd = bpf_map__fd(active);
+	p->frames_fd = bpf_map__fd(frames);
 	return 0;
 }
 
@@ -369,6 +372,26 @@ static int afp_set_rss(struct io_port *io, const struct rss_snapshot *snap, cons
 	return 0;
 }
 
+/* Frames the fanout program counted per bucket since it was loaded, all
+ * CPUs summed. */
+static int afp_bucket_frames(struct io_port *io, uint64_t *out, unsigned n)
+{
+	struct afp_port *p = port_of(io);
+	int cpus = libbpf_num_possible_cpus();
+	uint64_t per_cpu[IO_CPUS_MAX];
+
+	if (cpus <= 0 || cpus > IO_CPUS_MAX || p->frames_fd == AFP_NO_FD)
+		return -ENOTSUP;
+	for (__u32 b = 0; b < n && b < IO_RSS_TABLE_MAX; b++) {
+		out[b] = 0;
+		if (bpf_map_lookup_elem(p->frames_fd, &b, per_cpu))
+			return -errno;
+		for (int c = 0; c < cpus; c++)
+			out[b] += per_cpu[c];
+	}
+	return 0;
+}
+
 /* Steps 3 and 4 of the theory of operation. */
 static int fanout_commit(struct afp_port *p, const char **why)
 {
@@ -413,7 +436,7 @@ static struct afp_port *port_alloc(const struct io_params *params, int ifindex)
 	p->queues = params->queues;
 	p->side = params->side;
 	p->ifindex = ifindex;
-	p->prog_fd = p->state_fd = p->active_fd = AFP_NO_FD;
+	p->prog_fd = p->state_fd = p->active_fd = p->frames_fd = AFP_NO_FD;
 	p->active = 1; /* the first set_rss() fills slot 0 */
 	for (unsigned i = 0; i < p->queues; i++)
 		p->q[i].fd = AFP_NO_FD;
@@ -611,6 +634,7 @@ const struct io_ops afpacket_ops = {
     .rx_burst = afp_rx_burst,
     .tx_burst = afp_tx_burst,
     .set_rss = afp_set_rss,
+    .bucket_frames = afp_bucket_frames,
     .fd = afp_fd,
     .stats = afp_stats,
     .close = afp_close,

@@ -121,7 +121,7 @@ int io_rss_from_device(const struct rss_config *base, bool toeplitz, const uint8
 	c.table_size = indir_size;
 	c.queues = queues;
 	c.enabled = true;
-	c.device_table = true;
+	c.explicit_table = true;
 	memset(c.weights, 0, sizeof(c.weights));
 	for (unsigned b = 0; b < indir_size; b++) {
 		if (indir[b] >= queues) {

@@ -53,6 +53,10 @@ struct io_ops {
 	 * -ENOENT when the device follows the engine or has no RSS to follow.
 	 * NULL for backends that compute RSS themselves. */
 	int (*device_rss)(struct io_port *port, struct rss_config *out);
+	/* bucket_frames() - frames received per indirection-table bucket since
+	 * the port opened (@n buckets into @out), for rebalancing by load;
+	 * NULL where the backend cannot count them (a NIC's own RSS). */
+	int (*bucket_frames)(struct io_port *port, uint64_t *out, unsigned n);
 	/* fd() - a descriptor to poll for queue @q's input. */
 	int (*fd)(struct io_port *port, unsigned q);
 	void (*stats)(struct io_port *port, unsigned q, struct io_queue_stats *out);

@@ -13,6 +13,10 @@
 
 #include "io.h"
 
+enum {
+	IO_CPUS_MAX = 1024, /* possible CPUs a per-CPU map is read for */
+};
+
 extern const struct io_ops afpacket_ops;
 extern const struct io_ops afxdp_ops;
 

@@ -180,8 +180,9 @@ struct rss_config {
 					   * hash ICMP on the addresses only */
 	/* A table given entry by entry instead of by weights: a NIC's own,
 	 * read back where it cannot be programmed (the engine then follows the
-	 * device). Entries below queues; weights must be all zero. */
-	bool device_table;
+	 * device), or one rebalanced by measured load. Entries below queues;
+	 * weights must be all zero. */
+	bool explicit_table;
 	uint16_t table[RSS_TABLE_MAX];
 };
 

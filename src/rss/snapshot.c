@@ -30,7 +30,7 @@ static bool weights_given(const struct rss_config *cfg)
 	return false;
 }
 
-static int check_device_table(const struct rss_config *cfg, const char **why)
+static int check_explicit_table(const struct rss_config *cfg, const char **why)
 {
 	if (weights_given(cfg)) {
 		*why = "a table given entry by entry takes no weights";
@@ -77,7 +77,7 @@ int rss_config_check(const struct rss_config *cfg, const char **why)
 		*why = "field sets must be non-empty subsets of sdfn";
 		return -EINVAL;
 	}
-	return cfg->device_table ? check_device_table(cfg, why) : 0;
+	return cfg->explicit_table ? check_explicit_table(cfg, why) : 0;
 }
 
 int rss_snapshot_create(const struct rss_config *cfg, uint64_t version, struct rss_snapshot **out,
@@ -100,7 +100,7 @@ int rss_snapshot_create(const struct rss_config *cfg, uint64_t version, struct r
 	rss_hasher_init(&s->hasher, &cfg->key, -1);
 	/* Disabled RSS is the same table with every bucket on queue 0, so that
 	 * turning it off and on moves buckets, never rehashes sessions. */
-	if (cfg->enabled && cfg->device_table)
+	if (cfg->enabled && cfg->explicit_table)
 		memcpy(s->table, cfg->table, cfg->table_size * sizeof(s->table[0]));
 	else if (cfg->enabled)
 		rss_table_fill(s->table, cfg->table_size, cfg->queues,

@@ -18,7 +18,7 @@ static void device(uint8_t key[52], unsigned key_len, uint32_t *indir, unsigned 
 		indir[b] = (uint32_t)(test_rand() % queues);
 }
 
-TEST(io_engine_follows_a_device_table_and_key)
+TEST(io_engine_follows_a_explicit_table_and_key)
 {
 	static const unsigned sizes[] = {64, 128, 512};
 	struct rss_config base, cfg;
@@ -34,7 +34,7 @@ TEST(io_engine_follows_a_device_table_and_key)
 		CHECK_EQ(
 		    io_rss_from_device(&base, true, key, key_len, indir, sizes[s], 4, &cfg, &why),
 		    0);
-		CHECK(cfg.device_table && cfg.table_size == sizes[s] && cfg.key.len == key_len);
+		CHECK(cfg.explicit_table && cfg.table_size == sizes[s] && cfg.key.len == key_len);
 		if (!CHECK_EQ(rss_snapshot_create(&cfg, 1, &snap, &why), 0))
 			continue;
 		for (unsigned i = 0; i < 2000; i++) {

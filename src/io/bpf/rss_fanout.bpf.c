@@ -69,6 +69,16 @@ struct {
 	__type(value, __u32);
 } rss_active SECTION(".maps");
 
+/* Frames per bucket, per CPU: the load each bucket brings, which the
+ * gateway reads to rebalance the table (`rssnat set rss rebalance=on`,
+ * after RSS++). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IO_RSS_TABLE_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} rss_bucket_frames SECTION(".maps");
+
 /* The hashable fields of one IPv4 frame. */
 struct v4_tuple {
 	__u8 saddr[4];
@@ -183,7 +193,8 @@ int rss_fanout(struct __sk_buff *skb)
 {
 	struct v4_tuple t = {};
 	const struct io_rss_state *st;
-	__u32 zero = 0, *active, slot;
+	__u32 zero = 0, *active, slot, bucket;
+	__u64 *frames;
 
 	active = bpf_map_lookup_elem(&rss_active, &zero);
 	if (!active)
@@ -192,7 +203,12 @@ int rss_fanout(struct __sk_buff *skb)
 	st = bpf_map_lookup_elem(&rss_state, &slot);
 	if (!st || parse(skb, st, &t))
 		return QUEUE_SLOW;
-	return (int)st->table[toeplitz(st, &t) & st->bucket_mask & (IO_RSS_TABLE_MAX - 1)];
+	bucket = toeplitz(st, &t) & st->bucket_mask & (IO_RSS_TABLE_MAX - 1);
+	frames = bpf_map_lookup_elem(&rss_bucket_frames, &bucket);
+	if (frames)
+		(*frames)++; /* this CPU's own slot: no atomic needed */
+	/* Masked again: the verifier may lose the bound across the helper call. */
+	return (int)st->table[bucket & (IO_RSS_TABLE_MAX - 1)];
 }
 
 /* No GPL-only helper is used; the tag only has to be one the kernel knows. */
