@@ -6,6 +6,7 @@
 #include "../pkt/pkt.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,37 +60,13 @@ static int parse_addr(const char *opt, const char *v, uint32_t *addr)
 /* PROTO:EXT=ADDR:PORT, e.g. tcp:8080=192.168.137.10:80 */
 static int parse_port_map(struct gw_config *cfg, const char *v)
 {
-	char buf[64], *colon, *eq, *colon2;
-	unsigned long ext, port;
-	struct nat_static_map *sm;
+	const char *why = "";
 
 	if (cfg->nat.n_static == NAT_STATIC_MAX)
 		return cli_usage_error(where("--port-map"), "at most %d port mappings",
 				       NAT_STATIC_MAX);
-	if (strlen(v) >= sizeof(buf))
-		return cli_usage_error(where("--port-map"), "'%s' is too long", v);
-	strcpy(buf, v);
-	colon = strchr(buf, ':');
-	eq = colon ? strchr(colon, '=') : NULL;
-	colon2 = eq ? strchr(eq, ':') : NULL;
-	if (!colon || !eq || !colon2)
-		return cli_usage_error(where("--port-map"), "'%s' is not PROTO:PORT=ADDR:PORT", v);
-	*colon = *eq = *colon2 = '\0';
-	sm = &cfg->nat.statics[cfg->nat.n_static];
-	if (!strcmp(buf, "tcp"))
-		sm->proto = PKT_PROTO_TCP;
-	else if (!strcmp(buf, "udp"))
-		sm->proto = PKT_PROTO_UDP;
-	else
-		return cli_usage_error(where("--port-map"), "'%s' is neither tcp nor udp", buf);
-	if (cli_parse_uint(colon + 1, 1, 65535, &ext) ||
-	    cli_parse_uint(colon2 + 1, 1, 65535, &port))
-		return cli_usage_error(where("--port-map"), "ports in '%s' must be from 1 to 65535",
-				       v);
-	if (parse_addr("--port-map", eq + 1, &sm->lan_addr))
-		return CLI_USAGE;
-	sm->ext_port = (uint16_t)ext;
-	sm->lan_port = (uint16_t)port;
+	if (nat_static_parse(v, true, &cfg->nat.statics[cfg->nat.n_static], &why))
+		return cli_usage_error(where("--port-map"), "%s", why);
 	cfg->nat.n_static++;
 	return 0;
 }
@@ -203,7 +180,7 @@ static int parse_rss(struct gw_config *cfg, int c, const char *v)
 {
 	const char *why = "";
 	unsigned long n;
-	char *end;
+	int count;
 
 	switch (c) {
 	case 'r':
@@ -224,20 +201,12 @@ static int parse_rss(struct gw_config *cfg, int c, const char *v)
 		cfg->rss.table_size = (unsigned)n;
 		return 0;
 	case 'W':
-		memset(cfg->rss.weights, 0, sizeof(cfg->rss.weights));
-		n = 0;
-		for (const char *p = v; *p; p = *end ? end + 1 : end) {
-			unsigned long w = strtoul(p, &end, 10);
-			if (end == p || (*end && *end != ',') || w > 1000 || n == RSS_QUEUES_MAX)
-				return cli_usage_error(where("--rss-table"),
-						       "'%s' is not W,W,.. (one weight from 0 to "
-						       "1000 per queue, at most 64)",
-						       v);
-			cfg->rss.weights[n++] = (unsigned)w;
-		}
-		if (!n)
-			return cli_usage_error(where("--rss-table"), "no weights in '%s'", v);
-		cfg->rss.queues = (unsigned)n;
+		if ((count = rss_weights_parse(v, 1000, cfg->rss.weights)) < 0)
+			return cli_usage_error(where("--rss-table"),
+					       "'%s' is not W,W,.. (one weight from 0 to "
+					       "1000 per queue, at most 64)",
+					       v);
+		cfg->rss.queues = (unsigned)count;
 		cfg->rss_weights = true;
 		return 0;
 	}
@@ -247,21 +216,17 @@ static int parse_rss(struct gw_config *cfg, int c, const char *v)
 /* --timeout NAME=SECONDS */
 static int parse_timeout(struct gw_config *cfg, const char *v)
 {
-	char name[32];
-	const char *eq = strchr(v, '=');
-	unsigned long secs;
-	int err;
+	int err = nat_timeout_parse(&cfg->nat.timeouts, v);
 
-	if (!eq || (size_t)(eq - v) >= sizeof(name) || cli_parse_uint(eq + 1, 1, 604800, &secs))
+	if (err == -ENOENT)
+		return cli_usage_error(
+		    where("--timeout"),
+		    "'%.*s': unknown timeout (udp, tcp-established, tcp-opening, "
+		    "tcp-closing, tcp-rst, icmp, frag)",
+		    (int)strcspn(v, "="), v);
+	if (err)
 		return cli_usage_error(where("--timeout"),
 				       "'%s' is not NAME=SECONDS (seconds from 1 to 604800)", v);
-	memcpy(name, v, (size_t)(eq - v));
-	name[eq - v] = '\0';
-	if ((err = nat_timeout_set(&cfg->nat.timeouts, name, secs)))
-		return cli_usage_error(where("--timeout"),
-				       "'%s': unknown timeout (udp, tcp-established, tcp-opening, "
-				       "tcp-closing, tcp-rst, icmp, frag)",
-				       name);
 	return 0;
 }
 

@@ -199,34 +199,6 @@ int gw_ctl_show_sessions(void *ctx, int argc, char **argv, struct ctl_reply *rep
 
 /* ---- port mappings ---- */
 
-/* PROTO:EXT=ADDR:PORT (add) or PROTO:EXT (delete) */
-static int parse_mapping(const char *v, struct nat_static_map *sm, bool want_target)
-{
-	char buf[64], *colon, *eq;
-	bool has_port;
-
-	if (strlen(v) >= sizeof(buf))
-		return -1;
-	strcpy(buf, v);
-	if (!(colon = strchr(buf, ':')))
-		return -1;
-	*colon = '\0';
-	eq = strchr(colon + 1, '=');
-	if ((eq != NULL) != want_target)
-		return -1;
-	if (eq)
-		*eq = '\0';
-	if ((strcmp(buf, "tcp") && strcmp(buf, "udp")) || parse_proto(buf, &sm->proto) ||
-	    parse_u16(colon + 1, 1, &sm->ext_port))
-		return -1;
-	if (!eq)
-		return 0;
-	if (parse_endpoint(eq + 1, &sm->lan_addr, &sm->lan_port, &has_port) || !has_port ||
-	    !sm->lan_port)
-		return -1;
-	return 0;
-}
-
 int gw_ctl_add_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
@@ -235,10 +207,12 @@ int gw_ctl_add_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *r
 	bool json = ctl_take_flag(&argc, argv, "--json");
 	int err;
 
-	if (argc != 1 || parse_mapping(argv[0], &sm, true))
+	if (argc != 1)
 		return ctl_fail(reply, 2,
 				"add portmapping takes PROTO:PORT=ADDR:PORT, e.g. "
 				"tcp:8080=192.168.137.10:80");
+	if (nat_static_parse(argv[0], true, &sm, &why))
+		return ctl_fail(reply, 2, "%s", why);
 	if ((sm.lan_addr & gw->cfg.lan_mask) != (gw->cfg.lan_addr & gw->cfg.lan_mask) ||
 	    sm.lan_addr == gw->cfg.lan_addr)
 		return ctl_fail(reply, 2, "%s: the target must be a host of the LAN subnet",
@@ -256,8 +230,10 @@ int gw_ctl_delete_portmapping(void *ctx, int argc, char **argv, struct ctl_reply
 	const char *why = "";
 	bool json = ctl_take_flag(&argc, argv, "--json");
 
-	if (argc != 1 || parse_mapping(argv[0], &sm, false))
+	if (argc != 1)
 		return ctl_fail(reply, 2, "delete portmapping takes PROTO:PORT, e.g. tcp:8080");
+	if (nat_static_parse(argv[0], false, &sm, &why))
+		return ctl_fail(reply, 2, "%s", why);
 	if (nat_static_delete(gw->nat, sm.proto, sm.ext_port, &why))
 		return ctl_fail(reply, 1, "%s: %s", argv[0], why);
 	fprintf(reply->body,

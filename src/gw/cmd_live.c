@@ -184,31 +184,6 @@ int gw_ctl_set_global(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	return commit(gw, &next, json, reply);
 }
 
-/* W,W,.. : one weight per queue (their count sets the queues). */
-static int parse_weights(const char *v, struct rss_config *next, unsigned *count,
-			 struct ctl_reply *reply)
-{
-	char *end;
-	unsigned n = 0;
-
-	memset(next->weights, 0, sizeof(next->weights));
-	if (!strcmp(v, "roundrobin") || !strcmp(v, "round-robin")) {
-		*count = 0;
-		return 0;
-	}
-	for (const char *p = v; *p; p = *end ? end + 1 : end) {
-		unsigned long w = strtoul(p, &end, 10);
-		if (end == p || (*end && *end != ',') || w > 1000 || n == RSS_QUEUES_MAX)
-			return ctl_fail(reply, 2,
-					"table=%s: give one weight per queue, each from 0 to "
-					"1000, comma-separated (at most 64), or roundrobin",
-					v);
-		next->weights[n++] = (unsigned)w;
-	}
-	*count = n;
-	return 0;
-}
-
 int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
@@ -234,8 +209,19 @@ int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 			if (rss_key_parse(v, &next.key, &why))
 				return ctl_fail(reply, 2, "'%s': %s", argv[i], why);
 		} else if ((v = ctl_arg_value(argv[i], "table"))) {
-			if (parse_weights(v, &next, &weights, reply))
-				return -1;
+			/* one weight per queue (their count sets the queues) */
+			int count = strcmp(v, "roundrobin") && strcmp(v, "round-robin")
+					? rss_weights_parse(v, 1000, next.weights)
+					: 0;
+			if (count < 0)
+				return ctl_fail(
+				    reply, 2,
+				    "table=%s: give one weight per queue, each from 0 "
+				    "to 1000, comma-separated (at most 64), or roundrobin",
+				    v);
+			if (!count)
+				memset(next.weights, 0, sizeof(next.weights));
+			weights = (unsigned)count;
 			table = true;
 		} else if ((v = ctl_arg_value(argv[i], "rebalance"))) {
 			if (strcmp(v, "on") && strcmp(v, "off"))
@@ -362,20 +348,14 @@ int gw_ctl_set_nat(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 				"set nat timeout udp=300");
 	nat_get_timeouts(gw->nat, &t);
 	for (int i = 1; i < argc; i++) {
-		char name[32], *eq = strchr(argv[i], '='), *end;
-		unsigned long secs;
-		int err;
-		if (!eq || (size_t)(eq - argv[i]) >= sizeof(name))
-			return ctl_fail(reply, 2, "'%s' is not NAME=SECONDS", argv[i]);
-		memcpy(name, argv[i], (size_t)(eq - argv[i]));
-		name[eq - argv[i]] = '\0';
-		secs = strtoul(eq + 1, &end, 10);
-		err = !eq[1] || *end ? -ERANGE : nat_timeout_set(&t, name, secs);
+		int err = nat_timeout_parse(&t, argv[i]);
 		if (err == -ENOENT)
 			return ctl_fail(reply, 2,
-					"'%s': unknown timeout (udp, tcp, tcp-established, "
+					"'%.*s': unknown timeout (udp, tcp, tcp-established, "
 					"tcp-opening, tcp-closing, tcp-rst, icmp, frag)",
-					name);
+					(int)strcspn(argv[i], "="), argv[i]);
+		if (err == -EINVAL)
+			return ctl_fail(reply, 2, "'%s' is not NAME=SECONDS", argv[i]);
 		if (err)
 			return ctl_fail(reply, 2, "'%s': seconds from 1 to 604800", argv[i]);
 	}

@@ -325,11 +325,13 @@ int nat_set_snapshot(struct nat *nat, const struct rss_snapshot *snap, const cha
  * after nat_set_snapshot(). */
 bool nat_migration_done(const struct nat *nat);
 
-/* nat_timeout_set() - set the timeout called @name (udp, tcp-established
- * or tcp, tcp-opening, tcp-closing, tcp-rst, icmp, frag) in @t to @secs:
- * 0, -ENOENT (no such name) or -ERANGE (secs not from 1 to 604800). For
- * the command line, the configuration file and `set nat timeout`. */
-int nat_timeout_set(struct nat_timeouts *t, const char *name, unsigned long secs);
+/* nat_timeout_parse() - "NAME=SECONDS" into @t: NAME one of udp,
+ * tcp-established (or tcp), tcp-opening, tcp-closing, tcp-rst, icmp, frag;
+ * SECONDS decimal digits from 1 to 604800. 0, -EINVAL (not NAME=SECONDS),
+ * -ENOENT (no such name) or -ERANGE (seconds out of range); @t unchanged
+ * on error. For the command line, the configuration file and `set nat
+ * timeout`. */
+int nat_timeout_parse(struct nat_timeouts *t, const char *text);
 /* nat_timeouts_format() - "udp=300 tcp-established=7440 ..." or, with
  * @json, one JSON object, and a newline. */
 void nat_timeouts_format(const struct nat_timeouts *t, FILE *out, bool json);
@@ -374,6 +376,13 @@ struct nat_mapping_info {
  * fills *out if there is one. */
 bool nat_find_mapping(struct nat *nat, uint8_t proto, uint32_t lan_addr, uint16_t port,
 		      struct nat_mapping_info *out);
+
+/* nat_static_parse() - "PROTO:PORT=ADDR:PORT" (tcp or udp, the external
+ * port, the LAN host and its port), or with @with_target false just
+ * "PROTO:PORT", into @sm. 0, or -EINVAL with a sentence naming the bad
+ * part in *why (a static buffer: control thread or command line only). */
+int nat_static_parse(const char *text, bool with_target, struct nat_static_map *sm,
+		     const char **why);
 
 const struct nat_counters *nat_worker_counters(const struct nat_worker *w);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Largest-remainder apportionment: entry counts exactly proportional to the
  * weights, rounding given to the largest remainders (lowest queue on ties). */
@@ -55,4 +56,23 @@ int rss_table_fill(uint16_t *table, unsigned size, unsigned queues, const unsign
 		table[i] = (uint16_t)best;
 	}
 	return 0;
+}
+
+int rss_weights_parse(const char *text, unsigned long max, unsigned weights[RSS_QUEUES_MAX])
+{
+	unsigned n = 0;
+
+	memset(weights, 0, RSS_QUEUES_MAX * sizeof(*weights));
+	for (const char *p = text; *p;) {
+		unsigned long w = 0;
+		const char *start = p;
+		while (*p >= '0' && *p <= '9' && w <= max)
+			w = w * 10 + (unsigned long)(*p++ - '0');
+		if (p == start || w > max || n == RSS_QUEUES_MAX || (*p && *p != ','))
+			return -EINVAL;
+		weights[n++] = (unsigned)w;
+		if (*p == ',' && !*++p)
+			return -EINVAL; /* a trailing comma */
+	}
+	return n ? (int)n : -EINVAL;
 }

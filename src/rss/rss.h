@@ -164,6 +164,10 @@ static inline bool rss_table_size_valid(unsigned size)
  * (size not a power of two in 1..512, no queue, too many queues, all weights
  * zero). */
 int rss_table_fill(uint16_t *table, unsigned size, unsigned queues, const unsigned *weights);
+/* rss_weights_parse() - "W,W,..": 1 to RSS_QUEUES_MAX decimal weights from
+ * 0 to @max, comma-separated and nothing else, into @weights (the rest
+ * zeroed). Returns how many, or -EINVAL. */
+int rss_weights_parse(const char *text, unsigned long max, unsigned weights[RSS_QUEUES_MAX]);
 
 /* Snapshot ---------------------------------------------------------------- */
 
