@@ -126,11 +126,10 @@ struct gw {
 	struct gw_config cfg;
 	const struct io_ops *io;
 	struct io_port *port[2];
-	struct rss_snapshot *snap; /* the current one (live.c) */
-	struct rss_config rss_cfg; /* what it was built from */
-	struct rss_snapshot **snaps;
-	unsigned n_snaps, cap_snaps;
-	const char *table_origin; /* of an explicit table: read back, or rebalanced */
+	struct rss_snapshot *snap;	/* the current one (live.c) */
+	struct rss_config rss_cfg;	/* what it was built from */
+	struct rss_snapshot *prev_snap; /* the NAT may still be moving away from it */
+	const char *table_origin;	/* of an explicit table: read back, or rebalanced */
 	/* rebalance.c (control thread) */
 	bool rebalance;
 	uint32_t rebalance_ms;

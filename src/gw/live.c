@@ -41,36 +41,8 @@
 #include "../rss/rss.h"
 
 enum {
-	LIVE_WAIT_MS = 3000,	 /* for the previous migration to finish */
-	LIVE_SNAPSHOTS_MAX = 16, /* never more than 3 at once: see drop_older() */
+	LIVE_WAIT_MS = 3000, /* for the previous migration to finish */
 };
-
-static int keep_snapshot(struct gw *gw, struct rss_snapshot *snap)
-{
-	if (gw->n_snaps == gw->cap_snaps) {
-		unsigned cap = gw->cap_snaps ? 2 * gw->cap_snaps : 16;
-		struct rss_snapshot **s;
-		if (cap > LIVE_SNAPSHOTS_MAX || !(s = realloc(gw->snaps, cap * sizeof(*s))))
-			return -ENOMEM;
-		gw->snaps = s;
-		gw->cap_snaps = cap;
-	}
-	gw->snaps[gw->n_snaps++] = snap;
-	return 0;
-}
-
-/* Keep the last two (the previous and the new current one). */
-static void drop_older(struct gw *gw)
-{
-	unsigned keep = 2, n = gw->n_snaps;
-
-	if (n <= keep)
-		return;
-	for (unsigned i = 0; i < n - keep; i++)
-		rss_snapshot_destroy(gw->snaps[i]);
-	memmove(gw->snaps, gw->snaps + (n - keep), keep * sizeof(*gw->snaps));
-	gw->n_snaps = keep;
-}
 
 int gw_live_init(struct gw *gw, const char **why)
 {
@@ -82,23 +54,15 @@ int gw_live_init(struct gw *gw, const char **why)
 		gw->rss_cfg.queues = gw->n;
 	if ((err = rss_snapshot_create(&gw->rss_cfg, 1, &snap, why)))
 		return err;
-	if ((err = keep_snapshot(gw, snap))) {
-		rss_snapshot_destroy(snap);
-		*why = "out of memory";
-		return err;
-	}
 	gw->snap = snap;
 	return 0;
 }
 
 void gw_live_free(struct gw *gw)
 {
-	for (unsigned i = 0; i < gw->n_snaps; i++)
-		rss_snapshot_destroy(gw->snaps[i]);
-	free(gw->snaps);
-	gw->snaps = NULL;
-	gw->n_snaps = gw->cap_snaps = 0;
-	gw->snap = NULL;
+	rss_snapshot_destroy(gw->snap);
+	rss_snapshot_destroy(gw->prev_snap);
+	gw->snap = gw->prev_snap = NULL;
 }
 
 /* The previous change's sessions have all moved (bounded wait). */
@@ -128,25 +92,19 @@ int gw_rss_commit(struct gw *gw, const struct rss_config *next, char *note, size
 	}
 	if ((err = rss_snapshot_create(next, gw->snap->version + 1, &snap, why)))
 		return err;
-	if (keep_snapshot(gw, snap)) {
-		rss_snapshot_destroy(snap);
-		*why = "too many configuration changes kept; restart the gateway";
-		return -ENOMEM;
-	}
 	if (!migration_settled(gw)) {
-		gw->n_snaps--;
 		rss_snapshot_destroy(snap);
 		*why = "the previous change is still moving sessions; try again";
 		return -EBUSY;
 	}
 	if ((err = nat_set_snapshot(gw->nat, snap, why))) {
-		gw->n_snaps--;
 		rss_snapshot_destroy(snap);
 		return err;
 	}
-	/* Committed: from here on nothing is undone. The snapshots before the
-	 * previous one are no longer seen by anyone. */
-	drop_older(gw);
+	/* Committed: from here on nothing is undone. The NAT has let go of the
+	 * snapshot before the current one (the move away from it is done). */
+	rss_snapshot_destroy(gw->prev_snap);
+	gw->prev_snap = gw->snap;
 	gw->snap = snap;
 	gw->rss_cfg = *next;
 	for (int side = 0; side < 2; side++) {
