@@ -213,8 +213,7 @@ int gw_ctl_add_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *r
 				"tcp:8080=192.168.137.10:80");
 	if (nat_static_parse(argv[0], true, &sm, &why))
 		return ctl_fail(reply, 2, "%s", why);
-	if ((sm.lan_addr & gw->cfg.lan_mask) != (gw->cfg.lan_addr & gw->cfg.lan_mask) ||
-	    sm.lan_addr == gw->cfg.lan_addr)
+	if (!gw_in_lan(gw, sm.lan_addr) || sm.lan_addr == gw->cfg.lan_addr)
 		return ctl_fail(reply, 2, "%s: the target must be a host of the LAN subnet",
 				argv[0]);
 	if ((err = nat_static_add(gw->nat, &sm, &why)))
@@ -342,7 +341,7 @@ int gw_ctl_explain(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 				"explain takes SRC[:PORT] DST[:PORT] [proto=tcp|udp|icmp]");
 	if (argc == 3 && (!(v = ctl_arg_value(argv[2], "proto")) || parse_proto(v, &p->proto)))
 		return ctl_fail(reply, 2, "'%s': proto is tcp, udp or icmp", argv[2]);
-	if ((p->saddr & gw->cfg.lan_mask) == (gw->cfg.lan_addr & gw->cfg.lan_mask))
+	if (gw_in_lan(gw, p->saddr))
 		p->side = GW_LAN;
 	else if (p->daddr == gw->cfg.wan_addr)
 		p->side = GW_WAN;

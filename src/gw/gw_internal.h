@@ -179,6 +179,12 @@ static inline uint32_t gw_now_ms(void)
 	return (uint32_t)gw_clock_ms(CLOCK_MONOTONIC);
 }
 
+/* gw_in_lan() - @addr (network order) is on the LAN subnet. */
+static inline bool gw_in_lan(const struct gw *gw, uint32_t addr)
+{
+	return (addr & gw->cfg.lan_mask) == (gw->cfg.lan_addr & gw->cfg.lan_mask);
+}
+
 /* worker.c */
 void *gw_worker_main(void *arg);
 

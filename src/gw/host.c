@@ -62,11 +62,6 @@ enum {
 
 /* ---- the workers' question ---- */
 
-static bool in_lan(const struct gw *gw, uint32_t addr)
-{
-	return (addr & gw->cfg.lan_mask) == (gw->cfg.lan_addr & gw->cfg.lan_mask);
-}
-
 bool gw_host_wants(const struct gw *gw, const struct pkt *p)
 {
 	const struct gw_services *svc = &gw->cfg.svc;
@@ -77,7 +72,7 @@ bool gw_host_wants(const struct gw *gw, const struct pkt *p)
 		return gw->tun >= 0 && p->daddr == gw->cfg.lan_addr;
 	if (svc->dhcp && p->proto == PKT_PROTO_UDP && p->dport == PORT_DHCP_SERVER)
 		return true; /* RFC 2131 4.1: from 0.0.0.0 or a bound client */
-	return gw->tun >= 0 && p->daddr == gw->cfg.lan_addr && in_lan(gw, p->saddr) &&
+	return gw->tun >= 0 && p->daddr == gw->cfg.lan_addr && gw_in_lan(gw, p->saddr) &&
 	       (p->proto == PKT_PROTO_UDP || p->proto == PKT_PROTO_TCP) && p->dport == PORT_DNS;
 }
 
@@ -152,7 +147,7 @@ static void from_host(struct gw *gw, const uint8_t *ip, size_t len, uint32_t now
 		return;
 	}
 	memcpy(&dst, ip + 16, 4);
-	if (in_lan(gw, dst) || dst == UINT32_MAX)
+	if (gw_in_lan(gw, dst) || dst == UINT32_MAX)
 		to_lan(gw, ip, len, dst, now);
 	else
 		inject(gw, ip, len);
