@@ -310,6 +310,8 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 					       "'%s' is not from 536 to 65495", v);
 		cfg->mss_clamp = (uint16_t)n;
 		return 0;
+	case 'A':
+		return parse_on_off("--pin", v, &cfg->pin);
 	case 'f':
 		if (!strcmp(v, "address"))
 			cfg->nat.filtering = NAT_FILTER_ADDRESS_DEPENDENT;
@@ -343,6 +345,7 @@ static const struct option run_longopts[] = {
     {"lan-addr", required_argument, NULL, 'L'},
     {"queues", required_argument, NULL, 'q'},
     {"backend", required_argument, NULL, 'b'},
+    {"pin", required_argument, NULL, 'A'},
     {"socket", required_argument, NULL, 's'},
     {"mss-clamp", required_argument, NULL, 'm'},
     {"filtering", required_argument, NULL, 'f'},

@@ -65,6 +65,8 @@ const struct cli_command cli_commands[] = {
      "  --queues N            receive queues and workers (default: one per core)\n"
      "  --backend B           packet I/O: afpacket (default; software RSS by eBPF\n"
      "                        fanout) or afxdp (AF_XDP, steered by the NIC's RSS)\n"
+     "  --pin on|off          on: worker N on the Nth CPU the process may use\n"
+     "                        (wrapping); off (default): the scheduler places them\n"
      "  --socket PATH         control socket (default /run/rssnat/rssnat.sock)\n"
      "  --port-map P:EXT=ADDR:PORT  a service reachable from the WAN, e.g.\n"
      "                        tcp:8080=192.168.137.10:80 (repeatable)\n"
@@ -138,8 +140,9 @@ const struct cli_command cli_commands[] = {
     {"show rss", "[--json] [--socket PATH]",
      "The running gateway's RSS table, and per queue: buckets, packets, sessions, load.",
      "First line: rss= version= key= fields_lan= fields_wan= table_size=; then one\n"
-     "line per queue: queue= buckets= rx= tx= sessions= handoff_out= handoff_in=\n"
-     "load_pct= (its share of the packets received); then the table, bucket 0 first.\n",
+     "line per queue: queue= cpu= (-1: not pinned) buckets= rx= tx= sessions=\n"
+     "handoff_out= handoff_in= load_pct= (its share of the packets received); then\n"
+     "the table, bucket 0 first.\n",
      cli_daemon},
     {"set rss", "SETTING=VALUE... [--json] [--socket PATH]",
      "Change the running gateway's RSS: queues, key, table weights, table size.",

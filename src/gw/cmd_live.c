@@ -296,12 +296,12 @@ static void rss_queues(struct gw *gw, FILE *out, bool json)
 		double load = t.rx ? 100.0 * (double)rx / (double)t.rx : 0.0;
 		fprintf(
 		    out,
-		    json ? "%s{\"queue\":%u,\"buckets\":%u,\"rx\":%llu,\"tx\":%llu,"
+		    json ? "%s{\"queue\":%u,\"cpu\":%d,\"buckets\":%u,\"rx\":%llu,\"tx\":%llu,"
 			   "\"sessions\":%llu,\"handoff_out\":%llu,\"handoff_in\":%llu,"
 			   "\"load_pct\":%.1f}"
-			 : "%squeue=%u buckets=%u rx=%llu tx=%llu sessions=%llu handoff_out=%llu "
-			   "handoff_in=%llu load_pct=%.1f\n",
-		    json && q ? "," : "", q, buckets[q], (unsigned long long)rx,
+			 : "%squeue=%u cpu=%d buckets=%u rx=%llu tx=%llu sessions=%llu "
+			   "handoff_out=%llu handoff_in=%llu load_pct=%.1f\n",
+		    json && q ? "," : "", q, gw->w[q].cpu, buckets[q], (unsigned long long)rx,
 		    (unsigned long long)(c->tx_lan + c->tx_wan), (unsigned long long)n->sessions,
 		    (unsigned long long)n->handoff, (unsigned long long)n->rx_handoff, load);
 	}

@@ -9,6 +9,7 @@
 #include <net/ethernet.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -383,6 +384,67 @@ static void teardown(struct gw *gw)
 	gw_live_free(gw);
 }
 
+/* ---- workers on CPUs ---- */
+
+/* Worker q on the q-th CPU this process may use (wrapping around), so that
+ * each queue's work stays on one core with its caches, as a NIC's queue
+ * stays on the CPU its interrupt is bound to. The allowed set is the
+ * process's own (taskset, systemd CPUAffinity=). With --pin off, or if the
+ * set cannot be read, the scheduler places the workers (cpu -1). */
+static void plan_cpus(struct gw *gw)
+{
+	cpu_set_t allowed;
+	int cpus[CPU_SETSIZE], n = 0;
+
+	for (unsigned q = 0; q < gw->n; q++)
+		gw->w[q].cpu = -1;
+	if (!gw->cfg.pin || sched_getaffinity(0, sizeof(allowed), &allowed))
+		return;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &allowed))
+			cpus[n++] = c;
+	for (unsigned q = 0; n && q < gw->n; q++)
+		gw->w[q].cpu = cpus[q % (unsigned)n];
+}
+
+/* The thread starts on its CPU: none of its memory is first touched
+ * elsewhere. A CPU that cannot be set (a cpuset changed meanwhile) leaves
+ * the worker unpinned rather than not started. */
+static int start_worker(struct gw_worker *w)
+{
+	pthread_attr_t attr;
+	cpu_set_t one;
+	int err;
+
+	if (pthread_attr_init(&attr))
+		return -EAGAIN;
+	if (w->cpu >= 0) {
+		CPU_ZERO(&one);
+		CPU_SET(w->cpu, &one);
+		if (pthread_attr_setaffinity_np(&attr, sizeof(one), &one))
+			w->cpu = -1;
+	}
+	err = pthread_create(&w->thread, &attr, gw_worker_main, w);
+	if (err == EINVAL && w->cpu >= 0) {
+		w->cpu = -1; /* the CPU went away from our set: unpinned */
+		err = pthread_create(&w->thread, NULL, gw_worker_main, w);
+	}
+	pthread_attr_destroy(&attr);
+	return err ? -err : 0;
+}
+
+static void log_cpus(const struct gw *gw)
+{
+	if (gw->w[0].cpu < 0) {
+		fprintf(stderr, "rssnat: workers not pinned (the scheduler places them)\n");
+		return;
+	}
+	fprintf(stderr, "rssnat: workers pinned, queue:CPU");
+	for (unsigned q = 0; q < gw->n; q++)
+		fprintf(stderr, " %u:%d", q, gw->w[q].cpu);
+	fprintf(stderr, "\n");
+}
+
 int gw_run(const struct gw_config *cfg, const char **why)
 {
 	struct gw *gw = calloc(1, sizeof(*gw));
@@ -409,9 +471,10 @@ int gw_run(const struct gw_config *cfg, const char **why)
 		err = -errno;
 		*why = "signalfd failed";
 	}
+	if (!err)
+		plan_cpus(gw);
 	for (; !err && started < gw->n; started++)
-		if (pthread_create(&gw->w[started].thread, NULL, gw_worker_main, &gw->w[started])) {
-			err = -EAGAIN;
+		if ((err = start_worker(&gw->w[started]))) {
 			*why = "cannot start a worker thread";
 			break;
 		}
@@ -419,6 +482,7 @@ int gw_run(const struct gw_config *cfg, const char **why)
 		fprintf(stderr,
 			"rssnat: forwarding %s <-> %s with %u queues (%s); control socket %s\n",
 			cfg->lan_if, cfg->wan_if, gw->n, cfg->backend, cfg->socket_path);
+		log_cpus(gw);
 		gw_control_loop(gw, sigfd);
 		fprintf(stderr, "rssnat: stopping\n");
 	}

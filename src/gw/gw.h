@@ -66,6 +66,7 @@ struct gw_config {
 	const char *backend;
 	char socket_path[108];
 	uint16_t mss_clamp; /* 0: off */
+	bool pin;	    /* each worker on a CPU of its own (default off) */
 	struct nat_config nat;
 	struct gw_services svc;
 	/* RSS at start (live.c; `rssnat set rss` changes it later). Its queues
@@ -78,7 +79,7 @@ struct gw_config {
 };
 
 /* gw_config_default() - ICS defaults: LAN 192.168.137.1/24, queues = cores,
- * afpacket, /run/rssnat/rssnat.sock, DHCP and DNS on (domain mshome.net,
+ * afpacket, /run/rssnat/rssnat.sock, workers not pinned, DHCP and DNS on (domain mshome.net,
  * leases in /var/lib/rssnat/dhcp.leases, host interface rssnat0). */
 void gw_config_default(struct gw_config *cfg);
 

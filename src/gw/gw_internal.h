@@ -110,6 +110,7 @@ struct gw_host_counters {
 struct gw_worker {
 	struct gw *gw;
 	unsigned q;
+	int cpu; /* the CPU it is pinned to, or -1 */
 	pthread_t thread;
 	struct nat_worker *nat;
 	struct gw_buf *pool;

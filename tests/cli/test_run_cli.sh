@@ -19,6 +19,7 @@ t_usage_error "unknown backend" "^rssnat: --backend: 'dpdk' is not built in" "$R
 t_usage_error "bad port mapping" "^rssnat: --port-map: 'tcp:80' is not PROTO:PORT=ADDR:PORT" "$RSSNAT" run $OK --port-map tcp:80
 t_usage_error "port mapping protocol" "^rssnat: --port-map: 'sctp' is neither tcp nor udp" "$RSSNAT" run $OK --port-map sctp:1=192.168.137.10:1
 t_usage_error "bad filtering" "^rssnat: --filtering: 'open'" "$RSSNAT" run $OK --filtering open
+t_usage_error "bad pin" "^rssnat: --pin: 'yes'" "$RSSNAT" run $OK --pin yes
 t_usage_error "MSS out of range" "^rssnat: --mss-clamp: '100'" "$RSSNAT" run $OK --mss-clamp 100
 t_usage_error "unknown option" "^rssnat: --bogus: unknown option" "$RSSNAT" run $OK --bogus
 t_usage_error "stray argument" "^rssnat: extra: unexpected argument" "$RSSNAT" run $OK extra

@@ -56,8 +56,19 @@ change() {
 
 topology || net_fail_hard "cannot build the namespaces"
 servers
-start_gw 4 || { t_fail "rssnat starts with 4 queues" "$(cat "$T_TMP/gw.log")"; t_done; exit 1; }
+# Pinned: 4 workers over this machine's CPUs, wrapping around.
+GW_ARGS="--pin on" start_gw 4 ||
+	{ t_fail "rssnat starts with 4 queues" "$(cat "$T_TMP/gw.log")"; t_done; exit 1; }
 t_pass "rssnat runs with 4 queues"
+# shellcheck disable=SC2016
+ctl show rss --json | python3 -c '
+import json, os, sys
+cpus = sorted(os.sched_getaffinity(0))
+got = [q["cpu"] for q in json.load(sys.stdin)["queues"]]
+sys.exit(got != [cpus[q % len(cpus)] for q in range(4)])' &&
+	grep -q "workers pinned, queue:CPU 0:" "$T_TMP/gw.log" &&
+	t_pass "--pin on: worker N on the Nth allowed CPU, wrapping (show rss cpu=, the log)" ||
+	t_fail "--pin on" "$(ctl show rss | sed -n 2,5p; grep pinned "$T_TMP/gw.log")"
 
 [ "$(global "Receive-Side Scaling State")" = enabled ] &&
 	[ "$(global "Internet Connection Sharing State")" = enabled ] &&
