@@ -294,16 +294,16 @@ static void rss_queues(struct gw *gw, FILE *out, bool json)
 		const struct nat_counters *n = nat_worker_counters(gw->w[q].nat);
 		uint64_t rx = c->rx_lan + c->rx_wan;
 		double load = t.rx ? 100.0 * (double)rx / (double)t.rx : 0.0;
-		fprintf(
-		    out,
-		    json ? "%s{\"queue\":%u,\"cpu\":%d,\"buckets\":%u,\"rx\":%llu,\"tx\":%llu,"
-			   "\"sessions\":%llu,\"handoff_out\":%llu,\"handoff_in\":%llu,"
-			   "\"load_pct\":%.1f}"
-			 : "%squeue=%u cpu=%d buckets=%u rx=%llu tx=%llu sessions=%llu "
-			   "handoff_out=%llu handoff_in=%llu load_pct=%.1f\n",
-		    json && q ? "," : "", q, gw->w[q].cpu, buckets[q], (unsigned long long)rx,
-		    (unsigned long long)(c->tx_lan + c->tx_wan), (unsigned long long)n->sessions,
-		    (unsigned long long)n->handoff, (unsigned long long)n->rx_handoff, load);
+		fprintf(out,
+			json ? "%s{\"queue\":%u,\"cpu\":%d,\"buckets\":%u,\"rx\":%llu,\"tx\":%llu,"
+			       "\"sessions\":%llu,\"handoff_out\":%llu,\"handoff_in\":%llu,"
+			       "\"load_pct\":%.1f}"
+			     : "%squeue=%u cpu=%d buckets=%u rx=%llu tx=%llu sessions=%llu "
+			       "handoff_out=%llu handoff_in=%llu load_pct=%.1f\n",
+			json && q ? "," : "", q, gw->w[q].cpu, buckets[q], (unsigned long long)rx,
+			(unsigned long long)(c->tx_lan + c->tx_wan),
+			(unsigned long long)n->sessions, (unsigned long long)n->handoff,
+			(unsigned long long)n->rx_handoff, load);
 	}
 }
 

@@ -34,6 +34,8 @@ enum {
 	GW_RING = 4096,		/* >= GW_POOL: a buffer-return ring can never be full */
 	GW_IDLE_MS = 1,		/* a worker with nothing to do sleeps in poll() this long:
 				 * handed-off frames arrive on rings poll() cannot see */
+	GW_BUSY_MS = 1,		/* work this recently: the worker naps instead */
+	GW_NAP_US = 50,		/* a busy worker's nap when a round found nothing */
 	GW_TX_MAX = 128,	/* frames gathered per side before one send call */
 	GW_RING_FRAMES = 16384, /* receive ring per queue: 32 MiB of 2 KiB frames */
 	GW_TICK_MS = 100,
@@ -117,6 +119,7 @@ struct gw_worker {
 	struct gw_buf **free;
 	unsigned n_free;
 	uint32_t now_ms, last_tick;
+	uint32_t last_work_ms;	      /* the last round that found something to do */
 	struct pkt *tx[2][GW_TX_MAX]; /* frames to send, per side, this round */
 	unsigned n_tx[2];
 	struct router_counters router;

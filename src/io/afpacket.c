@@ -1,4 +1,4 @@
-/* afpacket.c - the afpacket backend: one TPACKET_V3 socket per queue, all in
+/* afpacket.c - the afpacket backend: one TPACKET_V2 socket per queue, all in
  * one fanout group whose eBPF program computes the engine's RSS.
  *
  * Theory of operation
@@ -6,7 +6,7 @@
  * open() builds the port so that steering is complete before the first frame
  * is accepted (first everything that can fail, then the commit):
  *   1. per queue q: an AF_PACKET SOCK_RAW socket with a classic "drop all"
- *      filter, TPACKET_V3, its RX ring mmap'ed, PACKET_QDISC_BYPASS,
+ *      filter, TPACKET_V2, its RX ring mmap'ed, PACKET_QDISC_BYPASS,
  *      PACKET_IGNORE_OUTGOING, bound to the interface for ETH_P_ALL;
  *   2. promiscuous mode (the gateway answers for addresses the kernel does
  *      not own), the eBPF program loaded, its maps filled from the snapshot;
@@ -20,10 +20,15 @@
  *   4. the program is attached to the group (PACKET_FANOUT_DATA), then the
  *      drop-all filters are removed.
  *
- * Receive: the kernel fills a block and hands it over (TP_STATUS_USER) when
- * it is full or AFP_BLOCK_TOV_MS after its first frame. rx_burst() copies
- * frames out of the current block and gives the block back when its last
- * frame is read; where it stopped is kept, so a burst may end mid-block.
+ * Receive: the ring is a circle of AFP_FRAME_SIZE slots; the kernel hands
+ * each frame over on its own (TP_STATUS_USER) and wakes poll() for it.
+ * rx_burst() copies frames out in ring order and gives each slot back at
+ * once. TPACKET_V2, not V3: V3 hands over whole blocks, when full or when
+ * its retire timer (1 ms at least) fires, so a frame of a quiet flow waited
+ * up to that long in each direction (an idle ping through the gateway took
+ * 1.9 ms instead of about 0.5); V3's batching saved little here, where
+ * every frame is copied out anyway. A frame longer than a slot holds
+ * arrives cut short and is dropped and counted (MTU up to about 1900).
  * A VLAN tag the device stripped into metadata is put back into the copy,
  * so the caller sees the frame as it was on the wire.
  *
@@ -70,12 +75,11 @@
 #endif
 
 enum {
-	AFP_BLOCK_SIZE = 1 << 18,	/* 256 KiB: a multiple of the page size */
-	AFP_FRAME_SIZE = 2048,		/* nominal: how ring_frames turns into bytes */
+	AFP_BLOCK_SIZE = 1 << 16,	/* 64 KiB: a multiple of the page size and a slot */
+	AFP_FRAME_SIZE = 2048,		/* a ring slot: header, padding and frame */
 	AFP_RING_FRAMES_DEFAULT = 2048, /* 4 MiB of ring per queue */
+	AFP_RING_FRAMES_MIN = 64,
 	AFP_RING_FRAMES_MAX = 1 << 16,	/* 128 MiB per queue */
-	AFP_BLOCKS_MIN = 2,		/* one with the user, one filling */
-	AFP_BLOCK_TOV_MS = 1,		/* a partly filled block waits at most this */
 	AFP_TX_BATCH = 64,		/* frames per sendmmsg() */
 	AFP_VERIFIER_LOG = 1 << 16,	/* the log keeps its tail, where the error is */
 	AFP_MAC_PAIR = 2 * PKT_MAC_LEN, /* destination and source address */
@@ -86,12 +90,10 @@ enum {
 
 struct afp_queue {
 	int fd;
-	uint8_t *ring; /* AFP block_nr blocks of AFP_BLOCK_SIZE bytes */
+	uint8_t *ring; /* frame_nr slots of AFP_FRAME_SIZE bytes */
 	size_t ring_len;
-	unsigned block_nr;
-	unsigned block;	      /* the block being read, or waited for */
-	unsigned left;	      /* frames of it not read yet; 0: not taken yet */
-	uint32_t next;	      /* offset in the block of the next frame */
+	unsigned frame_nr;
+	unsigned head;	      /* the slot of the next frame to read */
 	struct mmsghdr *msgs; /* AFP_TX_BATCH of each, for sendmmsg() */
 	struct iovec *iov;
 	_Atomic uint64_t rx, tx, rx_oversize, tx_dropped; /* the worker writes */
@@ -164,40 +166,41 @@ static int drop_all(int fd)
 	return sockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 }
 
-static unsigned ring_blocks(unsigned ring_frames)
+/* Slots for @ring_frames (0: the default), bounded, a whole number of
+ * blocks. */
+static unsigned ring_slots(unsigned ring_frames)
 {
+	const unsigned per_block = AFP_BLOCK_SIZE / AFP_FRAME_SIZE;
 	unsigned frames = ring_frames ? ring_frames : AFP_RING_FRAMES_DEFAULT;
-	size_t bytes;
-	unsigned blocks;
 
 	if (frames > AFP_RING_FRAMES_MAX)
 		frames = AFP_RING_FRAMES_MAX; /* a typo must not map gigabytes per queue */
-	bytes = (size_t)frames * AFP_FRAME_SIZE;
-	blocks = (unsigned)((bytes + AFP_BLOCK_SIZE - 1) / AFP_BLOCK_SIZE);
-	return blocks < AFP_BLOCKS_MIN ? AFP_BLOCKS_MIN : blocks;
+	if (frames < AFP_RING_FRAMES_MIN)
+		frames = AFP_RING_FRAMES_MIN;
+	return (frames + per_block - 1) / per_block * per_block;
 }
 
 static int ring_setup(struct afp_queue *q, unsigned ring_frames, const char **why)
 {
-	struct tpacket_req3 req = {
+	unsigned slots = ring_slots(ring_frames);
+	struct tpacket_req req = {
 	    .tp_block_size = AFP_BLOCK_SIZE,
-	    .tp_block_nr = ring_blocks(ring_frames),
+	    .tp_block_nr = slots / (AFP_BLOCK_SIZE / AFP_FRAME_SIZE),
 	    .tp_frame_size = AFP_FRAME_SIZE,
-	    .tp_retire_blk_tov = AFP_BLOCK_TOV_MS,
+	    .tp_frame_nr = slots,
 	};
 	int err;
 
-	req.tp_frame_nr = req.tp_block_nr * (AFP_BLOCK_SIZE / AFP_FRAME_SIZE);
-	if ((err = sockopt_int(q->fd, PACKET_VERSION, TPACKET_V3))) {
-		*why = "the kernel does not support TPACKET_V3";
+	if ((err = sockopt_int(q->fd, PACKET_VERSION, TPACKET_V2))) {
+		*why = "the kernel does not support TPACKET_V2";
 		return err;
 	}
 	if ((err = sockopt(q->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))) {
 		*why = "cannot set up the receive ring (PACKET_RX_RING)";
 		return err;
 	}
-	q->block_nr = req.tp_block_nr;
-	q->ring_len = (size_t)req.tp_block_nr * AFP_BLOCK_SIZE;
+	q->frame_nr = slots;
+	q->ring_len = (size_t)slots * AFP_FRAME_SIZE;
 	q->ring =
 	    mmap(NULL, q->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, q->fd, 0);
 	if (q->ring == MAP_FAILED) {
@@ -476,69 +479,31 @@ fail:
 
 /* Receive ------------------------------------------------------------------ */
 
-static struct tpacket_block_desc *block_at(const struct afp_queue *q, unsigned b)
+static struct tpacket2_hdr *slot_at(const struct afp_queue *q, unsigned i)
 {
-	return (struct tpacket_block_desc *)(void *)(q->ring + (size_t)b * AFP_BLOCK_SIZE);
-}
-
-static void block_release(struct afp_queue *q)
-{
-	struct tpacket_block_desc *bd = block_at(q, q->block);
-
-	/* Our reads of the block happen before the kernel may refill it. */
-	__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-	q->block = q->block + 1 == q->block_nr ? 0 : q->block + 1;
-	q->left = 0;
-}
-
-/* Take the next block if the kernel handed it over; false if it did not. */
-static bool block_take(struct afp_queue *q)
-{
-	struct tpacket_block_desc *bd = block_at(q, q->block);
-
-	if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
-		return false;
-	q->left = bd->hdr.bh1.num_pkts;
-	q->next = bd->hdr.bh1.offset_to_first_pkt;
-	if (!q->left) {
-		block_release(q); /* an empty block: nothing to read */
-		return false;
-	}
-	return true;
-}
-
-/* The frame at q->next, or NULL if the kernel's offsets leave the block. */
-static const struct tpacket3_hdr *frame_at(const struct afp_queue *q)
-{
-	const struct tpacket3_hdr *h;
-
-	if (q->next > AFP_BLOCK_SIZE - sizeof(*h))
-		return NULL;
-	h = (const struct tpacket3_hdr *)(const void *)((const uint8_t *)block_at(q, q->block) +
-							q->next);
-	if (h->tp_mac > AFP_BLOCK_SIZE - q->next ||
-	    h->tp_snaplen > AFP_BLOCK_SIZE - q->next - h->tp_mac)
-		return NULL;
-	return h;
+	return (struct tpacket2_hdr *)(void *)(q->ring + (size_t)i * AFP_FRAME_SIZE);
 }
 
 /* Copy one frame out, with a metadata VLAN tag put back in; false if it
- * does not fit the buffer or was cut short by the ring. */
-static bool frame_copy(const struct tpacket3_hdr *h, struct pkt *p)
+ * does not fit the buffer, was cut short, or the kernel's offsets leave
+ * the slot. */
+static bool frame_copy(const struct tpacket2_hdr *h, struct pkt *p)
 {
 	const uint8_t *frame = (const uint8_t *)h + h->tp_mac;
 	bool vlan = h->tp_status & TP_STATUS_VLAN_VALID;
 	size_t len = h->tp_snaplen, total = len + (vlan ? PKT_VLAN_LEN : 0);
 	uint16_t tpid, tci;
 
+	if (h->tp_mac > AFP_FRAME_SIZE || len > (size_t)AFP_FRAME_SIZE - h->tp_mac)
+		return false;
 	if (len < h->tp_len || total > p->cap || len < PKT_ETH_LEN)
 		return false;
 	if (!vlan) {
 		memcpy(p->data, frame, len);
 	} else {
-		tpid = htons(h->tp_status & TP_STATUS_VLAN_TPID_VALID ? h->hv1.tp_vlan_tpid
+		tpid = htons(h->tp_status & TP_STATUS_VLAN_TPID_VALID ? h->tp_vlan_tpid
 								      : PKT_ETHERTYPE_VLAN);
-		tci = htons((uint16_t)h->hv1.tp_vlan_tci);
+		tci = htons(h->tp_vlan_tci);
 		memcpy(p->data, frame, AFP_MAC_PAIR);
 		memcpy(p->data + AFP_MAC_PAIR, &tpid, sizeof(tpid));
 		memcpy(p->data + AFP_MAC_PAIR + sizeof(tpid), &tci, sizeof(tci));
@@ -554,24 +519,18 @@ static unsigned afp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 	struct afp_queue *q = &port_of(io)->q[qi];
 	unsigned n = 0, bad = 0;
 
-	/* Each pass consumes a frame or stops: bounded by max + ring frames. */
-	while (n < max) {
-		if (!q->left && !block_take(q))
+	/* Each pass consumes a slot or stops: at most max + the ring's size. */
+	for (unsigned seen = 0; n < max && seen < q->frame_nr; seen++) {
+		struct tpacket2_hdr *h = slot_at(q, q->head);
+		if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
 			break;
-		const struct tpacket3_hdr *h = frame_at(q);
-		if (!h) {
-			bad += q->left; /* cannot walk on: give the block back */
-			block_release(q);
-			continue;
-		}
 		if (frame_copy(h, pkts[n]))
 			n++;
 		else
 			bad++;
-		if (--q->left)
-			q->next += h->tp_next_offset;
-		else
-			block_release(q);
+		/* Our reads of the slot happen before the kernel may refill it. */
+		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+		q->head = q->head + 1 == q->frame_nr ? 0 : q->head + 1;
 	}
 	io_counter_add(&q->rx, n);
 	if (bad)
@@ -617,7 +576,7 @@ static int afp_fd(struct io_port *io, unsigned qi)
 static void afp_stats(struct io_port *io, unsigned qi, struct io_queue_stats *out)
 {
 	struct afp_queue *q = &port_of(io)->q[qi];
-	struct tpacket_stats_v3 st;
+	struct tpacket_stats st;
 	socklen_t len = sizeof(st);
 
 	if (!getsockopt(q->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len))
