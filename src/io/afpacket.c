@@ -323,12 +323,13 @@ static int bpf_find_maps(struct afp_port *p, const char **why)
 
 static int bpf_load(struct afp_port *p, const char **why)
 {
-	struct bpf_object_open_opts opts = {.sz = sizeof(opts), .object_name = "rss_fanout"};
+	struct bpf_object_open_opts opts;
 	struct bpf_program *prog;
 	char *log;
 	int err;
 
 	libbpf_set_print(io_libbpf_quiet);
+	io_open_opts(&opts, "rss_fanout");
 	p->obj = bpf_object__open_mem(io_rss_fanout_bpf, io_rss_fanout_bpf_len, &opts);
 	if (!p->obj) {
 		*why = "the embedded eBPF fanout object is unreadable";

@@ -232,8 +232,12 @@ static void queue_close(struct xdp_queue *q)
 
 static void xdp_detach(struct xdp_port *p)
 {
-	struct bpf_xdp_attach_opts opts = {.sz = sizeof(opts), .old_prog_fd = p->prog_fd};
+	struct bpf_xdp_attach_opts opts;
 
+	/* Zeroed whole, as io_open_opts() says why. */
+	memset(&opts, 0, sizeof(opts));
+	opts.sz = sizeof(opts);
+	opts.old_prog_fd = p->prog_fd;
 	/* Only our program: XDP_FLAGS_REPLACE leaves anyone else's alone. */
 	if (p->attached)
 		bpf_xdp_detach(p->ifindex, XDP_FLAGS_DRV_MODE | XDP_FLAGS_REPLACE, &opts);
@@ -469,12 +473,13 @@ static int queue_open(struct xdp_port *p, unsigned qi, const char **why)
 
 static int bpf_load(struct xdp_port *p, const char **why)
 {
-	struct bpf_object_open_opts opts = {.sz = sizeof(opts), .object_name = "xsk_redirect"};
+	struct bpf_object_open_opts opts;
 	struct bpf_program *prog;
 	struct bpf_map *xsks;
 	int err;
 
 	libbpf_set_print(io_libbpf_quiet);
+	io_open_opts(&opts, "xsk_redirect");
 	p->obj = bpf_object__open_mem(io_xsk_redirect_bpf, io_xsk_redirect_bpf_len, &opts);
 	if (!p->obj) {
 		*why = "the embedded XDP object is unreadable";

@@ -98,6 +98,31 @@ int io_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
+void io_open_opts(struct bpf_object_open_opts *opts, const char *object_name)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->sz = sizeof(*opts);
+	opts->object_name = object_name;
+}
+
+void io_tc_hook(struct bpf_tc_hook *hook, int ifindex, enum bpf_tc_attach_point point)
+{
+	memset(hook, 0, sizeof(*hook));
+	hook->sz = sizeof(*hook);
+	hook->ifindex = ifindex;
+	hook->attach_point = point;
+}
+
+void io_tc_opts(struct bpf_tc_opts *opts, int prog_fd, __u32 flags, __u32 handle, __u32 priority)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->sz = sizeof(*opts);
+	opts->prog_fd = prog_fd;
+	opts->flags = flags;
+	opts->handle = handle;
+	opts->priority = priority;
+}
+
 int io_rss_from_device(const struct rss_config *base, bool toeplitz, const uint8_t *key,
 		       unsigned key_len, const uint32_t *indir, unsigned indir_size,
 		       unsigned queues, struct rss_config *out, const char **why)

@@ -47,6 +47,13 @@ int io_promisc_on(int fd, int ifindex, const char **why);
  * reports one reason instead. */
 int io_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap);
 
+/* libbpf rejects an options struct whose bytes past the fields it knows
+ * are not zero, tail padding included, which a designated initializer does
+ * not promise: these zero the whole struct, then fill it. */
+void io_open_opts(struct bpf_object_open_opts *opts, const char *object_name);
+void io_tc_hook(struct bpf_tc_hook *hook, int ifindex, enum bpf_tc_attach_point point);
+void io_tc_opts(struct bpf_tc_opts *opts, int prog_fd, __u32 flags, __u32 handle, __u32 priority);
+
 /* Counters written by one thread (the queue's worker) and read by another:
  * a plain load and store, no locked instruction. */
 static inline uint64_t io_counter(const _Atomic uint64_t *c)

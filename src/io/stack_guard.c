@@ -14,29 +14,9 @@ enum {
 	GUARD_PRIORITY = 1,
 };
 
-/* libbpf rejects options whose bytes past the fields it knows are not
- * zero, padding included: zero the whole struct, then fill it. */
-static void ingress_hook(struct bpf_tc_hook *hook, int ifindex)
-{
-	memset(hook, 0, sizeof(*hook));
-	hook->sz = sizeof(*hook);
-	hook->ifindex = ifindex;
-	hook->attach_point = BPF_TC_INGRESS;
-}
-
-static void guard_opts(struct bpf_tc_opts *tc, int prog_fd, __u32 flags)
-{
-	memset(tc, 0, sizeof(*tc));
-	tc->sz = sizeof(*tc);
-	tc->prog_fd = prog_fd;
-	tc->flags = flags;
-	tc->handle = GUARD_HANDLE;
-	tc->priority = GUARD_PRIORITY;
-}
-
 int io_stack_guard_attach(const char *ifname, const char **why)
 {
-	struct bpf_object_open_opts opts = {.sz = sizeof(opts), .object_name = "stack_guard"};
+	struct bpf_object_open_opts opts;
 	int ifindex = (int)if_nametoindex(ifname), err;
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts tc;
@@ -48,6 +28,7 @@ int io_stack_guard_attach(const char *ifname, const char **why)
 		return -ENODEV;
 	}
 	libbpf_set_print(io_libbpf_quiet);
+	io_open_opts(&opts, "stack_guard");
 	obj = bpf_object__open_mem(io_stack_guard_bpf, io_stack_guard_bpf_len, &opts);
 	if (!obj) {
 		*why = "the embedded stack guard object is unreadable";
@@ -59,12 +40,13 @@ int io_stack_guard_attach(const char *ifname, const char **why)
 		bpf_object__close(obj);
 		return -EINVAL;
 	}
-	ingress_hook(&hook, ifindex);
+	io_tc_hook(&hook, ifindex, BPF_TC_INGRESS);
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST) {
 		*why = "cannot add the clsact qdisc";
 	} else {
-		guard_opts(&tc, bpf_program__fd(prog), BPF_TC_F_REPLACE);
+		io_tc_opts(&tc, bpf_program__fd(prog), BPF_TC_F_REPLACE, GUARD_HANDLE,
+			   GUARD_PRIORITY);
 		if ((err = bpf_tc_attach(&hook, &tc)))
 			*why = "cannot attach the tc ingress filter";
 	}
@@ -80,7 +62,7 @@ void io_stack_guard_detach(const char *ifname)
 
 	if (!ifindex)
 		return;
-	ingress_hook(&hook, ifindex);
-	guard_opts(&tc, 0, 0);
+	io_tc_hook(&hook, ifindex, BPF_TC_INGRESS);
+	io_tc_opts(&tc, 0, 0, GUARD_HANDLE, GUARD_PRIORITY);
 	(void)bpf_tc_detach(&hook, &tc);
 }

@@ -44,14 +44,13 @@ static int fill_maps(struct bpf_object *obj, const struct rss_snapshot *snap, un
 
 static int attach(int ifindex, int prog_fd, const char **why)
 {
-	struct bpf_tc_hook hook = {
-	    .sz = sizeof(hook), .ifindex = ifindex, .attach_point = BPF_TC_EGRESS};
-	struct bpf_tc_opts opts = {.sz = sizeof(opts),
-				   .prog_fd = prog_fd,
-				   .handle = 1,
-				   .priority = 1,
-				   .flags = BPF_TC_F_REPLACE};
-	int err = bpf_tc_hook_create(&hook);
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts opts;
+	int err;
+
+	io_tc_hook(&hook, ifindex, BPF_TC_EGRESS);
+	io_tc_opts(&opts, prog_fd, BPF_TC_F_REPLACE, 1, 1);
+	err = bpf_tc_hook_create(&hook);
 
 	if (err && err != -EEXIST) {
 		*why = "cannot add the clsact qdisc";
@@ -65,7 +64,7 @@ static int attach(int ifindex, int prog_fd, const char **why)
 int io_tc_rss_attach(const char *ifname, const struct rss_snapshot *snap, unsigned side,
 		     unsigned queues, const char **why)
 {
-	struct bpf_object_open_opts opts = {.sz = sizeof(opts), .object_name = "tc_rss"};
+	struct bpf_object_open_opts opts;
 	struct bpf_object *obj;
 	struct bpf_program *prog, *fanout;
 	int ifindex = (int)if_nametoindex(ifname), err;
@@ -75,6 +74,7 @@ int io_tc_rss_attach(const char *ifname, const struct rss_snapshot *snap, unsign
 		return -ENODEV;
 	}
 	libbpf_set_print(io_libbpf_quiet);
+	io_open_opts(&opts, "tc_rss");
 	obj = bpf_object__open_mem(io_tc_rss_bpf, io_tc_rss_bpf_len, &opts);
 	if (!obj) {
 		*why = "the embedded tc object is unreadable";
