@@ -330,6 +330,11 @@ except Exception as x:
     print("0 0 0")' "$TMP/iperf.json"
 }
 
+# The TCP load, the same in every run: iperf3 -P 4 from the LAN namespace
+# to the server, JSON into $TMP/iperf.json (iperf_figures reads it).
+IPERF_CLIENT=(ip netns exec rb-lan timeout $((TCP_SECS + 20)) iperf3 -c 203.0.113.80 -P 4
+	-t "$TCP_SECS" -J)
+
 # tcp_run NAME: iperf3 -P 4 through the gateway; R_BPS in bits/s.
 tcp_run() {
 	local name=$1 cpid
@@ -338,7 +343,7 @@ tcp_run() {
 	local ipc lan0 wan0
 	lan0=$(ifstat rb-gw lan0 rx_packets) wan0=$(ifstat rb-gw wan0 rx_packets)
 	[ -n "$GW_PID" ] && rssnat_rx >"$TMP/rx0"
-	ip netns exec rb-lan timeout $((TCP_SECS + 20)) iperf3 -c 203.0.113.80 -P 4 -t "$TCP_SECS" -J >"$TMP/iperf.json" 2>&1 &
+	"${IPERF_CLIENT[@]}" >"$TMP/iperf.json" 2>&1 &
 	cpid=$!
 	sleep 1
 	ipc=$(pgrep -P "$cpid" | head -1)
@@ -449,8 +454,7 @@ tcp_round() {
 	local name=$1
 	R_BPS=0
 	wait_quiet "tcp $name"
-	ip netns exec rb-lan timeout $((TCP_SECS + 20)) iperf3 -c 203.0.113.80 -P 4 -t "$TCP_SECS" \
-		-J >"$TMP/iperf.json" 2>&1
+	"${IPERF_CLIENT[@]}" >"$TMP/iperf.json" 2>&1
 	local rx tx rt
 	read -r rx tx rt <<<"$(iperf_figures)"
 	R_BPS=$rx

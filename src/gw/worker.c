@@ -280,16 +280,16 @@ static void translate(struct gw_worker *w, struct pkt **batch, unsigned n)
 static void idle_wait(struct gw_worker *w)
 {
 	struct gw *gw = w->gw;
-	struct pollfd fds[2] = {
-	    {.fd = gw->io->fd(gw->port[GW_LAN], w->q), .events = POLLIN},
-	    {.fd = gw->io->fd(gw->port[GW_WAN], w->q), .events = POLLIN},
-	};
 
 	if (w->now_ms - w->last_work_ms <= GW_BUSY_MS) {
 		struct timespec nap = {.tv_nsec = GW_NAP_US * 1000};
 		nanosleep(&nap, NULL);
 		return;
 	}
+	struct pollfd fds[2] = {
+	    {.fd = gw->io->fd(gw->port[GW_LAN], w->q), .events = POLLIN},
+	    {.fd = gw->io->fd(gw->port[GW_WAN], w->q), .events = POLLIN},
+	};
 	poll(fds, 2, GW_IDLE_MS);
 }
 

@@ -75,8 +75,9 @@
 #endif
 
 enum {
-	AFP_BLOCK_SIZE = 1 << 16,	/* 64 KiB: a multiple of the page size and a slot */
-	AFP_FRAME_SIZE = 2048,		/* a ring slot: header, padding and frame */
+	AFP_BLOCK_SIZE = 1 << 16, /* 64 KiB: a multiple of the page size and a slot */
+	AFP_FRAME_SIZE = 2048,	  /* a ring slot: header, padding and frame */
+	AFP_SLOTS_PER_BLOCK = AFP_BLOCK_SIZE / AFP_FRAME_SIZE,
 	AFP_RING_FRAMES_DEFAULT = 2048, /* 4 MiB of ring per queue */
 	AFP_RING_FRAMES_MIN = 64,
 	AFP_RING_FRAMES_MAX = 1 << 16,	/* 128 MiB per queue */
@@ -170,14 +171,13 @@ static int drop_all(int fd)
  * blocks. */
 static unsigned ring_slots(unsigned ring_frames)
 {
-	const unsigned per_block = AFP_BLOCK_SIZE / AFP_FRAME_SIZE;
 	unsigned frames = ring_frames ? ring_frames : AFP_RING_FRAMES_DEFAULT;
 
 	if (frames > AFP_RING_FRAMES_MAX)
 		frames = AFP_RING_FRAMES_MAX; /* a typo must not map gigabytes per queue */
 	if (frames < AFP_RING_FRAMES_MIN)
 		frames = AFP_RING_FRAMES_MIN;
-	return (frames + per_block - 1) / per_block * per_block;
+	return (frames + AFP_SLOTS_PER_BLOCK - 1) / AFP_SLOTS_PER_BLOCK * AFP_SLOTS_PER_BLOCK;
 }
 
 static int ring_setup(struct afp_queue *q, unsigned ring_frames, const char **why)
@@ -185,7 +185,7 @@ static int ring_setup(struct afp_queue *q, unsigned ring_frames, const char **wh
 	unsigned slots = ring_slots(ring_frames);
 	struct tpacket_req req = {
 	    .tp_block_size = AFP_BLOCK_SIZE,
-	    .tp_block_nr = slots / (AFP_BLOCK_SIZE / AFP_FRAME_SIZE),
+	    .tp_block_nr = slots / AFP_SLOTS_PER_BLOCK,
 	    .tp_frame_size = AFP_FRAME_SIZE,
 	    .tp_frame_nr = slots,
 	};
