@@ -157,4 +157,18 @@ for cmd in "./tools/deps.sh && make demo" "./tools/deps.sh && make check"; do
 		t_fail "README.md: $cmd" "the line '    $cmd' is gone"
 done
 
+# ---- the repository stands alone: a user's clone has no sibling folders ----
+# Nothing the build, the tests or the tools run may name a path above the
+# repository's root (the published RSS vectors live in tests/data/).
+if command -v git >/dev/null 2>&1 && git -C "$ROOT" rev-parse >/dev/null 2>&1; then
+	up='\.\./'"shared"
+	outside=$(git -C "$ROOT" grep -n -e "$up" -- Makefile tests tools bench fuzz src .ci 2>/dev/null | head -3)
+	[ -z "$outside" ] && t_pass "no file reads outside the repository" ||
+		t_fail "no file reads outside the repository" "$outside"
+else
+	echo "skip the outside-path check: not a git checkout"
+fi
+[ -r "$ROOT/tests/data/rss-ms.txt" ] && t_pass "the RSS vectors are in tests/data" ||
+	t_fail "the RSS vectors are in tests/data" "tests/data/rss-ms.txt is missing"
+
 t_done

@@ -6,7 +6,7 @@ set -u
 RSSNAT=${1:?usage: $0 PATH/TO/rssnat}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/assert.sh"
-VECTORS=${RSSNAT_VECTORS:-$HERE/../../../shared/vectors/rss-ms.txt}
+VECTORS=${RSSNAT_VECTORS:-$HERE/../data/rss-ms.txt}
 
 [ -r "$VECTORS" ] || { t_fail "vectors readable" "$VECTORS"; t_done; exit 1; }
 key=$(grep -v '^#' "$VECTORS" | head -1)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- published vectors (../shared/vectors/rss-ms.txt) ---- */
+/* ---- published vectors (tests/data/rss-ms.txt, Microsoft's RSS verification suite) ---- */
 
 struct vector {
 	struct rss_tuple t;
@@ -19,7 +19,7 @@ enum { MAX_VECTORS = 32 };
 static const char *vectors_path(void)
 {
 	const char *env = getenv("RSSNAT_VECTORS");
-	return env ? env : "../shared/vectors/rss-ms.txt";
+	return env ? env : "tests/data/rss-ms.txt"; /* from the repository root */
 }
 
 /* Returns how many vectors were read, and the key from the file. */
