@@ -67,15 +67,15 @@ servers
 echo "   LAN host 192.168.137.10 -- [rssnat: lan0 | wan0 198.51.100.2] -- router 198.51.100.1 -- server 203.0.113.80"
 start_gw 2 || { echo "rssnat did not start:"; cat "$T_TMP/gw.log"; exit 1; }
 echo '$ ping -c 3 203.0.113.80                      (from the LAN host)'
-in_ns rg-lan ping -c 3 -W 1 -i 0.2 203.0.113.80 | tail -2 | head -1
+in_ns ${RG}-lan ping -c 3 -W 1 -i 0.2 203.0.113.80 | tail -2 | head -1
 echo '$ curl http://203.0.113.80/10M.bin'
-in_ns rg-lan curl -s --max-time 30 -o /dev/null -w '   %{size_download} bytes at %{speed_download} bytes/s\n' http://203.0.113.80/10M.bin
+in_ns ${RG}-lan curl -s --max-time 30 -o /dev/null -w '   %{size_download} bytes at %{speed_download} bytes/s\n' http://203.0.113.80/10M.bin
 echo '$ iperf3 -c 203.0.113.80 -P 4 -t 3'
-in_ns rg-lan timeout 20 iperf3 -c 203.0.113.80 -P 4 -t 3 2>&1 | awk '/SUM.*receiver/ {print "   " $6, $7, "over 4 TCP streams"}'
+in_ns ${RG}-lan timeout 20 iperf3 -c 203.0.113.80 -P 4 -t 3 2>&1 | awk '/SUM.*receiver/ {print "   " $6, $7, "over 4 TCP streams"}'
 echo '$ traceroute -n 203.0.113.80'
-in_ns rg-lan timeout 20 traceroute -n -q 1 -w 1 -m 5 203.0.113.80 | sed 's/^/   /'
+in_ns ${RG}-lan timeout 20 traceroute -n -q 1 -w 1 -m 5 203.0.113.80 | sed 's/^/   /'
 echo '$ curl http://198.51.100.2:8080/  (from the server: a port mapping to 192.168.137.10:8000)'
-in_ns rg-srv curl -s --max-time 20 -o /dev/null -w '   HTTP %{http_code}, %{size_download} bytes\n' http://198.51.100.2:8080/10M.bin
+in_ns ${RG}-srv curl -s --max-time 20 -o /dev/null -w '   HTTP %{http_code}, %{size_download} bytes\n' http://198.51.100.2:8080/10M.bin
 echo '$ rssnat show stats'
 "$R" show stats --socket "$SOCK" | awk '
 	BEGIN { n = split("queue rx_lan rx_wan tx_lan tx_wan local handoff handoff_in dropped sessions", col, " ")
@@ -95,18 +95,18 @@ print("    replies, hashed on addresses only, and the traffic of the port mappin
 
 say "9. Connection sharing as Windows ICS gives it: DHCP and DNS on 192.168.137.1"
 # A fresh namespace with nothing but a DHCP client, plugged into the LAN.
-ip netns add rg-new && NS="$NS rg-new"
-ip link add newh netns rg-new type veth peer name lanb netns rg-lan
-in_ns rg-lan ip link add br0 type bridge
-in_ns rg-lan ip link set lanh master br0
-in_ns rg-lan ip addr flush dev lanh
-in_ns rg-lan ip addr add 192.168.137.10/24 dev br0
-in_ns rg-lan ip link set lanb master br0
-for l in br0 lanb; do in_ns rg-lan ip link set "$l" up; done
-in_ns rg-lan ip route replace default via 192.168.137.1
-ip -n rg-new link set lo up && ip -n rg-new link set newh up
-ip -n rg-srv addr add 203.0.113.53/24 dev srv
-ip netns exec rg-srv dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
+ip netns add ${RG}-new && NS="$NS ${RG}-new"
+ip link add newh netns ${RG}-new type veth peer name lanb netns ${RG}-lan
+in_ns ${RG}-lan ip link add br0 type bridge
+in_ns ${RG}-lan ip link set lanh master br0
+in_ns ${RG}-lan ip addr flush dev lanh
+in_ns ${RG}-lan ip addr add 192.168.137.10/24 dev br0
+in_ns ${RG}-lan ip link set lanb master br0
+for l in br0 lanb; do in_ns ${RG}-lan ip link set "$l" up; done
+in_ns ${RG}-lan ip route replace default via 192.168.137.1
+ip -n ${RG}-new link set lo up && ip -n ${RG}-new link set newh up
+ip -n ${RG}-srv addr add 203.0.113.53/24 dev srv
+ip netns exec ${RG}-srv dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
 	--listen-address=203.0.113.53 --bind-interfaces --local-ttl=300 \
 	--address=/www.example.test/203.0.113.80 >/dev/null 2>&1 &
 BG="$BG $!"
@@ -120,13 +120,13 @@ esac
 SH
 chmod +x "$T_TMP/udhcpc.sh"
 echo '$ udhcpc -i newh -x hostname:laptop          (a new host, no configuration at all)'
-in_ns rg-new timeout 20 udhcpc -i newh -n -q -t 5 -T 2 -x hostname:laptop -s "$T_TMP/udhcpc.sh" 2>/dev/null | grep bound
+in_ns ${RG}-new timeout 20 udhcpc -i newh -n -q -t 5 -T 2 -x hostname:laptop -s "$T_TMP/udhcpc.sh" 2>/dev/null | grep bound
 echo '$ dig @192.168.137.1 www.example.test          (twice: the second from the cache)'
-for _ in 1 2; do in_ns rg-new dig +time=2 +tries=1 @192.168.137.1 +short www.example.test | sed 's/^/   /'; done
+for _ in 1 2; do in_ns ${RG}-new dig +time=2 +tries=1 @192.168.137.1 +short www.example.test | sed 's/^/   /'; done
 echo '$ dig @192.168.137.1 laptop.mshome.net         (LAN names, like ICS hosts.ics)'
-in_ns rg-lan dig +time=2 +tries=1 @192.168.137.1 +short laptop.mshome.net | sed 's/^/   /'
+in_ns ${RG}-lan dig +time=2 +tries=1 @192.168.137.1 +short laptop.mshome.net | sed 's/^/   /'
 echo '$ curl http://www.example.test/               (from the new host, by name, through the NAT)'
-in_ns rg-new curl -s --max-time 10 -o /dev/null --resolve www.example.test:80:"$(in_ns rg-new dig +short @192.168.137.1 www.example.test)" \
+in_ns ${RG}-new curl -s --max-time 10 -o /dev/null --resolve www.example.test:80:"$(in_ns ${RG}-new dig +short @192.168.137.1 www.example.test)" \
 	-w '   HTTP %{http_code}\n' http://www.example.test/
 echo '$ rssnat show dhcp'
 "$R" show dhcp --socket "$SOCK" | grep '^lease' | sed 's/^/   /'
@@ -136,9 +136,9 @@ echo '$ rssnat show dns | head -1'
 say "10. The lever KB927168 users had, without its cost: RSS off and on under load"
 echo '$ rssnat show global'
 "$R" show global --socket "$SOCK" | sed 's/^/   /'
-in_ns rg-lan iperf3 -c 203.0.113.80 -P 4 -t 8 -i 1 >"$T_TMP/iperf.txt" 2>&1 &
+in_ns ${RG}-lan iperf3 -c 203.0.113.80 -P 4 -t 8 -i 1 >"$T_TMP/iperf.txt" 2>&1 &
 IP=$!
-in_ns rg-lan ping -i 0.05 -c 150 203.0.113.80 >"$T_TMP/ping.txt" 2>&1 &
+in_ns ${RG}-lan ping -i 0.05 -c 150 203.0.113.80 >"$T_TMP/ping.txt" 2>&1 &
 PP=$!
 sleep 2
 echo '$ rssnat set global rss=disabled                (iperf3 and ping running)'

@@ -16,7 +16,9 @@
 # Every wait is bounded; topo_cleanup (the caller's EXIT trap) removes the
 # namespaces and everything running in them.
 
-NS="rg-lan rg-gw rg-inet rg-srv"
+# RSSNAT_NETNS: the namespaces' prefix (rg), so that two runs can live side by side.
+RG=${RSSNAT_NETNS:-rg}
+NS="${RG}-lan ${RG}-gw ${RG}-inet ${RG}-srv"
 SOCK=$T_TMP/rssnat.sock
 GW_PID=""
 GW_ARGS=${GW_ARGS:-}
@@ -40,37 +42,37 @@ topology() {
 	for n in $NS; do ip netns del "$n" 2>/dev/null; ip netns add "$n" || return 1; ip -n "$n" link set lo up; done
 	# Four queues on the gateway's links, for the afxdp backend (afpacket's
 	# fanout does not care).
-	ip link add lanh netns rg-lan numtxqueues 4 numrxqueues 4 type veth \
-		peer name lan0 netns rg-gw numtxqueues 4 numrxqueues 4 &&
-	ip link add wan0 netns rg-gw numtxqueues 4 numrxqueues 4 type veth \
-		peer name wanr netns rg-inet numtxqueues 4 numrxqueues 4 &&
-	ip link add srvr netns rg-inet type veth peer name srv netns rg-srv || return 1
-	for pair in rg-lan:lanh rg-gw:lan0 rg-gw:wan0 rg-inet:wanr rg-inet:srvr rg-srv:srv; do
+	ip link add lanh netns ${RG}-lan numtxqueues 4 numrxqueues 4 type veth \
+		peer name lan0 netns ${RG}-gw numtxqueues 4 numrxqueues 4 &&
+	ip link add wan0 netns ${RG}-gw numtxqueues 4 numrxqueues 4 type veth \
+		peer name wanr netns ${RG}-inet numtxqueues 4 numrxqueues 4 &&
+	ip link add srvr netns ${RG}-inet type veth peer name srv netns ${RG}-srv || return 1
+	for pair in ${RG}-lan:lanh ${RG}-gw:lan0 ${RG}-gw:wan0 ${RG}-inet:wanr ${RG}-inet:srvr ${RG}-srv:srv; do
 		local n=${pair%%:*} d=${pair#*:}
 		in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 		in_ns "$n" ethtool -K "$d" tx off tso off gso off gro off >/dev/null 2>&1
 		ip -n "$n" link set "$d" up
 	done
-	ip -n rg-lan addr add 192.168.137.10/24 dev lanh
-	ip -n rg-lan addr add 192.168.137.11/24 dev lanh
-	ip -n rg-lan route add default via 192.168.137.1
-	ip -n rg-inet addr add 198.51.100.1/24 dev wanr
-	ip -n rg-inet addr add 203.0.113.1/24 dev srvr
-	in_ns rg-inet sysctl -qw net.ipv4.ip_forward=1
-	ip -n rg-srv addr add 203.0.113.80/24 dev srv
-	ip -n rg-srv route add default via 203.0.113.1
+	ip -n ${RG}-lan addr add 192.168.137.10/24 dev lanh
+	ip -n ${RG}-lan addr add 192.168.137.11/24 dev lanh
+	ip -n ${RG}-lan route add default via 192.168.137.1
+	ip -n ${RG}-inet addr add 198.51.100.1/24 dev wanr
+	ip -n ${RG}-inet addr add 203.0.113.1/24 dev srvr
+	in_ns ${RG}-inet sysctl -qw net.ipv4.ip_forward=1
+	ip -n ${RG}-srv addr add 203.0.113.80/24 dev srv
+	ip -n ${RG}-srv route add default via 203.0.113.1
 }
 
 servers() {
 	mkdir -p "$T_TMP/www"
 	head -c 10485760 /dev/urandom >"$T_TMP/www/10M.bin"
-	ip netns exec rg-srv python3 -m http.server 80 --bind 203.0.113.80 --directory "$T_TMP/www" >/dev/null 2>&1 &
+	ip netns exec ${RG}-srv python3 -m http.server 80 --bind 203.0.113.80 --directory "$T_TMP/www" >/dev/null 2>&1 &
 	BG="$BG $!"
-	ip netns exec rg-lan python3 -m http.server 8000 --bind 192.168.137.10 --directory "$T_TMP/www" >/dev/null 2>&1 &
+	ip netns exec ${RG}-lan python3 -m http.server 8000 --bind 192.168.137.10 --directory "$T_TMP/www" >/dev/null 2>&1 &
 	BG="$BG $!"
-	ip netns exec rg-srv iperf3 -s -B 203.0.113.80 >/dev/null 2>&1 &
+	ip netns exec ${RG}-srv iperf3 -s -B 203.0.113.80 >/dev/null 2>&1 &
 	BG="$BG $!"
-	ip netns exec rg-srv python3 - <<'PY' >/dev/null 2>&1 &
+	ip netns exec ${RG}-srv python3 - <<'PY' >/dev/null 2>&1 &
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("203.0.113.80", 7))
@@ -91,13 +93,13 @@ PY
 # has no RSS of its own: emulate the NIC's with a tc program on each peer
 # that sends into the gateway (afpacket computes RSS itself and needs none).
 rss_on_peers() {
-	in_ns rg-lan "$RSSNAT" io tc-rss --iface lanh --queues "$1" --side lan >/dev/null &&
-		in_ns rg-inet "$RSSNAT" io tc-rss --iface wanr --queues "$1" --side wan >/dev/null
+	in_ns ${RG}-lan "$RSSNAT" io tc-rss --iface lanh --queues "$1" --side lan >/dev/null &&
+		in_ns ${RG}-inet "$RSSNAT" io tc-rss --iface wanr --queues "$1" --side wan >/dev/null
 }
 
 rss_off_peers() {
-	in_ns rg-lan tc qdisc del dev lanh clsact 2>/dev/null
-	in_ns rg-inet tc qdisc del dev wanr clsact 2>/dev/null
+	in_ns ${RG}-lan tc qdisc del dev lanh clsact 2>/dev/null
+	in_ns ${RG}-inet tc qdisc del dev wanr clsact 2>/dev/null
 	return 0
 }
 
@@ -109,7 +111,7 @@ start_gw() { # QUEUES [BACKEND]
 	fi
 	# GW_ARGS: more options from the caller (LAN services, RSS settings).
 	# shellcheck disable=SC2086
-	ip netns exec rg-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
+	ip netns exec ${RG}-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
 		--wan-gateway 198.51.100.1 --queues "$1" --backend "$backend" --socket "$SOCK" \
 		--port-map tcp:8080=192.168.137.10:8000 --dhcp-leases "$T_TMP/dhcp.leases" \
 		--dns-upstream 203.0.113.53 ${GW_ARGS:-} >"$T_TMP/gw.log" 2>&1 &

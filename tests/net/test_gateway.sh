@@ -19,7 +19,7 @@ done
 trap topo_cleanup EXIT
 
 udp_exchange() { # 50 datagrams, all answered
-	in_ns rg-lan python3 - <<'PY'
+	in_ns ${RG}-lan python3 - <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(1.0)
@@ -62,11 +62,11 @@ run_suite() { # QUEUES BACKEND
 	local q="$1 $2" stats
 	start_gw "$1" "$2" || { t_fail "q=$q rssnat starts" "$(cat "$T_TMP/gw.log")"; return; }
 	t_pass "q=$q rssnat starts and opens its control socket"
-	in_ns rg-lan ping -c 3 -W 1 -i 0.2 192.168.137.1 >/dev/null && t_pass "q=$q ping the gateway" ||
+	in_ns ${RG}-lan ping -c 3 -W 1 -i 0.2 192.168.137.1 >/dev/null && t_pass "q=$q ping the gateway" ||
 		t_fail "q=$q ping the gateway"
-	in_ns rg-lan ping -c 5 -W 1 -i 0.2 203.0.113.80 >/dev/null && t_pass "q=$q ping through the NAT" ||
+	in_ns ${RG}-lan ping -c 5 -W 1 -i 0.2 203.0.113.80 >/dev/null && t_pass "q=$q ping through the NAT" ||
 		t_fail "q=$q ping through the NAT"
-	if in_ns rg-lan curl -s --max-time 30 -o "$T_TMP/got.bin" http://203.0.113.80/10M.bin &&
+	if in_ns ${RG}-lan curl -s --max-time 30 -o "$T_TMP/got.bin" http://203.0.113.80/10M.bin &&
 		cmp -s "$T_TMP/got.bin" "$T_TMP/www/10M.bin"; then
 		t_pass "q=$q 10 MB HTTP download, byte for byte"
 	else
@@ -74,22 +74,22 @@ run_suite() { # QUEUES BACKEND
 	fi
 	udp_exchange && t_pass "q=$q UDP exchange, 50 of 50 answered" || t_fail "q=$q UDP exchange"
 	local hops
-	hops=$(in_ns rg-lan timeout 20 traceroute -n -q 1 -w 1 -m 5 203.0.113.80 2>/dev/null | awk 'NR>1 {print $2}' | tr '\n' ' ')
+	hops=$(in_ns ${RG}-lan timeout 20 traceroute -n -q 1 -w 1 -m 5 203.0.113.80 2>/dev/null | awk 'NR>1 {print $2}' | tr '\n' ' ')
 	[ "$hops" = "192.168.137.1 198.51.100.1 203.0.113.80 " ] &&
 		t_pass "q=$q traceroute: gateway, second router (Time Exceeded translated back), server" ||
 		t_fail "q=$q traceroute" "hops: $hops"
-	in_ns rg-lan timeout 30 iperf3 -c 203.0.113.80 -P 4 -t 2 >"$T_TMP/iperf" 2>&1 &&
+	in_ns ${RG}-lan timeout 30 iperf3 -c 203.0.113.80 -P 4 -t 2 >"$T_TMP/iperf" 2>&1 &&
 		grep -q "receiver" "$T_TMP/iperf" &&
 		t_pass "q=$q iperf3 TCP, 4 streams: $(grep SUM.*receiver "$T_TMP/iperf" | awk '{print $6, $7}')" ||
 		t_fail "q=$q iperf3 TCP, 4 streams" "$(tail -3 "$T_TMP/iperf")"
-	[ "$(in_ns rg-srv curl -s --max-time 20 -o /dev/null -w '%{size_download}' http://198.51.100.2:8080/10M.bin)" = 10485760 ] &&
+	[ "$(in_ns ${RG}-srv curl -s --max-time 20 -o /dev/null -w '%{size_download}' http://198.51.100.2:8080/10M.bin)" = 10485760 ] &&
 		t_pass "q=$q port mapping reached from the internet side" || t_fail "q=$q port mapping"
-	[ "$(in_ns rg-lan curl -s --interface 192.168.137.11 --max-time 20 -o /dev/null -w '%{size_download}' http://198.51.100.2:8080/10M.bin)" = 10485760 ] &&
+	[ "$(in_ns ${RG}-lan curl -s --interface 192.168.137.11 --max-time 20 -o /dev/null -w '%{size_download}' http://198.51.100.2:8080/10M.bin)" = 10485760 ] &&
 		t_pass "q=$q hairpinning: LAN host to the mapped service by its WAN address" ||
 		t_fail "q=$q hairpinning"
-	malformed_frames rg-lan lanh
-	malformed_frames rg-inet wanr
-	in_ns rg-lan ping -c 2 -W 1 -i 0.2 203.0.113.80 >/dev/null && kill -0 "$GW_PID" &&
+	malformed_frames ${RG}-lan lanh
+	malformed_frames ${RG}-inet wanr
+	in_ns ${RG}-lan ping -c 2 -W 1 -i 0.2 203.0.113.80 >/dev/null && kill -0 "$GW_PID" &&
 		t_pass "q=$q 300 malformed frames from each side: gateway still forwards" ||
 		t_fail "q=$q malformed frames"
 	stats=$("$RSSNAT" show stats --socket "$SOCK")
@@ -119,14 +119,14 @@ for backend in afpacket afxdp; do
 done
 # RFC 1191: a smaller WAN link. Too big with DF -> Fragmentation Needed with
 # the next-hop MTU, from the gateway; TCP then finds the path MTU.
-ip -n rg-gw link set wan0 mtu 1400 && ip -n rg-inet link set wanr mtu 1400
+ip -n ${RG}-gw link set wan0 mtu 1400 && ip -n ${RG}-inet link set wanr mtu 1400
 if start_gw 2; then
-	out=$(in_ns rg-lan ping -M do -s 1400 -c 1 -W 2 203.0.113.80 2>&1)
+	out=$(in_ns ${RG}-lan ping -M do -s 1400 -c 1 -W 2 203.0.113.80 2>&1)
 	case $out in *"192.168.137.1"*"mtu = 1400"*) t_pass "DF and too big: Fragmentation Needed, mtu 1400" ;;
 	*) t_fail "DF and too big: Fragmentation Needed" "$out" ;; esac
-	in_ns rg-lan ping -M do -s 1372 -c 1 -W 2 203.0.113.80 >/dev/null &&
+	in_ns ${RG}-lan ping -M do -s 1372 -c 1 -W 2 203.0.113.80 >/dev/null &&
 		t_pass "1400-byte datagram with DF passes" || t_fail "1400-byte datagram with DF passes"
-	if in_ns rg-lan curl -s --max-time 30 -o "$T_TMP/got.bin" http://203.0.113.80/10M.bin &&
+	if in_ns ${RG}-lan curl -s --max-time 30 -o "$T_TMP/got.bin" http://203.0.113.80/10M.bin &&
 		cmp -s "$T_TMP/got.bin" "$T_TMP/www/10M.bin"; then
 		t_pass "10 MB download over the smaller link (path MTU discovery through the NAT)"
 	else
@@ -136,7 +136,7 @@ if start_gw 2; then
 else
 	t_fail "rssnat starts with a 1400-byte WAN link" "$(cat "$T_TMP/gw.log")"
 fi
-ip -n rg-gw link set wan0 mtu 1500 && ip -n rg-inet link set wanr mtu 1500
+ip -n ${RG}-gw link set wan0 mtu 1500 && ip -n ${RG}-inet link set wanr mtu 1500
 
 # The same gateway from a configuration file (--config: options, one a line).
 cat >"$T_TMP/gw.conf" <<CONF
@@ -151,20 +151,20 @@ socket $SOCK
 dhcp-leases $T_TMP/dhcp.leases
 dns-upstream 203.0.113.53
 CONF
-ip netns exec rg-gw "$RSSNAT" run --config "$T_TMP/gw.conf" >"$T_TMP/gw.log" 2>&1 &
+ip netns exec ${RG}-gw "$RSSNAT" run --config "$T_TMP/gw.conf" >"$T_TMP/gw.log" 2>&1 &
 GW_PID=$!
 for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
-in_ns rg-lan ping -c 2 -W 1 -i 0.2 203.0.113.80 >/dev/null &&
-	[ "$(in_ns rg-srv curl -s --max-time 20 -o /dev/null -w '%{size_download}' http://198.51.100.2:8080/10M.bin)" = 10485760 ] &&
+in_ns ${RG}-lan ping -c 2 -W 1 -i 0.2 203.0.113.80 >/dev/null &&
+	[ "$(in_ns ${RG}-srv curl -s --max-time 20 -o /dev/null -w '%{size_download}' http://198.51.100.2:8080/10M.bin)" = 10485760 ] &&
 	t_pass "run --config FILE: forwarding and the file's port mapping" || t_fail "run --config FILE" "$(cat "$T_TMP/gw.log")"
 stop_gw
 
 t_usage_error "run refuses a missing interface" "^rssnat: run: LAN interface 'nope0' does not exist" \
-	in_ns rg-gw "$RSSNAT" run --lan nope0 --wan wan0 --wan-addr 198.51.100.2/24 --wan-gateway 198.51.100.1
+	in_ns ${RG}-gw "$RSSNAT" run --lan nope0 --wan wan0 --wan-addr 198.51.100.2/24 --wan-gateway 198.51.100.1
 t_usage_error "run refuses a gateway off the WAN subnet" "^rssnat: run: --wan-gateway must be" \
-	ip netns exec rg-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 --wan-gateway 10.9.9.9
-ip -n rg-gw addr add 198.51.100.2/24 dev wan0
+	ip netns exec ${RG}-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 --wan-gateway 10.9.9.9
+ip -n ${RG}-gw addr add 198.51.100.2/24 dev wan0
 t_usage_error "run refuses an address the kernel holds" "^rssnat: run: the kernel holds 198.51.100.2 on wan0" \
-	ip netns exec rg-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 --wan-gateway 198.51.100.1
-ip -n rg-gw addr del 198.51.100.2/24 dev wan0
+	ip netns exec ${RG}-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 --wan-gateway 198.51.100.1
+ip -n ${RG}-gw addr del 198.51.100.2/24 dev wan0
 t_done

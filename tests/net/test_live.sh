@@ -82,7 +82,7 @@ ctl show global --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sy
 # ARP): frames beyond the few an unresolved neighbour may hold are lost on a
 # cold path (counted by ARP: show stats' arp lines), and that is not what
 # this measures.
-in_ns rg-lan ping -c 3 -W 1 -i 0.2 203.0.113.80 >/dev/null ||
+in_ns ${RG}-lan ping -c 3 -W 1 -i 0.2 203.0.113.80 >/dev/null ||
 	t_fail "the path works before the changes" "$(ctl show stats | grep '^arp')"
 # Frames the kernel itself drops on the way (a veth's receive backlog full:
 # /proc/net/softnet_stat's second column, all CPUs) are the link's losses.
@@ -92,10 +92,10 @@ softnet_drops() {
 	echo "$n"
 }
 link0=$(softnet_drops)
-ip netns exec rg-lan iperf3 -c 203.0.113.80 -P 4 -t 26 -i 1 -J >"$T_TMP/iperf.json" 2>"$T_TMP/iperf.err" &
+ip netns exec ${RG}-lan iperf3 -c 203.0.113.80 -P 4 -t 26 -i 1 -J >"$T_TMP/iperf.json" 2>"$T_TMP/iperf.err" &
 IPERF=$!
 BG="$BG $IPERF"
-ip netns exec rg-lan ping -D -i 0.05 -c 480 -W 1 203.0.113.80 >"$T_TMP/ping.log" 2>&1 &
+ip netns exec ${RG}-lan ping -D -i 0.05 -c 480 -W 1 203.0.113.80 >"$T_TMP/ping.log" 2>&1 &
 PING=$!
 BG="$BG $PING"
 PING_T0=$(python3 -c 'import time; print(time.time())')
@@ -165,7 +165,7 @@ ctl set rss table=1,1,1,6 >/dev/null
 b3=$(buckets 3)
 out=$(ctl set rss rebalance=on)
 echo "$out" | grep -q "Automatic Rebalancing *: on" && t_pass "set rss rebalance=on" || t_fail "set rss rebalance=on" "$out"
-in_ns rg-lan python3 - <<'PY'
+in_ns ${RG}-lan python3 - <<'PY'
 import socket, time
 socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(256)]
 for s in socks:
@@ -208,7 +208,7 @@ bad "show stats --yaml" show stats --yaml
 bad "an unknown command" show nothing
 
 # ---- looking inside ----
-ip netns exec rg-lan iperf3 -c 203.0.113.80 -t 8 -b 2M >/dev/null 2>&1 &
+ip netns exec ${RG}-lan iperf3 -c 203.0.113.80 -t 8 -b 2M >/dev/null 2>&1 &
 IPERF=$!
 BG="$BG $IPERF"
 sleep 1
@@ -232,12 +232,12 @@ BG=""
 # ---- port mappings, live ----
 # (192.168.137.10:8000 has its port mapping already, and a LAN endpoint has
 # one mapping: RFC 4787 REQ-1. The second web server is on .11.)
-ip netns exec rg-lan python3 -m http.server 8000 --bind 192.168.137.11 --directory "$T_TMP/www" >/dev/null 2>&1 &
+ip netns exec ${RG}-lan python3 -m http.server 8000 --bind 192.168.137.11 --directory "$T_TMP/www" >/dev/null 2>&1 &
 BG="$BG $!"
 sleep 0.5
 out=$(ctl add portmapping tcp:9090=192.168.137.11:8000 2>&1) && t_pass "add portmapping tcp:9090" ||
 	t_fail "add portmapping" "$out"
-code=$(in_ns rg-inet curl -s --max-time 5 -o /dev/null -w '%{http_code}' http://198.51.100.2:9090/)
+code=$(in_ns ${RG}-inet curl -s --max-time 5 -o /dev/null -w '%{http_code}' http://198.51.100.2:9090/)
 [ "$code" = 200 ] && t_pass "the new port mapping reaches the LAN service" || t_fail "new port mapping works" "$code"
 ctl show portmapping | grep -q "proto=tcp ext=198.51.100.2:9090 lan=192.168.137.11:8000" &&
 	t_pass "show portmapping lists it" || t_fail "show portmapping" "$(ctl show portmapping)"
@@ -246,7 +246,7 @@ out=$(ctl add portmapping tcp:9090=192.168.137.12:80 2>&1)
 ctl delete portmapping tcp:9090 >/dev/null && sleep 0.3
 # Deleted, the mapping lives on as an ordinary one until its connections end
 # (nat.h): address-dependent filtering still lets their remote in, nobody else.
-code=$(in_ns rg-srv curl -s --max-time 3 -o /dev/null -w '%{http_code}' http://198.51.100.2:9090/)
+code=$(in_ns ${RG}-srv curl -s --max-time 3 -o /dev/null -w '%{http_code}' http://198.51.100.2:9090/)
 [ "$code" != 200 ] && t_pass "after delete portmapping a new remote cannot connect" ||
 	t_fail "deleted port mapping refuses a new remote" "$code"
 
@@ -265,7 +265,7 @@ socket $SOCK
 dhcp off
 dns off
 CONF
-ip netns exec rg-gw "$RSSNAT" run --config "$T_TMP/gw.conf" >"$T_TMP/gw.log" 2>&1 &
+ip netns exec ${RG}-gw "$RSSNAT" run --config "$T_TMP/gw.conf" >"$T_TMP/gw.log" 2>&1 &
 GW_PID=$!
 for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 printf 'rss disabled\nport-map tcp:8080=192.168.137.10:8000\n' >>"$T_TMP/gw.conf"

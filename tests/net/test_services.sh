@@ -27,7 +27,7 @@ for tool in udhcpc dhclient dhcpcd dnsmasq dig curl ping; do
 done
 
 . "$HERE/gw_topo.sh"
-CLIENTS="rg-c1 rg-c2 rg-c3"
+CLIENTS="${RG}-c1 ${RG}-c2 ${RG}-c3"
 NS="$NS $CLIENTS"
 trap topo_cleanup EXIT
 
@@ -36,35 +36,35 @@ GW_ARGS="--dhcp-pool 192.168.137.$POOL_LO-192.168.137.$POOL_HI --dhcp-lease 600"
 
 # The LAN becomes a bridge: lanh (the static hosts) and one port per client.
 lan_switch() {
-	in_ns rg-lan ip link add br0 type bridge &&
-		in_ns rg-lan ip link set lanh master br0 &&
-		in_ns rg-lan ip addr flush dev lanh &&
-		in_ns rg-lan ip addr add 192.168.137.10/24 dev br0 &&
-		in_ns rg-lan ip link set br0 up &&
-		in_ns rg-lan ip route add default via 192.168.137.1 || return 1
+	in_ns ${RG}-lan ip link add br0 type bridge &&
+		in_ns ${RG}-lan ip link set lanh master br0 &&
+		in_ns ${RG}-lan ip addr flush dev lanh &&
+		in_ns ${RG}-lan ip addr add 192.168.137.10/24 dev br0 &&
+		in_ns ${RG}-lan ip link set br0 up &&
+		in_ns ${RG}-lan ip route add default via 192.168.137.1 || return 1
 	local i=1 n
 	for n in $CLIENTS; do # (topology() made the namespaces: they are in $NS)
 		ip link add "c$i" netns "$n" address "02:00:00:00:0c:0$i" type veth \
-			peer name "p$i" netns rg-lan || return 1
+			peer name "p$i" netns ${RG}-lan || return 1
 		in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-		in_ns rg-lan ip link set "p$i" master br0 &&
-			in_ns rg-lan ip link set "p$i" up && ip -n "$n" link set "c$i" up || return 1
+		in_ns ${RG}-lan ip link set "p$i" master br0 &&
+			in_ns ${RG}-lan ip link set "p$i" up && ip -n "$n" link set "c$i" up || return 1
 		i=$((i + 1))
 	done
 }
 
 # dnsmasq as the internet's resolver: two names, a big TXT record.
 upstream_dns() {
-	ip -n rg-srv addr add 203.0.113.53/24 dev srv || return 1
+	ip -n ${RG}-srv addr add 203.0.113.53/24 dev srv || return 1
 	local big
 	big=$(head -c 1200 /dev/zero | tr '\0' 'x' | fold -w 200 | paste -sd, -)
-	ip netns exec rg-srv dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
+	ip netns exec ${RG}-srv dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
 		--listen-address=203.0.113.53 --bind-interfaces --port=53 --local-ttl=300 \
 		--address=/www.example.test/203.0.113.80 --txt-record="big.example.test,$big" \
 		--local=/example.test/ --log-facility=- >"$T_TMP/dnsmasq.log" 2>&1 &
 	BG="$BG $!"
 	for _ in $(seq 1 30); do
-		in_ns rg-inet dig +time=1 +tries=1 @203.0.113.53 www.example.test +short 2>/dev/null |
+		in_ns ${RG}-inet dig +time=1 +tries=1 @203.0.113.53 www.example.test +short 2>/dev/null |
 			grep -q 203.0.113.80 && return 0
 		sleep 0.2
 	done
@@ -111,19 +111,19 @@ SH
 	chmod +x "$T_TMP"/*.sh
 }
 
-lease_udhcpc() { # gets a lease in rg-c1 as host "alpha"
-	in_ns rg-c1 timeout 20 udhcpc -i c1 -n -q -t 5 -T 2 \
+lease_udhcpc() { # gets a lease in ${RG}-c1 as host "alpha"
+	in_ns ${RG}-c1 timeout 20 udhcpc -i c1 -n -q -t 5 -T 2 \
 		-x hostname:alpha -s "$T_TMP/udhcpc.sh" >"$T_TMP/c1.log" 2>&1
 }
 
 lease_dhclient() {
-	in_ns rg-c2 timeout 30 dhclient -4 -1 -v \
+	in_ns ${RG}-c2 timeout 30 dhclient -4 -1 -v \
 		-sf "$T_TMP/dhclient.sh" -lf "$T_TMP/c2.leases" -pf "$T_TMP/c2.pid" \
 		c2 >"$T_TMP/c2.log" 2>&1
 }
 
 lease_dhcpcd() {
-	in_ns rg-c3 timeout 30 dhcpcd -4 --oneshot --noipv4ll \
+	in_ns ${RG}-c3 timeout 30 dhcpcd -4 --oneshot --noipv4ll \
 		-t 20 -f "$T_TMP/dhcpcd.conf" -c "$T_TMP/dhcpcd.sh" c3 >"$T_TMP/c3.log" 2>&1
 }
 
@@ -148,7 +148,7 @@ dns_counter() { # NAME: one of the proxy's counters
 		python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])" 2>/dev/null
 }
 
-dig_lan() { in_ns rg-lan dig +time=2 +tries=1 @192.168.137.1 "$@"; }
+dig_lan() { in_ns ${RG}-lan dig +time=2 +tries=1 @192.168.137.1 "$@"; }
 
 # ---- set-up ----
 topology && lan_switch || net_fail_hard "cannot build the namespaces"
@@ -168,10 +168,10 @@ ips=$(for c in c1 c2 c3; do field "$T_TMP/$c.lease" ip; done | sort)
 C1=$(field "$T_TMP/c1.lease" ip)
 
 # ---- a host with only a DHCP client reaches the internet ----
-in_ns rg-c1 ping -c 3 -W 1 -i 0.2 203.0.113.80 >/dev/null &&
+in_ns ${RG}-c1 ping -c 3 -W 1 -i 0.2 203.0.113.80 >/dev/null &&
 	t_pass "the udhcpc host pings the internet side through rssnat" ||
 	t_fail "the udhcpc host pings the internet side"
-in_ns rg-c1 curl -s --max-time 20 -o /dev/null -w '%{http_code}' http://203.0.113.80/ | grep -q 200 &&
+in_ns ${RG}-c1 curl -s --max-time 20 -o /dev/null -w '%{http_code}' http://203.0.113.80/ | grep -q 200 &&
 	t_pass "the udhcpc host fetches a page with curl" || t_fail "the udhcpc host curls the internet side"
 
 # ---- DNS through the proxy ----
@@ -184,7 +184,7 @@ hits2=$(dns_counter cache_hits)
 [ "$got" = 203.0.113.80 ] && [ "${hits2:-0}" -gt "${hits:-0}" ] &&
 	t_pass "the second query is answered from the cache (cache_hits $hits -> $hits2)" ||
 	t_fail "second query from the cache" "got '$got', cache_hits $hits -> $hits2"
-got=$(in_ns rg-c1 dig +time=2 +tries=1 @192.168.137.1 +short alpha.mshome.net)
+got=$(in_ns ${RG}-c1 dig +time=2 +tries=1 @192.168.137.1 +short alpha.mshome.net)
 [ "$got" = "$C1" ] && t_pass "a LAN host's name resolves: alpha.mshome.net -> $C1" ||
 	t_fail "alpha.mshome.net resolves to $C1" "got '$got'"
 got=$(dig_lan +short -x "$C1")
@@ -202,16 +202,16 @@ falls2=$(dns_counter tcp_fallbacks)
 	t_fail "truncation handled (TC -> TCP)" "got $got bytes, tcp_fallbacks $falls -> $falls2"
 
 # ---- never an open resolver ----
-got=$(in_ns rg-inet dig +time=1 +tries=1 @198.51.100.2 www.example.test 2>&1 | grep -c "status:")
+got=$(in_ns ${RG}-inet dig +time=1 +tries=1 @198.51.100.2 www.example.test 2>&1 | grep -c "status:")
 [ "$got" = 0 ] && t_pass "a query from the WAN side to the WAN address gets nothing" ||
 	t_fail "WAN query to the WAN address unanswered" "got an answer"
-in_ns rg-inet ip route add 192.168.137.0/24 via 198.51.100.2 2>/dev/null
-got=$(in_ns rg-inet dig +time=1 +tries=1 @192.168.137.1 www.example.test 2>&1 | grep -c "status:")
+in_ns ${RG}-inet ip route add 192.168.137.0/24 via 198.51.100.2 2>/dev/null
+got=$(in_ns ${RG}-inet dig +time=1 +tries=1 @192.168.137.1 www.example.test 2>&1 | grep -c "status:")
 [ "$got" = 0 ] && t_pass "a query from the WAN side to the LAN address gets nothing" ||
 	t_fail "WAN query to the LAN address unanswered" "got an answer"
 
 # ---- malformed DHCP and DNS: counted, the daemon stays, no lease lost ----
-in_ns rg-lan python3 "$HERE/bad_services.py" br0 >"$T_TMP/bad.log" 2>&1 ||
+in_ns ${RG}-lan python3 "$HERE/bad_services.py" br0 >"$T_TMP/bad.log" 2>&1 ||
 	t_fail "malformed DHCP and DNS sent" "$(tail -3 "$T_TMP/bad.log")"
 sleep 0.5
 drops=$("$RSSNAT" show dhcp --json --socket "$SOCK" 2>/dev/null |
@@ -238,7 +238,7 @@ start_gw 2 || t_fail "rssnat restarts" "$(cat "$T_TMP/gw.log")"
 n=$("$RSSNAT" show dhcp --socket "$SOCK" 2>/dev/null | grep -c "state=bound")
 [ "$n" -eq 3 ] && t_pass "after the restart the server knows the 3 leases" ||
 	t_fail "3 leases after the restart" "$("$RSSNAT" show dhcp --socket "$SOCK" 2>&1 | head -5)"
-in_ns rg-c1 ip addr flush dev c1
+in_ns ${RG}-c1 ip addr flush dev c1
 lease_udhcpc
 [ "$(field "$T_TMP/c1.lease" ip)" = "$C1" ] && t_pass "after the restart udhcpc gets the same address $C1" ||
 	t_fail "same address after the restart" "$(cat "$T_TMP/c1.lease")"

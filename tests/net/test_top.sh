@@ -29,7 +29,7 @@ SERVICES_OFF=""
 "$RSSNAT" help run | grep -q -- '--dns on|off' && SERVICES_OFF="$SERVICES_OFF --dns off"
 start_top_gw() { # QUEUES
 	# shellcheck disable=SC2086
-	ip netns exec rg-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
+	ip netns exec ${RG}-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
 		--wan-gateway 198.51.100.1 --queues "$1" --socket "$SOCK" $SERVICES_OFF >"$T_TMP/gw.log" 2>&1 &
 	GW_PID=$!
 	for _ in $(seq 1 50); do
@@ -43,9 +43,9 @@ start_top_gw() { # QUEUES
 # traffic SECONDS: iperf3 (4 TCP streams: 4 flows, spread over the queues)
 # and a ping flood through the NAT, both in the background, both bounded.
 traffic() {
-	ip netns exec rg-lan timeout $(($1 + 10)) iperf3 -c 203.0.113.80 -P 4 -t "$1" >"$T_TMP/iperf" 2>&1 &
+	ip netns exec ${RG}-lan timeout $(($1 + 10)) iperf3 -c 203.0.113.80 -P 4 -t "$1" >"$T_TMP/iperf" 2>&1 &
 	BG="$BG $!"
-	ip netns exec rg-lan timeout $(($1 + 2)) ping -f -q -w "$1" 203.0.113.80 >/dev/null 2>&1 &
+	ip netns exec ${RG}-lan timeout $(($1 + 2)) ping -f -q -w "$1" 203.0.113.80 >/dev/null 2>&1 &
 	BG="$BG $!"
 }
 
@@ -65,7 +65,7 @@ start_gw_ok=0
 start_top_gw 2 && start_gw_ok=1
 [ $start_gw_ok = 1 ] && t_pass "rssnat starts with 2 queues${SERVICES_OFF:+ ($SERVICES_OFF )}" ||
 	{ t_fail "rssnat starts with 2 queues" "$(cat "$T_TMP/gw.log")"; t_done; exit; }
-in_ns rg-lan ping -c 3 -W 1 -i 0.2 203.0.113.80 >/dev/null && t_pass "ping through the NAT" ||
+in_ns ${RG}-lan ping -c 3 -W 1 -i 0.2 203.0.113.80 >/dev/null && t_pass "ping through the NAT" ||
 	t_fail "ping through the NAT"
 
 traffic 8
