@@ -158,9 +158,7 @@ static void handle_verdict(struct gw_worker *w, struct gw_buf *b)
 		}
 		break;
 	}
-	case PKT_PENDING:
-		break; /* a fragment the NAT holds; it comes back released */
-	default:
+	default: /* PKT_DROP; a held fragment (PKT_PENDING) never comes here */
 		buf_home(w, b);
 	}
 }
@@ -260,7 +258,7 @@ static void translate(struct gw_worker *w, struct pkt **batch, unsigned n)
 	struct pkt *released[64];
 	unsigned r;
 
-	nat_process(w->nat, batch, n, w->now_ms / 1000);
+	n = nat_process(w->nat, batch, n, w->now_ms / 1000); /* held fragments leave the batch */
 	for (unsigned i = 0; i < n; i++) {
 		/* RFC 1812 5.3.1 for what came from the WAN (the LAN side was done
 		 * before translation, where Time Exceeded can still name the host). */

@@ -531,6 +531,10 @@ int nat_dump_sessions(struct nat *nat, unsigned worker, struct nat_session_info 
 
 /* ---- bursts ---- */
 
+/* A held fragment leaves @pkts the moment the NAT takes it: it may be
+ * released (its verdict set) by a first fragment later in this very burst,
+ * and must then reach the caller once, through nat_released(), never also
+ * through the burst. */
 unsigned nat_process(struct nat_worker *w, struct pkt **pkts, unsigned n, uint32_t now)
 {
 	unsigned kept = 0;
@@ -538,10 +542,12 @@ unsigned nat_process(struct nat_worker *w, struct pkt **pkts, unsigned n, uint32
 	nat_worker_sync(w);
 	w->now = now;
 	for (unsigned i = 0; i < n; i++) {
+		struct pkt *p = pkts[i];
 		if (i % NAT_PREFETCH_MAX == 0)
 			nat_session_prefetch(w, pkts + i, n - i);
-		nat_process_one(w, pkts[i]);
-		kept += pkts[i]->verdict != PKT_DROP && pkts[i]->verdict != PKT_PENDING;
+		nat_process_one(w, p);
+		if (p->verdict != PKT_PENDING)
+			pkts[kept++] = p; /* the caller's again */
 	}
 	return kept;
 }

@@ -274,9 +274,11 @@ unsigned nat_worker_id(const struct nat_worker *w);
  * @now (seconds); sets each packet's verdict.
  * Starts with nat_worker_sync(). A
  * packet may also be rewritten into an ICMP error toward the LAN host
- * (verdict PKT_TO_LAN). Returns how many were not dropped. Packets held as
- * out-of-order fragments get no verdict yet: they come back through
- * nat_released(). */
+ * (verdict PKT_TO_LAN). Returns how many packets are left in @pkts, in
+ * order, each with its verdict (PKT_DROP included): those are the caller's.
+ * Packets held as out-of-order fragments are taken out of @pkts: the NAT
+ * owns them until nat_released() hands them back, decided, exactly once
+ * (from this very call if their first fragment came later in the burst). */
 unsigned nat_process(struct nat_worker *w, struct pkt **pkts, unsigned n, uint32_t now);
 
 /* nat_parse_drop() - a frame received on this worker's queue failed

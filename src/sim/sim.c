@@ -341,9 +341,7 @@ static void handle_verdict(struct sim *s, unsigned q, struct pkt *p)
 		}
 		break;
 	}
-	case PKT_PENDING:
-		break; /* held by the NAT; comes back through nat_released() */
-	default:
+	default: /* PKT_DROP; a held fragment never comes here */
 		frame_put(s, p);
 	}
 }
@@ -354,7 +352,7 @@ static void run_burst(struct sim *s, unsigned q, struct pkt **pkts, unsigned n)
 	struct pkt *released[64];
 	unsigned r;
 
-	nat_process(w, pkts, n, s->round / ROUNDS_PER_SECOND);
+	n = nat_process(w, pkts, n, s->round / ROUNDS_PER_SECOND); /* held ones leave pkts */
 	for (unsigned i = 0; i < n; i++)
 		handle_verdict(s, q, pkts[i]);
 	while ((r = nat_released(w, released, 64)) > 0)

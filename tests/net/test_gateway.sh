@@ -58,6 +58,71 @@ for i in range(300):
 PY
 }
 
+# frags_reversed NS IF DST_MAC SRC DST DPORT [ECHO]: 50 UDP datagrams of
+# 1400 bytes, each sent as its last fragment, then its first, back to back
+# (so that both often meet in one receive burst). With ECHO, they go from
+# SRC:40000 and the exit status says whether all 50 echoes came back.
+frags_reversed() {
+	in_ns "$1" python3 - "$2" "$3" "$4" "$5" "$6" "${7:-}" <<'PY'
+import socket, struct, sys
+ifname, dmac, src, dst, dport, echo = sys.argv[1:7]
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    c = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while c >> 16: c = (c & 0xffff) + (c >> 16)
+    return ~c & 0xffff
+def ip(ident, off_words, more, payload):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident,
+                    (0x2000 if more else 0) | off_words, 64, 17, 0,
+                    socket.inet_aton(src), socket.inet_aton(dst))
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
+smac = bytes.fromhex(open("/sys/class/net/%s/address" % ifname).read().strip().replace(":", ""))
+eth = bytes.fromhex(dmac.replace(":", "")) + smac + b"\x08\x00"
+raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+raw.bind((ifname, 0))
+sock = None
+if echo:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((src, 40000))
+    sock.settimeout(0.5)
+for i in range(50):
+    data = bytes([(i + k) & 0xff for k in range(1392)])
+    udp = struct.pack("!HHHH", 40000 if echo else 53, int(dport), 8 + len(data), 0) + data
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, len(udp))
+    udp = udp[:6] + struct.pack("!H", csum(pseudo + udp) or 0xffff) + udp[8:]
+    ident = 0x5000 + i
+    raw.send(eth + ip(ident, 1008 // 8, False, udp[1008:]))
+    raw.send(eth + ip(ident, 0, True, udp[:1008]))
+if not echo:
+    sys.exit(0)
+got = 0
+try:
+    while got < 50:
+        sock.recvfrom(4096)
+        got += 1
+except socket.timeout:
+    pass
+print(got)
+sys.exit(0 if got == 50 else 1)
+PY
+}
+
+# The remote crash of issue 14: a held later fragment released by its first
+# in the same burst must be sent (or freed) once. From the WAN with no
+# mapping at all, and from the LAN through to the echo server.
+frags_out_of_order() { # QUEUES BACKEND
+	local q="$1 $2" lan_mac wan_mac got
+	lan_mac=$(ip -n "${RG}-gw" -br link show lan0 | awk '{print $3}')
+	wan_mac=$(ip -n "${RG}-gw" -br link show wan0 | awk '{print $3}')
+	frags_reversed ${RG}-inet wanr "$wan_mac" 203.0.113.80 198.51.100.2 45678
+	got=$(frags_reversed ${RG}-lan lanh "$lan_mac" 192.168.137.10 203.0.113.80 7 echo)
+	[ "$got" = 50 ] && t_pass "q=$q 50 datagrams, last fragment first, through the NAT: 50 echoes" ||
+		t_fail "q=$q reversed fragments through the NAT" "echoes: ${got:-none}" "$(tail -5 "$T_TMP/gw.log")"
+	in_ns ${RG}-lan ping -c 2 -W 1 -i 0.2 203.0.113.80 >/dev/null && kill -0 "$GW_PID" &&
+		t_pass "q=$q 50 reversed fragment pairs from each side: gateway alive and forwarding" ||
+		t_fail "q=$q reversed fragments" "$(tail -20 "$T_TMP/gw.log")"
+}
+
 run_suite() { # QUEUES BACKEND
 	local q="$1 $2" stats
 	start_gw "$1" "$2" || { t_fail "q=$q rssnat starts" "$(cat "$T_TMP/gw.log")"; return; }
@@ -87,6 +152,7 @@ run_suite() { # QUEUES BACKEND
 	[ "$(in_ns ${RG}-lan curl -s --interface 192.168.137.11 --max-time 20 -o /dev/null -w '%{size_download}' http://198.51.100.2:8080/10M.bin)" = 10485760 ] &&
 		t_pass "q=$q hairpinning: LAN host to the mapped service by its WAN address" ||
 		t_fail "q=$q hairpinning"
+	frags_out_of_order "$1" "$2"
 	malformed_frames ${RG}-lan lanh
 	malformed_frames ${RG}-inet wanr
 	in_ns ${RG}-lan ping -c 2 -W 1 -i 0.2 203.0.113.80 >/dev/null && kill -0 "$GW_PID" &&

@@ -1066,6 +1066,79 @@ TEST(rfc4787_req14_fragments_out_of_order)
 	env_close(&e);
 }
 
+/* How often @p is in @a[0..n). */
+static unsigned count_of(struct pkt *const *a, unsigned n, const struct pkt *p)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		k += a[i] == p;
+	return k;
+}
+
+/* Every buffer has one owner: in one burst, a later fragment held and then
+ * released by its first fragment is the caller's exactly once, through
+ * nat_released() and not also through the burst (the remote crash of a
+ * buffer sent or freed twice). From the LAN with a session to be made, and
+ * from the WAN with no mapping at all (its datagram is dropped, once). */
+TEST(fragments_out_of_order_in_one_burst_have_one_owner)
+{
+	struct env e;
+	struct frame lan_first, lan_later, wan_first, wan_later;
+	struct dgram d;
+	struct pkt *burst[4], *out[8];
+	unsigned kept, rel;
+
+	env_open(&e, 1, NULL, NULL);
+	frame_frag(&lan_first, PKT_SIDE_LAN, PKT_PROTO_UDP, lan(10), 5000, remote(1), 53, 77, true,
+		   &d);
+	frame_frag(&lan_later, PKT_SIDE_LAN, PKT_PROTO_UDP, lan(10), 5000, remote(1), 53, 77, false,
+		   &d);
+	frame_frag(&wan_first, PKT_SIDE_WAN, PKT_PROTO_UDP, remote(2), 53, wan(), 40000, 9, true,
+		   &d);
+	frame_frag(&wan_later, PKT_SIDE_WAN, PKT_PROTO_UDP, remote(2), 53, wan(), 40000, 9, false,
+		   &d);
+	burst[0] = &lan_later.p;
+	burst[1] = &wan_later.p;
+	burst[2] = &lan_first.p;
+	burst[3] = &wan_first.p;
+	kept = nat_process(wk(&e, 0), burst, 4, 0);
+	rel = nat_released(wk(&e, 0), out, 8);
+	CHECK_EQ(kept, 2);
+	CHECK_EQ(rel, 2);
+	struct pkt *all[4] = {&lan_first.p, &lan_later.p, &wan_first.p, &wan_later.p};
+	for (unsigned i = 0; i < 4; i++)
+		CHECK_EQ(count_of(burst, kept, all[i]) + count_of(out, rel, all[i]), 1);
+	CHECK_EQ(lan_later.p.verdict, PKT_TO_WAN);
+	check_reassembled(&lan_first, &lan_later);
+	CHECK_EQ(wan_later.p.verdict, PKT_DROP);
+	CHECK_EQ(nat_released(wk(&e, 0), out, 8), 0);
+	env_close(&e);
+}
+
+/* Across bursts the same: held in one, released in the next, and the
+ * second burst's array holds only what it received. */
+TEST(fragments_out_of_order_across_bursts_have_one_owner)
+{
+	struct env e;
+	struct frame first, later;
+	struct dgram d;
+	struct pkt *burst[2], *out[8];
+
+	env_open(&e, 1, NULL, NULL);
+	frame_frag(&first, PKT_SIDE_WAN, PKT_PROTO_UDP, remote(2), 53, wan(), 40000, 9, true, &d);
+	frame_frag(&later, PKT_SIDE_WAN, PKT_PROTO_UDP, remote(2), 53, wan(), 40000, 9, false, &d);
+	burst[0] = &later.p;
+	CHECK_EQ(nat_process(wk(&e, 0), burst, 1, 0), 0);
+	CHECK_EQ(nat_released(wk(&e, 0), out, 8), 0);
+	burst[0] = &first.p;
+	CHECK_EQ(nat_process(wk(&e, 0), burst, 1, 0), 1);
+	CHECK(burst[0] == &first.p);
+	CHECK_EQ(nat_released(wk(&e, 0), out, 8), 1);
+	CHECK(out[0] == &later.p);
+	env_close(&e);
+}
+
 /* A big ping (ping -s 3000) is fragmented like any datagram. */
 TEST(rfc4787_req14_fragmented_icmp_echo)
 {
