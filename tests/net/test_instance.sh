@@ -31,10 +31,13 @@ QUEUES=2
 # second BACKEND ARGS...: a second instance on lan0 and wan0, the first's
 # settings plus ARGS. SECOND_RC: its exit status, or "running" if it was
 # still up after 3 s (then SECOND_PID names it); its output in second.log.
+# SECOND_WRAP: a command to run it under (unshare, for another /run).
+SECOND_WRAP=""
 second() {
 	local backend=$1
 	shift
-	ip netns exec ${RG}-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
+	# shellcheck disable=SC2086
+	ip netns exec ${RG}-gw $SECOND_WRAP "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
 		--wan-gateway 198.51.100.1 --queues $QUEUES --backend "$backend" \
 		--port-map tcp:8080=192.168.137.10:8000 --dhcp-leases "$T_TMP/dhcp.leases" \
 		--dns-upstream 203.0.113.53 "$@" >"$T_TMP/second.log" 2>&1 &
@@ -164,6 +167,33 @@ start_first() { # BACKEND NAME
 	return 1
 }
 
+# coexist: the second instance in a mount namespace of its own with an
+# empty /run (private_run.sh), where the first's claims cannot be seen: two
+# instances coexist, as they could from two containers sharing a network
+# namespace. Each must remove only what it installed.
+coexist() { # BACKEND
+	local b=$1 n="$1, coexisting (a second /run)"
+	start_first "$b" "$n" || return
+	SECOND_WRAP="unshare --mount --propagation private $HERE/private_run.sh"
+	second "$b" --socket "$T_TMP/third.sock"
+	[ "$SECOND_RC" = 1 ] && t_pass "$n: a second one with the same host interface fails: $(cat "$T_TMP/second.log")" ||
+		t_fail "$n: a second one with the same host interface fails" "exit $SECOND_RC" "$(cat "$T_TMP/second.log")"
+	stop_second
+	guarded "$n, after its failed start"
+	pings_once "$n, after its failed start"
+	dns_once "$n, after its failed start"
+	second "$b" --socket "$T_TMP/third.sock" --host-if rssnat2
+	[ "$SECOND_RC" = running ] && t_pass "$n: a second one with another host interface runs" ||
+		t_fail "$n: a second one with another host interface runs" "exit $SECOND_RC" "$(cat "$T_TMP/second.log")"
+	stop_second
+	SECOND_WRAP=""
+	guarded "$n, after its SIGTERM"
+	pings_once "$n, after its SIGTERM"
+	dns_once "$n, after its SIGTERM"
+	stop_gw
+	nothing_left "$n, then SIGTERM"
+}
+
 suite() { # BACKEND
 	local b=$1 n
 	n="$b, same socket"
@@ -212,4 +242,5 @@ suite() { # BACKEND
 topology || net_fail_hard "cannot build the namespaces"
 suite afpacket
 suite afxdp
+coexist afpacket
 t_done
