@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,19 +88,24 @@ static void record_write(const struct io_claim *c)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 			      "guard %" PRIu32 " %" PRIu32 " %" PRIu32 "\n", c->guard.handle,
 			      c->guard.priority, c->guard.prog_id);
-	/* Best effort: the lock is the claim, the record only its details. */
-	if (ftruncate(c->fd, 0) || pwrite(c->fd, buf, (size_t)n, 0) != n)
-		return;
+	/* Best effort: the lock is the claim, the record only its details
+	 * (a write that fails on /run leaves a dead holder's guard behind,
+	 * which is all it could cost). */
+	if (ftruncate(c->fd, 0) == 0)
+		(void)!pwrite(c->fd, buf, (size_t)n, 0);
 }
 
-/* Someone holds it: one line naming the interface and, if it wrote it
- * already, the holder's PID. */
+/* Someone holds it: one line naming the interface and the holder's PID,
+ * unless the holder has not written it yet (the record still names a dead
+ * predecessor, or none). */
 static int refuse(int fd, const char *ifname, const char **why)
 {
 	struct io_guard unused;
 	long pid;
 
 	record_read(fd, &pid, &unused);
+	if (pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH)
+		pid = 0;
 	*why = pid > 0 ? io_why_fmt("%s is in use by rssnat (pid %ld)", ifname, pid)
 		       : io_why_fmt("%s is in use by another rssnat", ifname);
 	return -EBUSY;

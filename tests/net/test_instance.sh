@@ -201,6 +201,9 @@ suite() { # BACKEND
 		second "$b" --socket "$SOCK"
 		refused "$n"
 		stop_second
+		"$RSSNAT" show stats --socket "$SOCK" >/dev/null 2>&1 &&
+			t_pass "$n: the first still answers on its control socket" ||
+			t_fail "$n: the first still answers on its control socket"
 		guarded "$n"
 		pings_once "$n"
 		dns_once "$n"
