@@ -16,9 +16,8 @@
  *   3. the XDP program (bpf/xsk_redirect.bpf.c) loaded, queue q's socket put
  *      at index q of its XSKMAP, then the program attached in native (DRV)
  *      mode - refused, not replaced, if the interface has one already -
- *      through a BPF link, which the kernel detaches when the link's last
- *      descriptor closes: a kill -9'd gateway leaves no program that would
- *      refuse its restart, and close() detaches ours, never another's;
+ *      through a BPF link, which the kernel detaches when it closes: a kill
+ *      -9 leaves nothing to refuse a restart, and close() only ours;
  *   4. promiscuous mode through an AF_PACKET membership (refcounted and
  *      dropped by the kernel when the socket closes, even if we crash);
  *   5. set_rss() with the initial snapshot.
@@ -511,7 +510,6 @@ static int xdp_commit(struct xdp_port *p, const char **why)
 			return -errno;
 		}
 	}
-	/* A link refuses (-EBUSY) an interface that has a program already. */
 	memset(&opts, 0, sizeof(opts)); /* whole, as io_open_opts() says why */
 	opts.sz = sizeof(opts);
 	opts.flags = XDP_FLAGS_DRV_MODE;
