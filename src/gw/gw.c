@@ -305,9 +305,8 @@ static int open_ports(struct gw *gw, const char **why)
 		}
 		if ((err = make_arp(gw, side, why)))
 			return err;
-		if ((err = io_stack_guard_attach(names[side], why)))
+		if ((err = io_claim_guard(gw->claim[side], why)))
 			return err;
-		gw->guarded[side] = true;
 	}
 	return 0;
 }
@@ -339,11 +338,26 @@ static void follow_device(struct gw *gw)
 	}
 }
 
+/* Before anything touches the interfaces: another rssnat on one of them is
+ * refused here, with nothing of its undone (src/io/claim.c). */
+static int claim_ports(struct gw *gw, const char **why)
+{
+	const char *names[2] = {gw->cfg.lan_if, gw->cfg.wan_if};
+	int err;
+
+	for (int side = 0; side < 2; side++)
+		if ((err = io_claim_take(names[side], &gw->claim[side], why)))
+			return err;
+	return 0;
+}
+
 static int build(struct gw *gw, const char **why)
 {
 	struct nat_config nc = gw->cfg.nat;
 	int err;
 
+	if ((err = claim_ports(gw, why)))
+		return err;
 	gw->io = io_backend(gw->cfg.backend);
 	gw->n = gw->cfg.queues;
 	if ((err = gw_live_init(gw, why)))
@@ -376,8 +390,7 @@ static void teardown(struct gw *gw)
 			gw->io->close(gw->port[side]);
 		if (gw->raw[side] > 0)
 			close(gw->raw[side]);
-		if (gw->guarded[side])
-			io_stack_guard_detach(side == GW_LAN ? gw->cfg.lan_if : gw->cfg.wan_if);
+		io_claim_release(gw->claim[side]); /* this process's stack guard only */
 		arp_destroy(gw->arp[side]);
 	}
 	nat_destroy(gw->nat);

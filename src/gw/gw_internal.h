@@ -150,7 +150,9 @@ struct gw {
 	struct neigh_table neigh[2];
 	struct arp_cache *arp[2];
 	int raw[2], ifindex[2];
-	bool guarded[2]; /* the kernel's stack kept off (io_stack_guard_attach) */
+	/* This process's hold on each interface, and the stack guard it
+	 * attached there (io_claim_take(), io_claim_guard()). */
+	struct io_claim *claim[2];
 	uint16_t mtu[2];
 	uint8_t mac[2][6];
 	struct ctl_server *ctl;

@@ -15,7 +15,9 @@
  *      with XDP_ZEROCOPY where the driver offers it, else XDP_COPY;
  *   3. the XDP program (bpf/xsk_redirect.bpf.c) loaded, queue q's socket put
  *      at index q of its XSKMAP, then the program attached in native (DRV)
- *      mode - refused, not replaced, if the interface has one already;
+ *      mode - refused, not replaced, if the interface has one already -
+ *      through a BPF link, which the kernel detaches when it closes: a kill
+ *      -9 leaves nothing to refuse a restart, and close() only ours;
  *   4. promiscuous mode through an AF_PACKET membership (refcounted and
  *      dropped by the kernel when the socket closes, even if we crash);
  *   5. set_rss() with the initial snapshot.
@@ -134,7 +136,7 @@ struct xdp_port {
 	int ctl_fd; /* AF_PACKET: promiscuous membership, ioctls */
 	struct bpf_object *obj;
 	int prog_fd, xsks_fd;
-	bool attached;
+	int link_fd; /* the XDP link: ours attached while it is open */
 	/* The device steers by its own RSS, read back (set_rss() could not
 	 * program it): the engine should follow it (device_rss()). */
 	bool follow;
@@ -232,16 +234,10 @@ static void queue_close(struct xdp_queue *q)
 
 static void xdp_detach(struct xdp_port *p)
 {
-	struct bpf_xdp_attach_opts opts;
-
-	/* Zeroed whole, as io_open_opts() says why. */
-	memset(&opts, 0, sizeof(opts));
-	opts.sz = sizeof(opts);
-	opts.old_prog_fd = p->prog_fd;
-	/* Only our program: XDP_FLAGS_REPLACE leaves anyone else's alone. */
-	if (p->attached)
-		bpf_xdp_detach(p->ifindex, XDP_FLAGS_DRV_MODE | XDP_FLAGS_REPLACE, &opts);
-	p->attached = false;
+	/* Closing the link detaches the program it attached, only that one. */
+	if (p->link_fd != XDP_NO_FD)
+		close(p->link_fd);
+	p->link_fd = XDP_NO_FD;
 }
 
 /* Undoes any prefix of open(): every field starts out "not set up". */
@@ -504,6 +500,7 @@ static int bpf_load(struct xdp_port *p, const char **why)
 
 static int xdp_commit(struct xdp_port *p, const char **why)
 {
+	struct bpf_link_create_opts opts;
 	int err;
 
 	for (__u32 i = 0; i < p->queues; i++) {
@@ -513,16 +510,20 @@ static int xdp_commit(struct xdp_port *p, const char **why)
 			return -errno;
 		}
 	}
-	err = bpf_xdp_attach(p->ifindex, p->prog_fd,
-			     XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
-	if (err) {
+	memset(&opts, 0, sizeof(opts)); /* whole, as io_open_opts() says why */
+	opts.sz = sizeof(opts);
+	opts.flags = XDP_FLAGS_DRV_MODE;
+	p->link_fd = bpf_link_create(p->prog_fd, p->ifindex, BPF_XDP, &opts);
+	if (p->link_fd < 0) {
+		err = p->link_fd;
+		p->link_fd = XDP_NO_FD;
 		*why = err == -EBUSY || err == -EEXIST
 			   ? "the interface has an XDP program already (ip link set IFACE xdp off)"
-		       : err == -EOPNOTSUPP ? "the driver has no native XDP"
-					    : "cannot attach the XDP program in native mode";
+		       : err == -EOPNOTSUPP
+			   ? "the driver has no native XDP"
+			   : "cannot attach the XDP program in native mode (Linux 5.9+)";
 		return err;
 	}
-	p->attached = true;
 	return 0;
 }
 
@@ -655,7 +656,7 @@ static struct xdp_port *port_alloc(const struct io_params *params, int ifindex)
 	p->side = params->side;
 	p->ifindex = ifindex;
 	snprintf(p->ifname, sizeof(p->ifname), "%s", params->ifname);
-	p->ctl_fd = p->prog_fd = p->xsks_fd = XDP_NO_FD;
+	p->ctl_fd = p->prog_fd = p->xsks_fd = p->link_fd = XDP_NO_FD;
 	for (unsigned i = 0; i < p->queues; i++)
 		p->q[i].fd = XDP_NO_FD;
 	return p;

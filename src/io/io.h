@@ -72,10 +72,27 @@ int io_tc_rss_attach(const char *ifname, const struct rss_snapshot *snap, unsign
 
 /* io_stack_guard_attach() - drop every frame @ifname receives before the
  * kernel's IP stack sees it (tc ingress), after the backend's sockets got
- * it: rssnat owns the interface (bpf/stack_guard.bpf.c says why).
- * io_stack_guard_detach() removes it. 0 or -errno with *why. */
-int io_stack_guard_attach(const char *ifname, const char **why);
-void io_stack_guard_detach(const char *ifname);
+ * it: rssnat owns the interface (bpf/stack_guard.bpf.c says why). *out
+ * names the filter this call installed, and only it. 0 or -errno with *why.
+ * io_stack_guard_detach() removes that filter if it still runs that
+ * program (true if it did), never another process's. */
+struct io_guard {
+	int ifindex;
+	uint32_t handle, priority, prog_id; /* as the kernel answered the attach */
+};
+int io_stack_guard_attach(const char *ifname, struct io_guard *out, const char **why);
+bool io_stack_guard_detach(const struct io_guard *g);
+
+/* One rssnat per interface (claim.c says how and why).
+ * io_claim_take() - claim @ifname for this process before anything touches
+ * it: -EBUSY with *why naming the interface and the holder's PID if a live
+ * process holds it; what a dead holder left attached (its stack guard) is
+ * removed. io_claim_guard() - attach the stack guard, recorded in the
+ * claim. io_claim_release() - remove this process's guard, then let go. */
+struct io_claim;
+int io_claim_take(const char *ifname, struct io_claim **out, const char **why);
+int io_claim_guard(struct io_claim *c, const char **why);
+void io_claim_release(struct io_claim *c);
 
 /* io_rss_from_device() - the engine configuration that computes what a
  * device computes: Toeplitz with @key (@key_len bytes) and the indirection
