@@ -47,6 +47,8 @@ run_suite "net: LAN services, real DHCP clients and dig (release)" tests/net/tes
 run_suite "net: LAN services, real DHCP clients and dig (asan+ubsan)" tests/net/test_services.sh "$BUILD/asan/rssnat"
 run_suite "net: live RSS changes under iperf3 and ping, control plane (release)" tests/net/test_live.sh "$BUILD/rssnat"
 run_suite "net: live RSS changes under iperf3 and ping, control plane (asan+ubsan)" tests/net/test_live.sh "$BUILD/asan/rssnat"
+run_suite "net: ICMP errors rate limited under a flood (release)" tests/net/test_icmp_limit.sh "$BUILD/rssnat"
+run_suite "net: ICMP errors rate limited under a flood (asan+ubsan)" tests/net/test_icmp_limit.sh "$BUILD/asan/rssnat"
 run_suite "net: rssnat top in a pty (release)" tests/net/test_top.sh "$BUILD/rssnat"
 run_suite "net: rssnat top in a pty (asan+ubsan)" tests/net/test_top.sh "$BUILD/asan/rssnat"
 run_suite "net: one instance per interface, kill -9 and restart (release)" tests/net/test_instance.sh "$BUILD/rssnat"

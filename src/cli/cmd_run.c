@@ -230,6 +230,27 @@ static int parse_timeout(struct gw_config *cfg, const char *v)
 	return 0;
 }
 
+/* --icmp-error-rate N, --icmp-error-interval MS (RFC 1812 4.3.2.8) */
+static int parse_icmp_limit(struct ratelimit_config *rl, int c, const char *v)
+{
+	unsigned long n;
+
+	if (c == 'e') {
+		if (cli_parse_uint(v, 0, RATELIMIT_RATE_MAX, &n))
+			return cli_usage_error(where("--icmp-error-rate"),
+					       "'%s' is not from 0 to %d per second", v,
+					       RATELIMIT_RATE_MAX);
+		rl->per_sec = (uint32_t)n;
+		return 0;
+	}
+	if (cli_parse_uint(v, 0, RATELIMIT_INTERVAL_MAX_MS, &n))
+		return cli_usage_error(where("--icmp-error-interval"),
+				       "'%s' is not from 0 to %d milliseconds", v,
+				       RATELIMIT_INTERVAL_MAX_MS);
+	rl->key_interval_ms = (uint32_t)n;
+	return 0;
+}
+
 static int parse_services(struct gw_services *svc, int c, const char *v)
 {
 	unsigned long n;
@@ -330,6 +351,9 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 		return parse_rss(cfg, c, v);
 	case 'o':
 		return parse_timeout(cfg, v);
+	case 'e':
+	case 'i':
+		return parse_icmp_limit(&cfg->icmp_limit, c, v);
 	default:
 		return parse_services(&cfg->svc, c, v);
 	}
@@ -361,6 +385,8 @@ static const struct option run_longopts[] = {
     {"dns-cache", required_argument, NULL, 'c'},
     {"host-if", required_argument, NULL, 'H'},
     {"timeout", required_argument, NULL, 'o'},
+    {"icmp-error-rate", required_argument, NULL, 'e'},
+    {"icmp-error-interval", required_argument, NULL, 'i'},
     {"rss", required_argument, NULL, 'r'},
     {"rss-key", required_argument, NULL, 'k'},
     {"rss-table", required_argument, NULL, 'W'},

@@ -29,6 +29,17 @@ static void print_ring_drops(struct gw *gw, unsigned q, FILE *out, bool json)
 		(unsigned long long)lan.rx_dropped, (unsigned long long)wan.rx_dropped);
 }
 
+/* The worker's ICMP error limiter (RFC 1812 4.3.2.8): icmp_limit_allowed,
+ * icmp_limit_refused_dest, ... */
+static void print_icmp_limit(const struct ratelimit_counters *c, FILE *out, bool json)
+{
+#define LIMIT_PRINT(name, text)                                                                    \
+	fprintf(out, json ? "\"icmp_limit_" #name "\":%llu," : " icmp_limit_" #name "=%llu",       \
+		(unsigned long long)c->name);
+	RATELIMIT_COUNTERS(LIMIT_PRINT)
+#undef LIMIT_PRINT
+}
+
 static void host_stats(const struct gw *gw, FILE *out, bool json)
 {
 	const struct gw_host_counters *h = &gw->host;
@@ -70,6 +81,7 @@ static void queue_counters(struct gw *gw, unsigned q, FILE *out, bool json)
 #undef NAT_PRINT
 	fprintf(out, json ? ",\"sessions\":%llu," : " sessions=%llu",
 		(unsigned long long)n->sessions);
+	print_icmp_limit(&gw->w[q].icmp_limit.c, out, json);
 	print_ring_drops(gw, q, out, json);
 }
 
@@ -132,6 +144,13 @@ static void stats_json(struct gw *gw, FILE *out)
 			if (n->drop[d]) {
 				fprintf(out, "%s\"%s\":%llu", sep, nat_drop_name((enum nat_drop)d),
 					(unsigned long long)n->drop[d]);
+				sep = ",";
+			}
+		for (int d = 1; d < ROUTER_DROP_COUNT; d++) /* named as in the text */
+			if (gw->w[q].router.drop[d]) {
+				fprintf(out, "%s\"ROUTER_%s\":%llu", sep,
+					router_drop_name((enum router_drop)d),
+					(unsigned long long)gw->w[q].router.drop[d]);
 				sep = ",";
 			}
 		fprintf(out, "}}");

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/bits.h"
 #include "../ctl/ctl.h"
 #include "../io/io.h"
 #include "../rss/rss.h"
@@ -47,6 +48,7 @@ void gw_config_default(struct gw_config *cfg)
 	cfg->svc.lease_secs = 86400;
 	cfg->svc.dns_cache = 1024;
 	nat_config_default(&cfg->nat, 0);
+	ratelimit_config_icmp(&cfg->icmp_limit);
 }
 
 static char why_buf[256];
@@ -141,6 +143,8 @@ static int check_services(const struct gw_config *cfg, const char **why)
 
 int gw_check_settings(const struct gw_config *cfg, const char **why)
 {
+	const char *bad = "";
+
 	if (!cfg->lan_if[0] || !cfg->wan_if[0])
 		return fail(why, "both --lan and --wan are needed");
 	if (!strcmp(cfg->lan_if, cfg->wan_if))
@@ -159,6 +163,8 @@ int gw_check_settings(const struct gw_config *cfg, const char **why)
 			    cfg->queues);
 	if (!io_backend(cfg->backend))
 		return fail(why, "backend '%s' is not built in", cfg->backend);
+	if (ratelimit_check(&cfg->icmp_limit, &bad))
+		return fail(why, "ICMP error limit: %s", bad);
 	return check_services(cfg, why);
 }
 
@@ -223,6 +229,18 @@ static struct ring *make_rings(struct gw *gw, size_t count, size_t *used)
 	return r;
 }
 
+/* Each worker's ICMP errors, its router's and its NAT's, pass one limiter
+ * of its own; the workers share the global rate (ratelimit.h). */
+static void limit_icmp_errors(struct gw *gw, struct gw_worker *w)
+{
+	struct ratelimit_config rc = gw->cfg.icmp_limit;
+
+	rc.shares = gw->n;
+	rc.seed = bits_fmix64((uint64_t)gw_now_ms() << 8 | w->q);
+	ratelimit_init(&w->icmp_limit, &rc, gw_now_ms());
+	nat_worker_set_error_limit(w->nat, &w->icmp_limit);
+}
+
 static int alloc_workers(struct gw *gw)
 {
 	size_t rings = 2 * (size_t)gw->n * gw->n + 4 * gw->n, used = 0;
@@ -259,6 +277,7 @@ static int alloc_workers(struct gw *gw)
 			w->pool[i].owner = (uint16_t)q;
 			w->free[w->n_free++] = &w->pool[i];
 		}
+		limit_icmp_errors(gw, w);
 	}
 	return 0;
 }

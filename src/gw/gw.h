@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../core/ratelimit.h"
 #include "../nat/nat.h"
 #include "../rss/rss.h"
 
@@ -67,6 +68,10 @@ struct gw_config {
 	char socket_path[108];
 	uint16_t mss_clamp; /* 0: off */
 	bool pin;	    /* each worker on a CPU of its own (default off) */
+	/* Every ICMP error the gateway sends (RFC 1812 4.3.2.8): per_sec and
+	 * key_interval_ms from --icmp-error-rate and --icmp-error-interval;
+	 * shared by the workers (gw.c sets shares and seeds). */
+	struct ratelimit_config icmp_limit;
 	struct nat_config nat;
 	struct gw_services svc;
 	/* RSS at start (live.c; `rssnat set rss` changes it later). Its queues

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "../core/ratelimit.h"
 #include "../core/ring.h"
 #include "../pkt/pkt.h"
 #include "../rss/rss.h"
@@ -123,6 +124,7 @@ struct gw_worker {
 	struct pkt *tx[2][GW_TX_MAX]; /* frames to send, per side, this round */
 	unsigned n_tx[2];
 	struct router_counters router;
+	struct ratelimit icmp_limit; /* every ICMP error this worker sends (RFC 1812 4.3.2.8) */
 	struct gw_counters c;
 };
 

@@ -148,6 +148,9 @@ static void restart_only(const struct gw_config *now, const struct gw_config *ne
 		fprintf(stderr, fmt, "socket");
 	if (now->mss_clamp != next->mss_clamp || now->nat.filtering != next->nat.filtering)
 		fprintf(stderr, fmt, "mss-clamp or filtering");
+	if (now->icmp_limit.per_sec != next->icmp_limit.per_sec ||
+	    now->icmp_limit.key_interval_ms != next->icmp_limit.key_interval_ms)
+		fprintf(stderr, fmt, "icmp-error-rate or icmp-error-interval");
 	if (memcmp(&now->svc, &next->svc, sizeof(now->svc)))
 		fprintf(stderr, fmt, "a LAN service setting (dhcp*, dns*, domain, host-if)");
 }

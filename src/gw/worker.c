@@ -177,11 +177,11 @@ static bool route_in(struct gw_worker *w, struct gw_buf *b)
 	/* WAN to LAN: the TTL is decremented after translation (below). */
 	enum router_verdict v = p->side == GW_WAN && p->ttl > 1
 				    ? ROUTER_FORWARD
-				    : router_forward_ttl(&w->router, p, self);
+				    : router_forward_ttl(&w->router, &w->icmp_limit, p, self);
 	/* Before translation, so that Fragmentation Needed quotes what the
 	 * sender sent (RFC 1191); the egress is the other side. */
 	if (v == ROUTER_FORWARD)
-		v = router_check_mtu(&w->router, p, gw->mtu[!p->side], self);
+		v = router_check_mtu(&w->router, &w->icmp_limit, p, gw->mtu[!p->side], self);
 	switch (v) {
 	case ROUTER_FORWARD:
 		return true;
@@ -299,6 +299,7 @@ void *gw_worker_main(void *arg)
 	while (!atomic_load_explicit(&w->gw->stop, memory_order_relaxed)) {
 		unsigned n = 0;
 		w->now_ms = gw_now_ms();
+		ratelimit_advance(&w->icmp_limit, w->now_ms);
 		take_returns(w);
 		n = take_handoffs(w, batch, n, GW_BURST);
 		n = receive(w, GW_LAN, batch, n);

@@ -415,6 +415,11 @@ unsigned nat_worker_id(const struct nat_worker *w)
 	return w->id;
 }
 
+void nat_worker_set_error_limit(struct nat_worker *w, struct ratelimit *rl)
+{
+	w->error_limit = rl;
+}
+
 _Static_assert((int)PKT_DROP_COUNT <= (int)NAT_PARSE_REASONS, "room for every parse drop reason");
 
 void nat_parse_drop(struct nat_worker *w, unsigned reason)

@@ -121,6 +121,7 @@ struct pkt;
 struct rss_snapshot;
 struct nat;
 struct nat_worker;
+struct ratelimit;
 
 /* Why the NAT dropped a packet. */
 #define NAT_DROP_REASONS(X)                                                                        \
@@ -177,6 +178,7 @@ enum { NAT_PARSE_REASONS = 16 };
 	X(hairpinned, "packets hairpinned LAN to LAN (RFC 4787 REQ-9)")                            \
 	X(icmp_errors_translated, "ICMP errors translated (RFC 5508 REQ-3)")                       \
 	X(icmp_unreach_sent, "ICMP 3/13 sent on exhaustion (RFC 5508 REQ-8)")                      \
+	X(icmp_unreach_rate_limited, "ICMP 3/13 not sent: rate limit (RFC 1812 4.3.2.8)")          \
 	X(frags_translated, "fragments translated")                                                \
 	X(frags_held, "out-of-order fragments held for their first fragment")                      \
 	X(sessions_migrated_out, "sessions given to a bucket's new owner")                         \
@@ -268,6 +270,13 @@ int nat_create(const struct nat_config *cfg, const struct rss_snapshot *snap, un
 void nat_destroy(struct nat *nat);
 struct nat_worker *nat_worker(struct nat *nat, unsigned id);
 unsigned nat_worker_id(const struct nat_worker *w);
+
+/* nat_worker_set_error_limit() - the limiter @w asks before every ICMP
+ * error it generates (3/13 on exhaustion; RFC 1812 4.3.2.8); a refused one
+ * leaves the packet dropped, counted icmp_unreach_rate_limited. @rl
+ * belongs to the worker's thread, which advances its clock. Before the
+ * workers start. NULL (the default): no limit (the simulator, tests). */
+void nat_worker_set_error_limit(struct nat_worker *w, struct ratelimit *rl);
 
 /* nat_process() - translate @n packets (parsed, p->side set; handed-off ones
  * have p->hops > 0, and the NAT's bits of p->flags as it set them) at time

@@ -194,6 +194,7 @@ struct nat_worker {
 	struct pkt *released[NAT_HOLD_MAX];
 	unsigned n_released;
 	struct nat_counters c;
+	struct ratelimit *error_limit; /* asked before each ICMP error; NULL: none */
 	/* Sessions exported to each new owner, linked by next_lan; read by that
 	 * owner once export_seq says they are complete. */
 	uint32_t out_head[RSS_QUEUES_MAX];

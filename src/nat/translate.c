@@ -9,6 +9,7 @@
  * NAT_HOPS_MAX times under one view (p->hops); with steering "none" it is
  * dropped instead, which is the naive per-core NAT of KB927168.
  */
+#include "../core/ratelimit.h"
 #include "../pkt/build.h"
 #include "nat_internal.h"
 
@@ -83,13 +84,19 @@ static bool import_on_miss(struct nat_worker *w)
 }
 
 /* RFC 5508 REQ-8: on exhaustion, drop and tell the LAN host with ICMP
- * Destination Unreachable, code 13 (administratively prohibited). */
+ * Destination Unreachable, code 13 (administratively prohibited); as many
+ * as the worker's limiter allows (RFC 1812 4.3.2.8), or a flood of new
+ * flows would earn as many errors. */
 static void exhausted(struct nat_worker *w, struct pkt *p, enum nat_drop why)
 {
 	nat_drop(w, p, why);
 	if (!w->nat->cfg.icmp_on_exhaustion || p->side != PKT_SIDE_LAN ||
 	    (p->flags & PKT_F_ICMP_ERROR))
 		return;
+	if (w->error_limit && !ratelimit_allow(w->error_limit, p->saddr)) {
+		w->c.icmp_unreach_rate_limited++;
+		return;
+	}
 	if (pkt_reply_icmp_error(p, PKT_ICMP_UNREACH, PKT_ICMP_UNREACH_ADMIN,
 				 w->nat->cfg.lan_addr) == 0) {
 		p->verdict = PKT_TO_LAN;

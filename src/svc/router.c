@@ -6,9 +6,11 @@
  * right: small changes by RFC 1624 eqn. 3, rebuilt headers by full
  * recomputation; ICMP errors are built by pkt_reply_icmp_error() (build.c).
  * The rules for when an error must not be sent (RFC 1122 3.2.2, RFC 1812
- * 4.3.2.7) are checked here first, so that each refusal has its own counter.
+ * 4.3.2.7) are checked here first, so that each refusal has its own counter;
+ * then the caller's rate limit (RFC 1812 4.3.2.8).
  */
 #include "router.h"
+#include "../core/ratelimit.h"
 #include "../pkt/pkt.h"
 #include "../pkt/build.h"
 #include "../pkt/wire.h"
@@ -217,8 +219,9 @@ static enum router_drop error_forbidden(const struct pkt *p)
 
 /* Turn @p into ICMP @type/@code back to its sender; @mtu non-zero goes in
  * the Next-Hop MTU field (RFC 1191 4). */
-static enum router_verdict send_error(struct router_counters *cnt, struct pkt *p, uint8_t type,
-				      uint8_t code, uint32_t from_addr, uint16_t mtu)
+static enum router_verdict send_error(struct router_counters *cnt, struct ratelimit *limit,
+				      struct pkt *p, uint8_t type, uint8_t code, uint32_t from_addr,
+				      uint16_t mtu)
 {
 	enum router_drop why = error_forbidden(p);
 	uint8_t *icmp;
@@ -226,6 +229,11 @@ static enum router_verdict send_error(struct router_counters *cnt, struct pkt *p
 
 	if (why != ROUTER_OK)
 		return drop(cnt, p, why);
+	/* RFC 1812 4.3.2.8: a flood of packets that each earn an error must
+	 * not earn a flood of errors. Asked last: only for an error we would
+	 * send, and before it is built. */
+	if (limit && !ratelimit_allow(limit, p->saddr))
+		return drop(cnt, p, ROUTER_DROP_ERROR_RATE_LIMITED);
 	if (pkt_reply_icmp_error(p, type, code, from_addr) != 0)
 		return drop(cnt, p, ROUTER_DROP_ERROR_NO_ROOM);
 	if (mtu) {
@@ -239,8 +247,8 @@ static enum router_verdict send_error(struct router_counters *cnt, struct pkt *p
 	return ROUTER_REPLIED;
 }
 
-enum router_verdict router_forward_ttl(struct router_counters *cnt, struct pkt *p,
-				       uint32_t from_addr)
+enum router_verdict router_forward_ttl(struct router_counters *cnt, struct ratelimit *limit,
+				       struct pkt *p, uint32_t from_addr)
 {
 	enum router_verdict v;
 
@@ -251,14 +259,14 @@ enum router_verdict router_forward_ttl(struct router_counters *cnt, struct pkt *
 		return ROUTER_FORWARD;
 	}
 	cnt->ttl_expired++;
-	v = send_error(cnt, p, PKT_ICMP_TIME_EXCEEDED, 0, from_addr, 0);
+	v = send_error(cnt, limit, p, PKT_ICMP_TIME_EXCEEDED, 0, from_addr, 0);
 	if (v == ROUTER_REPLIED)
 		cnt->time_exceeded_sent++;
 	return v;
 }
 
-enum router_verdict router_check_mtu(struct router_counters *cnt, struct pkt *p, uint16_t mtu,
-				     uint32_t from_addr)
+enum router_verdict router_check_mtu(struct router_counters *cnt, struct ratelimit *limit,
+				     struct pkt *p, uint16_t mtu, uint32_t from_addr)
 {
 	enum router_verdict v;
 
@@ -268,7 +276,7 @@ enum router_verdict router_check_mtu(struct router_counters *cnt, struct pkt *p,
 	cnt->too_big++;
 	if (!(p->flags & PKT_F_DF))
 		return drop(cnt, p, ROUTER_DROP_MUST_FRAGMENT);
-	v = send_error(cnt, p, PKT_ICMP_UNREACH, PKT_ICMP_UNREACH_NEEDFRAG, from_addr, mtu);
+	v = send_error(cnt, limit, p, PKT_ICMP_UNREACH, PKT_ICMP_UNREACH_NEEDFRAG, from_addr, mtu);
 	if (v == ROUTER_REPLIED)
 		cnt->frag_needed_sent++;
 	return v;

@@ -12,8 +12,9 @@
  * Order for a forwarded packet, as RFC 1812 5.2 does it: router_forward_ttl()
  * on the frame as received (the link-layer broadcast test reads its
  * Ethernet destination), router_check_mtu() against the egress interface,
- * router_clamp_mss(), then the Ethernet helpers. ICMP errors sent here are
- * not rate limited (RFC 1812 4.3.2.8 asks for it): the caller's job.
+ * router_clamp_mss(), then the Ethernet helpers. Every ICMP error sent here
+ * is first allowed by the caller's limiter (core/ratelimit.h; RFC 1812
+ * 4.3.2.8): a refused one leaves the packet dropped, ERROR_RATE_LIMITED.
  */
 #ifndef RSSNAT_ROUTER_H
 #define RSSNAT_ROUTER_H
@@ -22,6 +23,7 @@
 #include <stdint.h>
 
 struct pkt;
+struct ratelimit;
 
 #define ROUTER_DROP_REASONS(X)                                                                     \
 	X(NOT_ECHO, "not an unfragmented ICMP echo request (no reassembly here)")                  \
@@ -34,6 +36,7 @@ struct pkt;
 	X(ERROR_TO_GROUP, "no ICMP error about a broadcast or multicast (RFC 1812 4.3.2.7)")       \
 	X(ERROR_SHORT, "under 8 bytes after the IP header: nothing to quote (RFC 792)")            \
 	X(ERROR_NO_ROOM, "no room in the buffer to build the ICMP error")                          \
+	X(ERROR_RATE_LIMITED, "ICMP error refused by the rate limit (RFC 1812 4.3.2.8)")           \
 	X(MUST_FRAGMENT, "above the egress MTU without DF: fragmentation not implemented")
 
 enum router_drop {
@@ -87,18 +90,19 @@ int router_answer_echo(struct router_counters *cnt, struct pkt *p, const uint32_
  * quoting its IP header and 8 bytes (RFC 792) -> ROUTER_REPLIED; unless an
  * error may not be sent (an ICMP error, a non-initial fragment, a source
  * naming no host, an IP or link-layer broadcast/multicast: RFC 1122 3.2.2,
- * RFC 1812 4.3.2.7) -> ROUTER_DROP. */
-enum router_verdict router_forward_ttl(struct router_counters *cnt, struct pkt *p,
-				       uint32_t from_addr);
+ * RFC 1812 4.3.2.7) or @limit refuses one to that sender now (RFC 1812
+ * 4.3.2.8) -> ROUTER_DROP. @limit NULL: no limit (unit tests only). */
+enum router_verdict router_forward_ttl(struct router_counters *cnt, struct ratelimit *limit,
+				       struct pkt *p, uint32_t from_addr);
 
 /* router_check_mtu() - for egress MTU @mtu (>= 68, RFC 791): a packet that
  * fits -> ROUTER_FORWARD. Too big with DF set: ICMP Destination Unreachable
  * 3/4 from @from_addr, next-hop MTU in bytes 6-7 (RFC 1191 4) ->
  * ROUTER_REPLIED, or ROUTER_DROP when no error may be sent (as above). Too
  * big without DF: ROUTER_DROP, MUST_FRAGMENT - the caller would fragment
- * (RFC 791); we do not yet, so it is a counted drop. */
-enum router_verdict router_check_mtu(struct router_counters *cnt, struct pkt *p, uint16_t mtu,
-				     uint32_t from_addr);
+ * (RFC 791); we do not yet, so it is a counted drop. @limit as above. */
+enum router_verdict router_check_mtu(struct router_counters *cnt, struct ratelimit *limit,
+				     struct pkt *p, uint16_t mtu, uint32_t from_addr);
 
 /* router_clamp_mss() - for a TCP segment with SYN (SYN or SYN-ACK), lower
  * every MSS option (kind 2, length 4, RFC 9293 3.7.1) above @mss_max to it,

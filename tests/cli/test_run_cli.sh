@@ -21,6 +21,8 @@ t_usage_error "port mapping protocol" "^rssnat: --port-map: 'sctp' is neither tc
 t_usage_error "bad filtering" "^rssnat: --filtering: 'open'" "$RSSNAT" run $OK --filtering open
 t_usage_error "bad pin" "^rssnat: --pin: 'yes'" "$RSSNAT" run $OK --pin yes
 t_usage_error "MSS out of range" "^rssnat: --mss-clamp: '100'" "$RSSNAT" run $OK --mss-clamp 100
+t_usage_error "ICMP error rate out of range" "^rssnat: --icmp-error-rate: '1000001'" "$RSSNAT" run $OK --icmp-error-rate 1000001
+t_usage_error "ICMP error interval not a number" "^rssnat: --icmp-error-interval: '1s'" "$RSSNAT" run $OK --icmp-error-interval 1s
 t_usage_error "unknown option" "^rssnat: --bogus: unknown option" "$RSSNAT" run $OK --bogus
 t_usage_error "stray argument" "^rssnat: extra: unexpected argument" "$RSSNAT" run $OK extra
 

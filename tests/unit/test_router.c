@@ -258,7 +258,7 @@ TEST(router_ttl_64_becomes_63_with_valid_checksum)
 	size_t n = build(&p, buf, BUF, &s);
 
 	memcpy(orig, buf, n);
-	CHECK_EQ(router_forward_ttl(&cnt, &p, OUR_IP), ROUTER_FORWARD);
+	CHECK_EQ(router_forward_ttl(&cnt, NULL, &p, OUR_IP), ROUTER_FORWARD);
 	reparse_ok(&p, &q);
 	CHECK_EQ(q.ttl, 63);
 	CHECK_EQ(p.ttl, 63);
@@ -277,7 +277,7 @@ TEST(router_ttl_2_becomes_1_and_is_forwarded)
 	struct pkt p, q;
 
 	build(&p, buf, BUF, &s);
-	CHECK_EQ(router_forward_ttl(&cnt, &p, OUR_IP), ROUTER_FORWARD);
+	CHECK_EQ(router_forward_ttl(&cnt, NULL, &p, OUR_IP), ROUTER_FORWARD);
 	reparse_ok(&p, &q);
 	CHECK_EQ(q.ttl, 1);
 }
@@ -304,7 +304,7 @@ static void check_time_exceeded(uint8_t ttl)
 	CHECK_EQ(pkt_parse(&p, buf, (uint16_t)n, BUF), PKT_OK);
 	CHECK_EQ(p.ttl, ttl);
 	memcpy(orig, buf, n);
-	CHECK_EQ(router_forward_ttl(&cnt, &p, OUR_IP), ROUTER_REPLIED);
+	CHECK_EQ(router_forward_ttl(&cnt, NULL, &p, OUR_IP), ROUTER_REPLIED);
 	reparse_ok(&p, &q);
 	CHECK_EQ(q.proto, PKT_PROTO_ICMP);
 	CHECK_EQ(q.icmp_type, PKT_ICMP_TIME_EXCEEDED);
@@ -347,7 +347,7 @@ TEST(router_ttl_1_echo_request_gets_time_exceeded)
 	s.ttl = 1;
 	s.daddr = REMOTE;
 	build(&p, buf, BUF, &s);
-	CHECK_EQ(router_forward_ttl(&cnt, &p, OUR_IP), ROUTER_REPLIED);
+	CHECK_EQ(router_forward_ttl(&cnt, NULL, &p, OUR_IP), ROUTER_REPLIED);
 	reparse_ok(&p, &q);
 	CHECK_EQ(q.icmp_type, PKT_ICMP_TIME_EXCEEDED);
 	CHECK_EQ(q.inner.proto, PKT_PROTO_ICMP);
@@ -363,7 +363,7 @@ static void check_no_error(uint8_t *buf, size_t n, enum router_drop why)
 
 	CHECK_EQ(pkt_parse(&p, buf, (uint16_t)n, BUF), PKT_OK);
 	memcpy(orig, buf, n);
-	CHECK_EQ(router_forward_ttl(&cnt, &p, OUR_IP), ROUTER_DROP);
+	CHECK_EQ(router_forward_ttl(&cnt, NULL, &p, OUR_IP), ROUTER_DROP);
 	CHECK_EQ(p.drop, why);
 	CHECK_EQ(cnt.drop[why], 1);
 	CHECK_EQ(cnt.ttl_expired, 1);
@@ -420,7 +420,7 @@ TEST(router_no_time_exceeded_about_fragments_groups_or_bad_sources)
 	s.more_frags = true;
 	s.udp_len = 200;
 	build(&p, buf, BUF, &s);
-	CHECK_EQ(router_forward_ttl(&cnt, &p, OUR_IP), ROUTER_REPLIED);
+	CHECK_EQ(router_forward_ttl(&cnt, NULL, &p, OUR_IP), ROUTER_REPLIED);
 }
 
 TEST(router_time_exceeded_needs_room)
@@ -432,7 +432,7 @@ TEST(router_time_exceeded_needs_room)
 	size_t n = build(&p, buf, 0, &s); /* cap = len: no room to grow */
 
 	memcpy(orig, buf, n);
-	CHECK_EQ(router_forward_ttl(&cnt, &p, OUR_IP), ROUTER_DROP);
+	CHECK_EQ(router_forward_ttl(&cnt, NULL, &p, OUR_IP), ROUTER_DROP);
 	CHECK_EQ(p.drop, ROUTER_DROP_ERROR_NO_ROOM);
 	CHECK(!memcmp(buf, orig, n));
 }
@@ -450,8 +450,8 @@ TEST(router_too_big_with_df_gets_frag_needed_with_the_mtu)
 	s.df = true;
 	n = build(&p, buf, BUF, &s);
 	memcpy(orig, buf, n);
-	CHECK_EQ(router_check_mtu(&cnt, &p, 1500, WAN_IP), ROUTER_FORWARD);
-	CHECK_EQ(router_check_mtu(&cnt, &p, 1400, WAN_IP), ROUTER_REPLIED);
+	CHECK_EQ(router_check_mtu(&cnt, NULL, &p, 1500, WAN_IP), ROUTER_FORWARD);
+	CHECK_EQ(router_check_mtu(&cnt, NULL, &p, 1400, WAN_IP), ROUTER_REPLIED);
 	reparse_ok(&p, &q);
 	CHECK_EQ(q.icmp_type, PKT_ICMP_UNREACH);
 	CHECK_EQ(q.icmp_code, PKT_ICMP_UNREACH_NEEDFRAG);
@@ -474,7 +474,7 @@ TEST(router_too_big_without_df_must_fragment)
 	size_t n = build(&p, buf, BUF, &s);
 
 	memcpy(orig, buf, n);
-	CHECK_EQ(router_check_mtu(&cnt, &p, 576, WAN_IP), ROUTER_DROP);
+	CHECK_EQ(router_check_mtu(&cnt, NULL, &p, 576, WAN_IP), ROUTER_DROP);
 	CHECK_EQ(p.drop, ROUTER_DROP_MUST_FRAGMENT);
 	CHECK_EQ(cnt.drop[ROUTER_DROP_MUST_FRAGMENT], 1);
 	CHECK(!memcmp(buf, orig, n));
@@ -498,7 +498,7 @@ TEST(router_too_big_icmp_error_gets_no_frag_needed)
 	memcpy(buf + IP0 + PKT_IP_CSUM, &c, 2);
 	CHECK_EQ(pkt_parse(&p, buf, (uint16_t)n, BUF), PKT_OK);
 	CHECK(p.flags & PKT_F_DF);
-	CHECK_EQ(router_check_mtu(&cnt, &p, 576, WAN_IP), ROUTER_DROP);
+	CHECK_EQ(router_check_mtu(&cnt, NULL, &p, 576, WAN_IP), ROUTER_DROP);
 	CHECK_EQ(p.drop, ROUTER_DROP_ERROR_IN_ERROR);
 }
 
