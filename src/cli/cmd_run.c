@@ -330,6 +330,13 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 		return parse_rss(cfg, c, v);
 	case 'o':
 		return parse_timeout(cfg, v);
+	case 'M':
+		if (cli_parse_uint(v, 0, NAT_MAPPINGS_MAX, &n))
+			return cli_usage_error(where("--host-mappings"),
+					       "'%s' is not a number from 0 to %d", v,
+					       NAT_MAPPINGS_MAX);
+		cfg->nat.host_mappings = (uint32_t)n;
+		return 0;
 	default:
 		return parse_services(&cfg->svc, c, v);
 	}
@@ -338,35 +345,21 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 }
 
 static const struct option run_longopts[] = {
-    {"lan", required_argument, NULL, 'l'},
-    {"wan", required_argument, NULL, 'w'},
-    {"wan-addr", required_argument, NULL, 'a'},
-    {"wan-gateway", required_argument, NULL, 'g'},
-    {"lan-addr", required_argument, NULL, 'L'},
-    {"queues", required_argument, NULL, 'q'},
-    {"backend", required_argument, NULL, 'b'},
-    {"pin", required_argument, NULL, 'A'},
-    {"socket", required_argument, NULL, 's'},
-    {"mss-clamp", required_argument, NULL, 'm'},
-    {"filtering", required_argument, NULL, 'f'},
-    {"port-map", required_argument, NULL, 'p'},
-    {"dhcp", required_argument, NULL, 'D'},
-    {"dhcp-pool", required_argument, NULL, 'P'},
-    {"dhcp-lease", required_argument, NULL, 'T'},
-    {"dhcp-reserve", required_argument, NULL, 'R'},
-    {"dhcp-leases", required_argument, NULL, 'F'},
-    {"domain", required_argument, NULL, 'N'},
-    {"dns", required_argument, NULL, 'S'},
-    {"dns-upstream", required_argument, NULL, 'U'},
-    {"dns-cache", required_argument, NULL, 'c'},
-    {"host-if", required_argument, NULL, 'H'},
-    {"timeout", required_argument, NULL, 'o'},
-    {"rss", required_argument, NULL, 'r'},
-    {"rss-key", required_argument, NULL, 'k'},
-    {"rss-table", required_argument, NULL, 'W'},
-    {"rss-table-size", required_argument, NULL, 'z'},
-    {"config", required_argument, NULL, 'C'},
-    {0},
+    {"lan", required_argument, NULL, 'l'},	   {"wan", required_argument, NULL, 'w'},
+    {"wan-addr", required_argument, NULL, 'a'},	   {"wan-gateway", required_argument, NULL, 'g'},
+    {"lan-addr", required_argument, NULL, 'L'},	   {"queues", required_argument, NULL, 'q'},
+    {"backend", required_argument, NULL, 'b'},	   {"pin", required_argument, NULL, 'A'},
+    {"socket", required_argument, NULL, 's'},	   {"mss-clamp", required_argument, NULL, 'm'},
+    {"filtering", required_argument, NULL, 'f'},   {"port-map", required_argument, NULL, 'p'},
+    {"dhcp", required_argument, NULL, 'D'},	   {"dhcp-pool", required_argument, NULL, 'P'},
+    {"dhcp-lease", required_argument, NULL, 'T'},  {"dhcp-reserve", required_argument, NULL, 'R'},
+    {"dhcp-leases", required_argument, NULL, 'F'}, {"domain", required_argument, NULL, 'N'},
+    {"dns", required_argument, NULL, 'S'},	   {"dns-upstream", required_argument, NULL, 'U'},
+    {"dns-cache", required_argument, NULL, 'c'},   {"host-if", required_argument, NULL, 'H'},
+    {"timeout", required_argument, NULL, 'o'},	   {"host-mappings", required_argument, NULL, 'M'},
+    {"rss", required_argument, NULL, 'r'},	   {"rss-key", required_argument, NULL, 'k'},
+    {"rss-table", required_argument, NULL, 'W'},   {"rss-table-size", required_argument, NULL, 'z'},
+    {"config", required_argument, NULL, 'C'},	   {0},
 };
 
 /* One "name value" line of a configuration file, through the same option
