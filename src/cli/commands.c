@@ -204,7 +204,7 @@ const struct cli_command cli_commands[] = {
      "timeout (at once if that is past).\n"
      "host-mappings N: the mappings one LAN host may hold at once (RFC 6888\n"
      "REQ-4), 0 for no limit; a host above a lowered quota keeps its mappings\n"
-     "and makes no new ones (drop host_quota) until it is below.\n\n"
+     "and makes no new ones (drop HOST_QUOTA) until it is below.\n\n"
      "Example:\n"
      "  rssnat set nat timeout udp=120 icmp=30\n"
      "  rssnat set nat host-mappings 2048\n",

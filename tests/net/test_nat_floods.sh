@@ -223,7 +223,16 @@ echo "figure idle_sessions before=$before after=$(sessions) gone_within=$within"
 [ -n "$gone" ] && t_pass "(c) idle sessions gone within $within of set nat timeout udp=5" ||
 	t_fail "(c) idle sessions gone within 10 s of set nat timeout udp=5" "still $(sessions)"
 
-# ---- (b) lone fragments from the WAN fill the fragment table ----
+# ---- the quota changes live ----
+out=$("$RSSNAT" set nat host-mappings 64 --socket "$SOCK" 2>&1)
+[ "$out" = "host-mappings=64" ] && t_pass "set nat host-mappings 64" || t_fail "set nat host-mappings 64" "$out"
+"$RSSNAT" set nat host-mappings -3 --socket "$SOCK" >/dev/null 2>&1
+[ $? -eq 2 ] && t_pass "set nat host-mappings -3 refused (exit 2)" || t_fail "set nat host-mappings -3 refused"
+flood_lan 1 >/dev/null
+now=$(sessions)
+echo "figure flood_after_quota_64 sessions=$now"
+[ "$now" -le $((64 + 50)) ] && t_pass "(a) with host-mappings 64 the flood holds at most 64 (sessions now $now)" ||
+	t_fail "(a) with host-mappings 64 the flood holds at most 64" "sessions now $now"
 # A fresh gateway: (b) measures the fragment cache alone, whatever (a) left.
 stop_gw || t_fail "rssnat stops cleanly after (a)" "$(tail -20 "$T_TMP/gw.log")"
 start_gw 2 || { t_fail "rssnat starts again" "$(cat "$T_TMP/gw.log")"; t_done; exit; }
