@@ -138,7 +138,10 @@ static void unlink_frag(struct nat_worker *w, uint32_t i)
 	w->free_frag = i;
 }
 
-/* The table is full: its oldest entry makes room for a new datagram. */
+/* The table is full: its oldest entry makes room for a new datagram. Its
+ * held fragments were held by an earlier nat_process() than this one
+ * unless a burst is longer than the table (the gateway's bursts are a few
+ * dozen frames, the table 1024): only nat_released() hands them back. */
 static void evict_oldest(struct nat_worker *w)
 {
 	uint32_t i = w->frag_fifo[w->fifo_head];
