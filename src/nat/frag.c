@@ -16,8 +16,9 @@
  *   - when the table is full, a new datagram evicts the oldest entry (the
  *     FIFO's head): a real datagram's fragments arrive within milliseconds
  *     of each other, a flood's entries wait out the timeout. Fragments
- *     held for the evicted entry are dropped (FRAG_EVICTED) and leave
- *     through the released list, like those that time out;
+ *     held for the evicted entry are dropped (FRAG_EVICTED) at the next
+ *     nat_frags_expire() and leave through the released list, like those
+ *     that time out;
  *   - one source (per side) may have at most 1/NAT_FRAG_SOURCE_SHARE of the
  *     entries waiting for a first fragment (FRAG_SOURCE_LIMIT), so that
  *     one host cannot churn everyone else's entries out. Entries whose
@@ -99,23 +100,17 @@ static void release(struct nat_worker *w, struct pkt *p)
 	w->released[w->n_released++] = p;
 }
 
-/* Drop every fragment held for entry @frag with @why. Each leaves the held
- * list for the released list: the worker gets it back once, from
- * nat_released(), and owns it from there. */
-static void drop_held(struct nat_worker *w, uint32_t frag, enum nat_drop why)
+/* Entry @frag is evicted: the fragments held for it can never be
+ * translated. They stay held, orphaned, until the next nat_frags_expire()
+ * drops them (FRAG_EVICTED) through the released list. Not at once: a
+ * fragment held in the caller's current burst would then come back twice,
+ * with a verdict in the burst and again from nat_released() (issue 14,
+ * item 1); nat_expire() runs between bursts. */
+static void orphan_held(struct nat_worker *w, uint32_t frag)
 {
-	unsigned kept = 0;
-
-	for (unsigned i = 0; i < w->n_held; i++) {
-		struct nat_held h = w->held[i];
-		if (h.frag != frag) {
-			w->held[kept++] = h;
-			continue;
-		}
-		nat_drop(w, h.p, why);
-		release(w, h.p);
-	}
-	w->n_held = kept;
+	for (unsigned i = 0; i < w->n_held; i++)
+		if (w->held[i].frag == frag)
+			w->held[i].frag = NAT_NONE;
 }
 
 static void unlink_frag(struct nat_worker *w, uint32_t i)
@@ -138,15 +133,12 @@ static void unlink_frag(struct nat_worker *w, uint32_t i)
 	w->free_frag = i;
 }
 
-/* The table is full: its oldest entry makes room for a new datagram. Its
- * held fragments were held by an earlier nat_process() than this one
- * unless a burst is longer than the table (the gateway's bursts are a few
- * dozen frames, the table 1024): only nat_released() hands them back. */
+/* The table is full: its oldest entry makes room for a new datagram. */
 static void evict_oldest(struct nat_worker *w)
 {
 	uint32_t i = w->frag_fifo[w->fifo_head];
 
-	drop_held(w, i, NAT_DROP_FRAG_EVICTED);
+	orphan_held(w, i);
 	if (w->frag_pending == i)
 		w->frag_pending = NAT_NONE;
 	unlink_frag(w, i);
@@ -261,11 +253,13 @@ void nat_frags_expire(struct nat_worker *w, uint32_t now)
 
 	for (unsigned i = 0; i < w->n_held; i++) {
 		struct nat_held h = w->held[i];
-		if ((int32_t)(h.expires - now) > 0) {
+		bool orphan = h.frag == NAT_NONE;
+		if (!orphan && (int32_t)(h.expires - now) > 0) {
 			w->held[kept++] = h;
 			continue;
 		}
-		nat_drop(w, h.p, NAT_DROP_FRAG_TIMEOUT);
+		/* Held -> released: the caller owns it again, from nat_released(). */
+		nat_drop(w, h.p, orphan ? NAT_DROP_FRAG_EVICTED : NAT_DROP_FRAG_TIMEOUT);
 		release(w, h.p);
 	}
 	w->n_held = kept;

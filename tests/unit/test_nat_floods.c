@@ -375,6 +375,9 @@ TEST(frag_table_full_evicts_oldest)
 	CHECK_EQ(route(&e, &f1, 5), PKT_TO_WAN);
 	CHECK_EQ(route(&e, &f2, 5), PKT_TO_WAN);
 	CHECK_EQ(cnt(&e, 0)->frag_entries_evicted, 1);
+	/* Not in the burst that evicted: between bursts, from nat_expire(). */
+	CHECK_EQ(nat_released(wk(&e, 0), out, 8), 0);
+	tick(&e, 5);
 	CHECK_EQ(nat_released(wk(&e, 0), out, 8), 1);
 	CHECK(out[0] == &lone[0].p);
 	CHECK_EQ(lone[0].p.verdict, PKT_DROP);
@@ -411,6 +414,13 @@ TEST(frag_flood_in_one_burst_each_frame_once)
 		burst[i] = &lone[i].p;
 	}
 	nat_process(wk(&e, 0), burst, N, 1);
+	/* Nothing held in this burst comes back with it. */
+	CHECK_EQ(nat_released(wk(&e, 0), out, 64), 0);
+	for (unsigned i = 0; i < N; i++)
+		CHECK(lone[i].p.verdict == PKT_PENDING ||
+		      (lone[i].p.verdict == PKT_DROP &&
+		       lone[i].p.drop == NAT_DROP_FRAG_SOURCE_LIMIT));
+	tick(&e, 1);
 	got = nat_released(wk(&e, 0), out, 64);
 	for (unsigned k = 0; k < got; k++)
 		for (unsigned i = 0; i < N; i++)
@@ -429,6 +439,7 @@ TEST(frag_flood_in_one_burst_each_frame_once)
 	frame_frag(&f2, PKT_SIDE_LAN, lan(10), 5000, remote(1), 53, 77, false);
 	CHECK_EQ(route(&e, &f1, 2), PKT_TO_WAN);
 	CHECK_EQ(route(&e, &f2, 2), PKT_TO_WAN);
+	tick(&e, 2);
 	CHECK_EQ(nat_released(wk(&e, 0), out, 64), 1);
 	env_close(&e);
 }
@@ -483,5 +494,55 @@ TEST(frag_per_source_limit)
 	}
 	tick(&e, 80);
 	CHECK_EQ(nat_released(wk(&e, 0), out, 8), limit);
+	env_close(&e);
+}
+
+/* The oldest entry has a fragment held from an earlier burst; a second
+ * fragment of that datagram is held in this burst, and a new datagram
+ * later in the same burst evicts the entry. Neither held fragment may get
+ * a verdict in this burst (the caller would send or free it here and get
+ * it back from nat_released() too): both come back once, after it. */
+TEST(frag_evicted_in_the_burst_that_held_it)
+{
+	struct nat_config nc = config();
+	struct frame a, b, c, fill[3];
+	struct pkt *pp, *burst[2], *out[8];
+	struct env e;
+
+	nc.frags_per_worker = 4;
+	env_open(&e, 1, &nc);
+	frame_frag(&a, PKT_SIDE_WAN, remote(1), 53, wan(), 7000, 500, false);
+	pp = &a.p;
+	nat_process(wk(&e, 0), &pp, 1, 1);
+	for (unsigned i = 0; i < 3; i++) {
+		frame_frag(&fill[i], PKT_SIDE_WAN, remote(10 + i), 53, wan(), 7000,
+			   (uint16_t)(600 + i), false);
+		pp = &fill[i].p;
+		nat_process(wk(&e, 0), &pp, 1, 1);
+	}
+	/* b: a second later fragment of a's datagram (another offset). */
+	struct pkt_spec s = {.saddr = remote(1),
+			     .daddr = wan(),
+			     .proto = PKT_PROTO_UDP,
+			     .ip_id = 500,
+			     .frag_off = 48,
+			     .more_frags = true,
+			     .payload = (const uint8_t *)"0123456789abcdef",
+			     .payload_len = 16};
+	frame_spec(&b, PKT_SIDE_WAN, &s);
+	frame_frag(&c, PKT_SIDE_WAN, remote(20), 53, wan(), 7000, 700, false);
+	burst[0] = &b.p;
+	burst[1] = &c.p;
+	nat_process(wk(&e, 0), burst, 2, 2);
+	CHECK_EQ(cnt(&e, 0)->frag_entries_evicted, 1);
+	CHECK_EQ(b.p.verdict, PKT_PENDING);
+	CHECK_EQ(c.p.verdict, PKT_PENDING);
+	CHECK_EQ(nat_released(wk(&e, 0), out, 8), 0);
+	tick(&e, 2);
+	CHECK_EQ(nat_released(wk(&e, 0), out, 8), 2);
+	CHECK((out[0] == &a.p && out[1] == &b.p) || (out[0] == &b.p && out[1] == &a.p));
+	CHECK_EQ(a.p.drop, NAT_DROP_FRAG_EVICTED);
+	CHECK_EQ(b.p.drop, NAT_DROP_FRAG_EVICTED);
+	CHECK_EQ(nat_released(wk(&e, 0), out, 8), 0);
 	env_close(&e);
 }
