@@ -344,23 +344,41 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 	return CLI_USAGE;
 }
 
+/* One option a line (clang-format would set them in columns). */
+/* clang-format off */
 static const struct option run_longopts[] = {
-    {"lan", required_argument, NULL, 'l'},	   {"wan", required_argument, NULL, 'w'},
-    {"wan-addr", required_argument, NULL, 'a'},	   {"wan-gateway", required_argument, NULL, 'g'},
-    {"lan-addr", required_argument, NULL, 'L'},	   {"queues", required_argument, NULL, 'q'},
-    {"backend", required_argument, NULL, 'b'},	   {"pin", required_argument, NULL, 'A'},
-    {"socket", required_argument, NULL, 's'},	   {"mss-clamp", required_argument, NULL, 'm'},
-    {"filtering", required_argument, NULL, 'f'},   {"port-map", required_argument, NULL, 'p'},
-    {"dhcp", required_argument, NULL, 'D'},	   {"dhcp-pool", required_argument, NULL, 'P'},
-    {"dhcp-lease", required_argument, NULL, 'T'},  {"dhcp-reserve", required_argument, NULL, 'R'},
-    {"dhcp-leases", required_argument, NULL, 'F'}, {"domain", required_argument, NULL, 'N'},
-    {"dns", required_argument, NULL, 'S'},	   {"dns-upstream", required_argument, NULL, 'U'},
-    {"dns-cache", required_argument, NULL, 'c'},   {"host-if", required_argument, NULL, 'H'},
-    {"timeout", required_argument, NULL, 'o'},	   {"host-mappings", required_argument, NULL, 'M'},
-    {"rss", required_argument, NULL, 'r'},	   {"rss-key", required_argument, NULL, 'k'},
-    {"rss-table", required_argument, NULL, 'W'},   {"rss-table-size", required_argument, NULL, 'z'},
-    {"config", required_argument, NULL, 'C'},	   {0},
+    {"lan", required_argument, NULL, 'l'},
+    {"wan", required_argument, NULL, 'w'},
+    {"wan-addr", required_argument, NULL, 'a'},
+    {"wan-gateway", required_argument, NULL, 'g'},
+    {"lan-addr", required_argument, NULL, 'L'},
+    {"queues", required_argument, NULL, 'q'},
+    {"backend", required_argument, NULL, 'b'},
+    {"pin", required_argument, NULL, 'A'},
+    {"socket", required_argument, NULL, 's'},
+    {"mss-clamp", required_argument, NULL, 'm'},
+    {"filtering", required_argument, NULL, 'f'},
+    {"port-map", required_argument, NULL, 'p'},
+    {"dhcp", required_argument, NULL, 'D'},
+    {"dhcp-pool", required_argument, NULL, 'P'},
+    {"dhcp-lease", required_argument, NULL, 'T'},
+    {"dhcp-reserve", required_argument, NULL, 'R'},
+    {"dhcp-leases", required_argument, NULL, 'F'},
+    {"domain", required_argument, NULL, 'N'},
+    {"dns", required_argument, NULL, 'S'},
+    {"dns-upstream", required_argument, NULL, 'U'},
+    {"dns-cache", required_argument, NULL, 'c'},
+    {"host-if", required_argument, NULL, 'H'},
+    {"timeout", required_argument, NULL, 'o'},
+    {"host-mappings", required_argument, NULL, 'M'},
+    {"rss", required_argument, NULL, 'r'},
+    {"rss-key", required_argument, NULL, 'k'},
+    {"rss-table", required_argument, NULL, 'W'},
+    {"rss-table-size", required_argument, NULL, 'z'},
+    {"config", required_argument, NULL, 'C'},
+    {0},
 };
+/* clang-format on */
 
 /* One "name value" line of a configuration file, through the same option
  * table as the command line. */
