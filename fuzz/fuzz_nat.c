@@ -56,6 +56,7 @@ static struct fuzz_state *state(void)
 	nc.sessions_per_worker = 256; /* small, so that exhaustion is reached */
 	nc.mappings = 384;
 	nc.frags_per_worker = 16;
+	nc.host_mappings = 48; /* the per-host quota is reached too */
 	nc.n_static = 1;
 	nc.statics[0] =
 	    (struct nat_static_map){PKT_PROTO_TCP, 8080, pkt_ipv4(192, 168, 137, 10), 80};

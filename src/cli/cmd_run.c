@@ -354,6 +354,13 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 	case 'e':
 	case 'i':
 		return parse_icmp_limit(&cfg->icmp_limit, c, v);
+	case 'M':
+		if (cli_parse_uint(v, 0, NAT_MAPPINGS_MAX, &n))
+			return cli_usage_error(where("--host-mappings"),
+					       "'%s' is not a number from 0 to %d", v,
+					       NAT_MAPPINGS_MAX);
+		cfg->nat.host_mappings = (uint32_t)n;
+		return 0;
 	default:
 		return parse_services(&cfg->svc, c, v);
 	}
@@ -361,6 +368,8 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 	return CLI_USAGE;
 }
 
+/* One option a line (clang-format would set them in columns). */
+/* clang-format off */
 static const struct option run_longopts[] = {
     {"lan", required_argument, NULL, 'l'},
     {"wan", required_argument, NULL, 'w'},
@@ -387,6 +396,7 @@ static const struct option run_longopts[] = {
     {"timeout", required_argument, NULL, 'o'},
     {"icmp-error-rate", required_argument, NULL, 'e'},
     {"icmp-error-interval", required_argument, NULL, 'i'},
+    {"host-mappings", required_argument, NULL, 'M'},
     {"rss", required_argument, NULL, 'r'},
     {"rss-key", required_argument, NULL, 'k'},
     {"rss-table", required_argument, NULL, 'W'},
@@ -394,6 +404,7 @@ static const struct option run_longopts[] = {
     {"config", required_argument, NULL, 'C'},
     {0},
 };
+/* clang-format on */
 
 /* One "name value" line of a configuration file, through the same option
  * table as the command line. */

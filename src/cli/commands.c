@@ -79,6 +79,9 @@ const struct cli_command cli_commands[] = {
      "                        destinations (default 1000, burst 50; 0: none)\n"
      "  --icmp-error-interval MS  and to each destination one per MS milliseconds\n"
      "                        (default 1000, burst 6; 0: no such limit)\n"
+     "  --host-mappings N     NAT mappings one LAN host may hold at once (RFC 6888\n"
+     "                        REQ-4; default 4096, a sixteenth of the table; 0:\n"
+     "                        no limit), as 'set nat host-mappings'\n"
      "  --rss enabled|disabled  RSS at start (default enabled; disabled: one worker\n"
      "                        translates everything, as 'set global rss=disabled')\n"
      "  --rss-key K           microsoft (default), symmetric, or 40-52 hex bytes\n"
@@ -113,8 +116,9 @@ const struct cli_command cli_commands[] = {
      "FILE:LINE: SETTING: why; then the settings as a whole. What only this host\n"
      "can tell (an interface missing, an address the kernel holds) is a warning.\n"
      "Exit 0 (FILE: ok) or 2. A running gateway reads its file again on SIGHUP\n"
-     "(systemctl reload rssnat): the same checks, then RSS settings, NAT timeouts\n"
-     "and port mappings change live; the rest waits for a restart (logged).\n",
+     "(systemctl reload rssnat): the same checks, then RSS settings, NAT timeouts,\n"
+     "host-mappings and port mappings change live; the rest waits for a restart\n"
+     "(logged).\n",
      cli_check_config},
     {"show stats", "[--json] [--socket PATH]",
      "Per-queue counters of the running gateway, over the control socket.",
@@ -195,14 +199,19 @@ const struct cli_command cli_commands[] = {
      "Withdraw a port mapping; its open connections run until they end.", NULL, cli_daemon},
     {"show portmapping", "[--json] [--socket PATH]",
      "The running gateway's port mappings: proto= ext= lan=, then count=.", NULL, cli_daemon},
-    {"set nat", "timeout NAME=SECONDS... [--json] [--socket PATH]",
-     "Change the NAT's idle timeouts while the gateway runs.",
+    {"set nat", "timeout NAME=SECONDS... | host-mappings N [--json] [--socket PATH]",
+     "Change the NAT's idle timeouts or per-host quota while the gateway runs.",
      "Names: udp (default 300), tcp-established (7440), tcp-opening (240),\n"
      "tcp-closing (240), tcp-rst (240), icmp (60), frag (30); tcp is\n"
-     "tcp-established. Seconds from 1 to 604800. All are checked, then applied:\n"
-     "a session's new timeout applies from its next packet.\n\n"
+     "tcp-established. Seconds from 1 to 604800. All are checked, then applied,\n"
+     "to existing sessions too: each expires at its last packet plus its new\n"
+     "timeout (at once if that is past).\n"
+     "host-mappings N: the mappings one LAN host may hold at once (RFC 6888\n"
+     "REQ-4), 0 for no limit; a host above a lowered quota keeps its mappings\n"
+     "and makes no new ones (drop HOST_QUOTA) until it is below.\n\n"
      "Example:\n"
-     "  rssnat set nat timeout udp=120 icmp=30\n",
+     "  rssnat set nat timeout udp=120 icmp=30\n"
+     "  rssnat set nat host-mappings 2048\n",
      cli_daemon},
     {"show dhcp", "[--json] [--socket PATH]",
      "The DHCP server's leases and counters, from the running gateway.",

@@ -334,7 +334,24 @@ int gw_ctl_show_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	return 0;
 }
 
-/* ---- set nat timeout ---- */
+/* ---- set nat timeout / host-mappings ---- */
+
+/* The per-host quota (RFC 6888 REQ-4): workers read it for each new
+ * mapping, so it applies from the next one. */
+static int set_host_mappings(struct gw *gw, const char *v, bool json, struct ctl_reply *reply)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (!*v || *end || *v == '-' || errno || n > NAT_MAPPINGS_MAX)
+		return ctl_fail(reply, 2, "'%s' is not a number from 0 to %d", v, NAT_MAPPINGS_MAX);
+	nat_set_host_mappings(gw->nat, (uint32_t)n);
+	gw->cfg.nat.host_mappings = (uint32_t)n;
+	fprintf(reply->body, json ? "{\"host_mappings\":%lu}\n" : "host-mappings=%lu\n", n);
+	return 0;
+}
 
 int gw_ctl_set_nat(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
@@ -342,9 +359,11 @@ int gw_ctl_set_nat(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	struct nat_timeouts t;
 	bool json = ctl_take_flag(&argc, argv, "--json");
 
+	if (argc == 2 && !strcmp(argv[0], "host-mappings"))
+		return set_host_mappings(gw, argv[1], json, reply);
 	if (argc < 2 || strcmp(argv[0], "timeout"))
 		return ctl_fail(reply, 2,
-				"set nat takes timeout NAME=SECONDS..., e.g. "
+				"set nat takes timeout NAME=SECONDS... or host-mappings N, e.g. "
 				"set nat timeout udp=300");
 	nat_get_timeouts(gw->nat, &t);
 	for (int i = 1; i < argc; i++) {

@@ -281,9 +281,14 @@ void gw_reload(struct gw *gw)
 		fprintf(stderr, "rssnat: reload: timeouts now ");
 		nat_timeouts_format(&next.nat.timeouts, stderr, false);
 	}
+	if (nat_get_host_mappings(gw->nat) != next.nat.host_mappings) {
+		nat_set_host_mappings(gw->nat, next.nat.host_mappings);
+		fprintf(stderr, "rssnat: reload: host-mappings now %u\n", next.nat.host_mappings);
+	}
 	apply_statics(gw, &running, &next);
 	restart_only(&gw->cfg, &next);
 	gw->cfg.nat.timeouts = next.nat.timeouts;
+	gw->cfg.nat.host_mappings = next.nat.host_mappings;
 	gw->cfg.nat.n_static = next.nat.n_static;
 	memcpy(gw->cfg.nat.statics, next.nat.statics, sizeof(next.nat.statics));
 	fprintf(stderr, "rssnat: reload: done (configuration version %llu)\n",

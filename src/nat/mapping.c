@@ -21,7 +21,9 @@
  * its ids, and a releaser keeps what its retire ring cannot take yet. Port
  * mappings' ids come from a pool of their own, the control thread's.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nat_internal.h"
@@ -248,6 +250,52 @@ static uint32_t choose_port(struct nat_worker *w, struct nat_mapping *m, uint32_
 	return pick_unsteered(w, pi, lo, hi, id);
 }
 
+/* ---- the per-host quota (RFC 6888 REQ-4) ---- */
+
+enum { HOST_SLOTS_HASHED = 65536 };
+
+int nat_host_maps_init(struct nat *nat)
+{
+	uint32_t host_bits = 32 - (uint32_t)__builtin_popcount(nat->cfg.lan_mask);
+	size_t n;
+
+	nat->host_direct = host_bits <= 16;
+	n = nat->host_direct ? (size_t)1 << host_bits : HOST_SLOTS_HASHED;
+	nat->host_mask = (uint32_t)n - 1;
+	nat->host_maps = calloc(n, sizeof(*nat->host_maps));
+	return nat->host_maps ? 0 : -ENOMEM;
+}
+
+size_t nat_host_maps_bytes(const struct nat *nat)
+{
+	return ((size_t)nat->host_mask + 1) * sizeof(*nat->host_maps);
+}
+
+static _Atomic uint32_t *host_count(struct nat *nat, uint32_t lan_addr)
+{
+	if (nat->host_direct)
+		return &nat->host_maps[ntohl(lan_addr) & nat->host_mask];
+	return &nat->host_maps[nat_mix(lan_addr, 0, nat->eim_seed) & nat->host_mask];
+}
+
+/* Count one more mapping for @lan_addr, unless it is at its quota. Always
+ * counted, quota or none, so that a quota set later sees the truth. */
+static bool quota_take(struct nat *nat, uint32_t lan_addr)
+{
+	uint32_t quota = atomic_load_explicit(&nat->host_quota, memory_order_relaxed);
+	_Atomic uint32_t *c = host_count(nat, lan_addr);
+
+	if (atomic_fetch_add_explicit(c, 1, memory_order_relaxed) < quota || !quota)
+		return true;
+	atomic_fetch_sub_explicit(c, 1, memory_order_relaxed);
+	return false;
+}
+
+static void quota_give(struct nat *nat, uint32_t lan_addr)
+{
+	atomic_fetch_sub_explicit(host_count(nat, lan_addr), 1, memory_order_relaxed);
+}
+
 /* ---- birth and death ---- */
 
 static void refill_free_maps(struct nat_worker *w)
@@ -299,6 +347,10 @@ uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, 
 		*why = NAT_DROP_MAPPINGS_FULL;
 		return NAT_NONE;
 	}
+	if (!quota_take(nat, lan_addr)) {
+		*why = NAT_DROP_HOST_QUOTA;
+		return NAT_NONE;
+	}
 	id = w->free_maps[--w->n_free_maps];
 	m = &nat->maps[id];
 	m->proto = proto;
@@ -310,6 +362,7 @@ uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, 
 	m->linked = 0;
 	port = choose_port(w, m, id, rem_addr, rem_port);
 	if (port == NAT_NONE) {
+		quota_give(nat, lan_addr);
 		w->free_maps[w->n_free_maps++] = id;
 		*why = NAT_DROP_PORTS_EXHAUSTED;
 		return NAT_NONE;
@@ -322,6 +375,7 @@ uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, 
 		atomic_store_explicit(&m->state, MAP_DEAD, memory_order_release);
 		atomic_store_explicit(port_slot(nat, nat_proto_index(proto), (uint16_t)port), 0,
 				      memory_order_release);
+		quota_give(nat, lan_addr);
 		retire(w, id);
 		w->c.mapping_race_lost++;
 		*existing = true;
@@ -340,6 +394,8 @@ static void map_free(struct nat_worker *w, uint32_t id)
 	atomic_store_explicit(&m->state, MAP_DEAD, memory_order_release);
 	atomic_store_explicit(port_slot(w->nat, nat_proto_index(m->proto), m->ext_port), 0,
 			      memory_order_release);
+	if (id < w->nat->static_base) /* port mappings are not a host's quota */
+		quota_give(w->nat, m->lan_addr);
 	retire(w, id);
 	w->c.mappings_freed++;
 }

@@ -47,6 +47,7 @@ void nat_config_default(struct nat_config *cfg, uint32_t wan_addr)
 	cfg->sessions_per_worker = 65536;
 	cfg->mappings = 65536;
 	cfg->frags_per_worker = 1024;
+	cfg->host_mappings = NAT_HOST_MAPPINGS_DEFAULT;
 	cfg->timeouts = (struct nat_timeouts){
 	    .udp = 300,		     /* RFC 4787 REQ-5 */
 	    .tcp_established = 7440, /* RFC 5382 REQ-5: 2 h 4 min */
@@ -190,6 +191,7 @@ static void timeouts_adopt(struct nat_worker *w)
 	struct nat *nat = w->nat;
 	uint32_t words[NAT_TIMEOUT_WORDS];
 	uint32_t seq = atomic_load_explicit(&nat->timeouts_seq, memory_order_acquire);
+	struct nat_timeouts old;
 
 	if (seq & 1)
 		return;
@@ -197,8 +199,13 @@ static void timeouts_adopt(struct nat_worker *w)
 		words[i] = atomic_load_explicit(&nat->timeouts[i], memory_order_acquire);
 	if (atomic_load_explicit(&nat->timeouts_seq, memory_order_relaxed) != seq)
 		return;
+	old = w->timeouts;
 	memcpy(&w->timeouts, words, sizeof(words));
 	w->timeouts_seq = seq;
+	/* The new timeouts apply to what this worker holds now, not only from
+	 * each session's next packet: an idle flood's sessions go at once. */
+	nat_sessions_retime(w, &old);
+	nat_frags_retime(w, old.frag);
 }
 
 static bool timeouts_valid(const struct nat_timeouts *t)
@@ -219,6 +226,17 @@ int nat_set_timeouts(struct nat *nat, const struct nat_timeouts *t)
 	nat->cfg.timeouts = *t;
 	timeouts_publish(nat, t);
 	return 0;
+}
+
+uint32_t nat_get_host_mappings(const struct nat *nat)
+{
+	return atomic_load_explicit(&nat->host_quota, memory_order_relaxed);
+}
+
+void nat_set_host_mappings(struct nat *nat, uint32_t n)
+{
+	nat->cfg.host_mappings = n;
+	atomic_store_explicit(&nat->host_quota, n, memory_order_relaxed);
 }
 
 static int check_config(const struct nat_config *cfg, unsigned workers, const char **why)
@@ -370,12 +388,15 @@ int nat_create(const struct nat_config *cfg, const struct rss_snapshot *snap, un
 	atomic_init(&nat->epoch, 1);
 	atomic_init(&nat->statics_dying, 0);
 	atomic_init(&nat->timeouts_seq, 0);
+	atomic_init(&nat->host_quota, cfg->host_mappings);
 	timeouts_publish(nat, &cfg->timeouts);
 	for (unsigned i = 0; i < NAT_STATIC_MAX; i++)
 		atomic_init(&nat->dying[i], 0);
 	struct nat_view *v = view_create(snap, 1);
 	atomic_init(&nat->view, v);
 	err = !v ? -ENOMEM : alloc_shared(nat, workers);
+	if (!err)
+		err = nat_host_maps_init(nat);
 	for (unsigned i = 0; !err && i < workers; i++)
 		err = worker_init(nat, &nat->workers[i], i);
 	for (unsigned i = 0; !err && i < cfg->n_static; i++)
@@ -401,6 +422,7 @@ void nat_destroy(struct nat *nat)
 	mem_free_big(nat->eim_heads, ((size_t)nat->eim_mask + 1) * sizeof(*nat->eim_heads));
 	mem_free_big(nat->by_port, PORT_TABLE_BYTES);
 	free(nat->limbo);
+	free(nat->host_maps);
 	views_free(atomic_load(&nat->view));
 	free(nat);
 }
@@ -585,7 +607,8 @@ static size_t worker_memory(const struct nat *nat)
 	return sizeof(*w) + (size_t)w->n_sessions * sizeof(struct nat_session) +
 	       2 * heads * sizeof(uint32_t) + nat->maps_per_worker * sizeof(uint32_t) +
 	       2 * ring * sizeof(void *) + frags * sizeof(struct nat_frag) +
-	       ((size_t)w->frag_mask + 1 + frags) * sizeof(uint32_t);
+	       ((size_t)w->frag_mask + 1 + frags) * sizeof(uint32_t) +
+	       ((size_t)w->frag_src_mask + 1) * sizeof(*w->frag_src);
 }
 
 /* The outboxes of a move cost nothing here: exported sessions are linked
@@ -595,7 +618,7 @@ size_t nat_memory(const struct nat *nat)
 	return sizeof(*nat) + nat->n_workers * worker_memory(nat) +
 	       (size_t)nat->n_maps * (sizeof(struct nat_mapping) + sizeof(uint32_t)) +
 	       ((size_t)nat->eim_mask + 1) * sizeof(uint32_t) +
-	       (size_t)NAT_PI_COUNT * 65536 * sizeof(uint32_t);
+	       (size_t)NAT_PI_COUNT * 65536 * sizeof(uint32_t) + nat_host_maps_bytes(nat);
 }
 
 /* The memory budget (bytes per session, `rssnat bench nat`) rests on these. */

@@ -128,7 +128,7 @@ struct ratelimit;
 	X(PARSE, "malformed frame (see the parse reasons)")                                        \
 	X(NOT_IPV4, "not an IPv4 packet")                                                          \
 	X(UNSUPPORTED_PROTO, "protocol the NAT does not translate")                                \
-	X(SRC_NOT_LAN, "LAN packet whose source is outside the LAN prefix")                        \
+	X(SRC_NOT_LAN, "LAN packet whose source is no LAN host's address (RFC 2827)")              \
 	X(NO_MAPPING, "WAN packet for an external port with no mapping")                           \
 	X(FILTERED, "inbound packet refused by address-dependent filtering (RFC 4787 REQ-8)")      \
 	X(TCP_NO_SESSION, "TCP segment other than SYN with no session")                            \
@@ -136,6 +136,7 @@ struct ratelimit;
 	X(SESSIONS_FULL, "session table full (RFC 5508 REQ-8: ICMP 3/13 sent)")                    \
 	X(PORTS_EXHAUSTED, "no external port left (RFC 5508 REQ-8: ICMP 3/13 sent)")               \
 	X(MAPPINGS_FULL, "mapping table full")                                                     \
+	X(HOST_QUOTA, "LAN host at its mapping quota (RFC 6888 REQ-4)")                            \
 	X(ICMP_UNKNOWN, "ICMP error quoting a packet of no known session")                         \
 	X(ICMP_ERROR_IN_ERROR, "ICMP error about an ICMP error (RFC 1122 3.2.2)")                  \
 	X(ICMP_TYPE, "ICMP type the NAT does not translate")                                       \
@@ -144,6 +145,9 @@ struct ratelimit;
 	X(FRAG_TABLE_FULL, "too many fragmented datagrams in flight")                              \
 	X(FRAG_HOLD_FULL, "too many out-of-order fragments held")                                  \
 	X(FRAG_TIMEOUT, "fragment whose first fragment never came")                                \
+	X(FRAG_SOURCE_LIMIT,                                                                       \
+	  "too many datagrams from one source waiting for their first fragment")                   \
+	X(FRAG_EVICTED, "held fragment whose datagram was evicted, oldest first, for a new one")   \
 	X(NOT_OURS, "WAN packet not addressed to the WAN address")
 
 enum nat_drop {
@@ -181,6 +185,8 @@ enum { NAT_PARSE_REASONS = 16 };
 	X(icmp_unreach_rate_limited, "ICMP 3/13 not sent: rate limit (RFC 1812 4.3.2.8)")          \
 	X(frags_translated, "fragments translated")                                                \
 	X(frags_held, "out-of-order fragments held for their first fragment")                      \
+	X(frag_entries_evicted, "fragment entries evicted, oldest first, to make room")            \
+	X(sessions_retimed, "sessions whose expiry a timeout change moved")                        \
 	X(sessions_migrated_out, "sessions given to a bucket's new owner")                         \
 	X(sessions_migrated_in, "sessions taken from a bucket's old owner")                        \
 	X(sessions_migrate_lost, "sessions ended in a move: the new owner's table was full")       \
@@ -230,6 +236,17 @@ enum {
 	/* Endpoint-independent mappings with one external address: at most one
 	 * per external port and protocol (TCP, UDP, ICMP identifiers). */
 	NAT_MAPPINGS_MAX = 3 * 65536,
+	/* A sixteenth of the default table (65536): one host, however it
+	 * floods, leaves 15/16 to the others, and a busy host (a browser
+	 * opens hundreds of connections, a BitTorrent client a few
+	 * thousand) stays well inside it. A fair share of a /24 (65536 / 253,
+	 * about 259) would guarantee every host its share even when all
+	 * addresses flood, but would cut ordinary heavy users off. */
+	NAT_HOST_MAPPINGS_DEFAULT = 4096,
+	/* Fragment cache: datagrams from one source (per side) waiting for
+	 * their first fragment may hold at most this share of a worker's
+	 * entries (1/8: 128 of the default 1024). */
+	NAT_FRAG_SOURCE_SHARE = 8,
 };
 
 /* A service reachable from the WAN: WAN address:ext_port -> LAN host:port. */
@@ -248,6 +265,10 @@ struct nat_config {
 	uint32_t sessions_per_worker;
 	uint32_t mappings; /* for all workers together */
 	uint32_t frags_per_worker;
+	/* Mappings one LAN host may hold at once (RFC 6888 REQ-4), so that one
+	 * host cannot take the whole table; 0: no quota. Default
+	 * NAT_HOST_MAPPINGS_DEFAULT. */
+	uint32_t host_mappings;
 	struct nat_timeouts timeouts;
 	enum nat_filtering filtering;
 	enum nat_steering steering;
@@ -348,11 +369,22 @@ int nat_timeout_parse(struct nat_timeouts *t, const char *text);
 void nat_timeouts_format(const struct nat_timeouts *t, FILE *out, bool json);
 
 /* nat_get_timeouts() / nat_set_timeouts() - the session timeouts (control
- * thread). New ones reach each worker at its next nat_worker_sync() and
- * apply to a session from its next packet (fragments: from the next
- * datagram). nat_set_timeouts() returns 0, or -EINVAL if one is zero. */
+ * thread). New ones reach each worker at its next nat_worker_sync(), which
+ * then moves the expiry of every session it holds to its last packet plus
+ * the new timeout of its state (one pass over the session array, as a
+ * move costs), and of every fragment entry likewise: a shorter timeout
+ * ends idle sessions at once. Sessions in transit between two workers
+ * keep the expiry their sender gave them. nat_set_timeouts() returns 0,
+ * or -EINVAL if one is zero. */
 void nat_get_timeouts(const struct nat *nat, struct nat_timeouts *out);
 int nat_set_timeouts(struct nat *nat, const struct nat_timeouts *t);
+
+/* nat_get_host_mappings() / nat_set_host_mappings() - the per-host mapping
+ * quota (any thread; workers read it for every new mapping). A lower quota
+ * ends no mapping: a host above it makes no new one until enough of its
+ * own have gone. 0: no quota. */
+uint32_t nat_get_host_mappings(const struct nat *nat);
+void nat_set_host_mappings(struct nat *nat, uint32_t n);
 
 /* nat_static_add() - a port mapping while the workers run (control thread).
  * Returns 0; -EBUSY with *why if the external port is in use (by another

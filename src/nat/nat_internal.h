@@ -189,6 +189,11 @@ struct nat_worker {
 	uint32_t *frag_fifo; /* live entries, oldest first: their timer */
 	uint32_t fifo_head, fifo_count, fifo_size;
 	uint32_t frag_pending; /* first fragment just seen: release its held ones */
+	/* Entries still waiting for their first fragment, per source and side,
+	 * hashed (sources that share a slot share the limit). */
+	uint32_t *frag_src;
+	uint32_t frag_src_mask;
+	uint32_t frag_src_limit;
 	struct nat_held held[NAT_HOLD_MAX];
 	unsigned n_held;
 	struct pkt *released[NAT_HOLD_MAX];
@@ -220,6 +225,19 @@ struct nat {
 	 * control thread's own copy is cfg.timeouts; workers never read it. */
 	_Atomic uint32_t timeouts_seq;
 	_Atomic uint32_t timeouts[NAT_TIMEOUT_WORDS];
+	/* RFC 6888 REQ-4: nat_set_host_mappings() stores, workers load
+	 * (relaxed: a plain number, read for each new mapping). */
+	_Atomic uint32_t host_quota;
+	/* Live mappings per LAN host, for the quota: one counter per host of
+	 * the LAN prefix (index = host part) when it has at most 16 host bits,
+	 * else 65536 counters hashed by address (hosts that share one share a
+	 * quota). Any worker adds with fetch-add when it makes a mapping and
+	 * whoever frees it (the owner, after a move another worker)
+	 * subtracts: no lock, and a count that is exact whichever worker does
+	 * what. Ingress filtering keeps other sources out (translate.c). */
+	_Atomic uint32_t *host_maps;
+	uint32_t host_mask;
+	bool host_direct;
 	unsigned n_workers;
 	struct nat_worker *workers;
 	/* shared, read-mostly */
@@ -294,6 +312,8 @@ static inline void nat_drop(struct nat_worker *w, struct pkt *p, enum nat_drop w
 }
 
 /* mapping.c */
+int nat_host_maps_init(struct nat *nat);
+size_t nat_host_maps_bytes(const struct nat *nat);
 uint32_t nat_map_find_endpoint(struct nat *nat, uint8_t proto, uint32_t lan_addr,
 			       uint16_t lan_port);
 uint32_t nat_map_find_port(struct nat *nat, uint8_t proto, uint16_t ext_port);
@@ -346,6 +366,9 @@ uint32_t nat_session_create(struct nat_worker *w, uint32_t map_id, uint32_t rem_
 void nat_session_seen(struct nat_worker *w, struct nat_session *s, const struct pkt *p,
 		      bool from_lan);
 void nat_sessions_expire(struct nat_worker *w, uint32_t now);
+/* nat_sessions_retime() - w->timeouts have just replaced @old: every
+ * session's expiry follows (nat_set_timeouts()). */
+void nat_sessions_retime(struct nat_worker *w, const struct nat_timeouts *old);
 /* Migration (session.c): give away the sessions of every bucket @v gives
  * another worker; take what the old owners have exported (returns how
  * many workers' exports were imported); free exported slots once every
@@ -366,6 +389,9 @@ int nat_frag_ports(struct nat_worker *w, struct pkt *p);
 /* nat_frags_release() - after a first fragment was translated. */
 void nat_frags_release(struct nat_worker *w);
 void nat_frags_expire(struct nat_worker *w, uint32_t now);
+/* nat_frags_retime() - the fragment timeout was @old, now w->timeouts.frag:
+ * every entry and held fragment follows. */
+void nat_frags_retime(struct nat_worker *w, uint32_t old);
 
 /* translate.c */
 void nat_process_one(struct nat_worker *w, struct pkt *p); /* counts it received */

@@ -261,6 +261,32 @@ void nat_session_seen(struct nat_worker *w, struct nat_session *s, const struct 
 	}
 }
 
+/* New timeouts: each session's expiry becomes its last packet plus the
+ * new timeout of its state. Its last packet is its expiry less the old
+ * timeout (nat_session_seen() set one from the other, with @old). A later
+ * expiry is left to the lazy wheel; an earlier one is filed again, in the
+ * current slot if it is already past. One pass over the array, between
+ * two bursts, as a move costs (nat_sessions_export()). Sessions on an
+ * outbox are the importer's business (they are in no wheel here). */
+void nat_sessions_retime(struct nat_worker *w, const struct nat_timeouts *old)
+{
+	for (uint32_t i = 0; i < w->n_sessions; i++) {
+		struct nat_session *s = &w->sessions[i];
+		uint32_t was = s->timer.expires, last;
+		if (!s->proto || s->next_wan == NAT_IN_TRANSIT)
+			continue;
+		last = was - state_timeout(old, s);
+		s->timer.expires = last + state_timeout(&w->timeouts, s);
+		if (s->timer.expires == was)
+			continue;
+		w->c.sessions_retimed++;
+		if ((int32_t)(s->timer.expires - s->timer.filed) < 0) {
+			timer_del(&w->wheel, &w->timer_space, i);
+			timer_add(&w->wheel, &w->timer_space, i);
+		}
+	}
+}
+
 static void expire_session(void *ctx, uint32_t idx)
 {
 	struct nat_worker *w = ctx;

@@ -15,9 +15,17 @@
 
 static void from_wan(struct nat_worker *w, struct pkt *p);
 
-static bool in_lan(const struct nat *nat, uint32_t addr)
+/* Ingress filtering (RFC 2827): a LAN packet's source must be an address a
+ * LAN host can have: inside the prefix, neither its network nor its
+ * broadcast address (prefixes up to /30 have both), and not the
+ * gateway's own. Anything else is spoofed, and must not make state. */
+static bool lan_host_source(const struct nat *nat, uint32_t addr)
 {
-	return (addr & nat->cfg.lan_mask) == nat->cfg.lan_net;
+	uint32_t host = addr & ~nat->cfg.lan_mask, all_ones = ~nat->cfg.lan_mask;
+	bool edges = __builtin_popcount(all_ones) >= 2;
+
+	return (addr & nat->cfg.lan_mask) == nat->cfg.lan_net && addr != nat->cfg.lan_addr &&
+	       !(edges && (host == 0 || host == all_ones));
 }
 
 static bool is_tcp_syn(const struct pkt *p)
@@ -268,7 +276,7 @@ static void from_lan(struct nat_worker *w, struct pkt *p)
 		nat_drop(w, p, NAT_DROP_UNSUPPORTED_PROTO);
 		return;
 	}
-	if (!in_lan(nat, p->saddr)) {
+	if (!lan_host_source(nat, p->saddr)) {
 		nat_drop(w, p, NAT_DROP_SRC_NOT_LAN);
 		return;
 	}

@@ -459,6 +459,8 @@ static int make_nat(struct sim *s, const char **why)
 	/* Room for every flow of the run, however it spreads over workers. */
 	nc.sessions_per_worker = s->cfg->flows + 64;
 	nc.mappings = (s->cfg->flows + 64) * s->cfg->queues;
+	/* A few synthetic hosts carry every flow: no per-host quota. */
+	nc.host_mappings = 0;
 	return nat_create(&nc, s->snap, s->cfg->queues, &s->nat, why);
 }
 

@@ -68,6 +68,10 @@ t_usage_error "rss table size" "^rssnat: --rss-table-size: '100' is not a power 
 t_usage_error "rss key" "^rssnat: --rss-key: " "$RSSNAT" run $OK --rss-key 00
 t_usage_error "timeout value" "^rssnat: --timeout: 'udp=0' is not NAME=SECONDS" "$RSSNAT" run $OK --timeout udp=0
 t_usage_error "timeout name" "^rssnat: --timeout: 'tcp-idle': unknown timeout" "$RSSNAT" run $OK --timeout tcp-idle=60
+t_usage_error "host mappings" "^rssnat: --host-mappings: '196609' is not a number from 0 to 196608" \
+	"$RSSNAT" run $OK --host-mappings 196609
+t_usage_error "host mappings not a number" "^rssnat: --host-mappings: 'lots' is not a number" \
+	"$RSSNAT" run $OK --host-mappings lots
 
 # check-config: every error with its line; the settings as a whole; ok.
 cat >"$T_TMP/many.conf" <<'CONF'
