@@ -182,6 +182,7 @@ static uint64_t mono_ms(void)
 static void send_dhcp_frames(struct gw *gw, uint64_t now)
 {
 	uint8_t out[DHCP_FRAME_MAX];
+	char line[256];
 	size_t len;
 
 	for (unsigned i = 0;
@@ -189,6 +190,9 @@ static void send_dhcp_frames(struct gw *gw, uint64_t now)
 		gw_raw_send(gw, GW_LAN, out, len);
 		gw->host.dhcp_out++;
 	}
+	/* Unserved new clients: one line a minute at most, never one a packet. */
+	if (dhcp_take_log(gw->dhcp, now, line, sizeof(line)))
+		fprintf(stderr, "rssnat: dhcp: %s\n", line);
 }
 
 static void dhcp_frame(struct gw *gw, const uint8_t *frame, size_t len)
