@@ -394,6 +394,7 @@ static void dhcp_settings(const struct gw *gw, struct dhcp_config *dc)
 	dc->pool_first = svc->pool_first ? svc->pool_first : htonl(net + 2);
 	dc->pool_last = svc->pool_last ? svc->pool_last : htonl((net | ~mask) - 1);
 	dc->lease_secs = svc->lease_secs;
+	dc->rate_new = svc->dhcp_new_rate;
 	snprintf(dc->domain, sizeof(dc->domain), "%s", svc->domain);
 	snprintf(dc->lease_file, sizeof(dc->lease_file), "%s", svc->leases);
 	for (unsigned i = 0; i < svc->n_reserve && i < DHCP_RESERVED_MAX; i++) {

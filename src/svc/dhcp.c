@@ -605,10 +605,9 @@ size_t dhcp_take_log(struct dhcp_server *s, uint64_t now_ms, char *buf, size_t s
 	n = snprintf(buf, size,
 		     "new clients not served: %llu DISCOVERs with no address free (pool "
 		     "exhausted: no answer, RFC 2131 4.3.1), %llu over the new-lease rate (%u a "
-		     "second); %u leases bound",
+		     "second)",
 		     (unsigned long long)(exhausted - s->logged_exhausted),
-		     (unsigned long long)(over - s->logged_new_rate), s->cfg.rate_new,
-		     s->cnt.bound);
+		     (unsigned long long)(over - s->logged_new_rate), s->cfg.rate_new);
 	s->last_log = now_ms ? now_ms : 1;
 	s->logged_exhausted = exhausted;
 	s->logged_new_rate = over;

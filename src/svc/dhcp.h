@@ -354,7 +354,9 @@ int dhcp_lookup_addr(const struct dhcp_server *s, uint32_t addr, uint64_t now_ms
 /* dhcp_take_log() - one line for the log (no newline) into @buf (@size
  * bytes) when new clients went unserved since the last one (the pool
  * exhausted, or over the new-lease rate), at most one every DHCP_LOG_MS:
- * a flood is reported, never logged per packet. Returns its length, or 0. */
+ * the first at once, then one a minute with the counts since, while there
+ * are any; a flood is reported, never logged per packet. Returns its
+ * length, or 0. */
 size_t dhcp_take_log(struct dhcp_server *s, uint64_t now_ms, char *buf, size_t size);
 
 /* dhcp_write_leases() - for `rssnat show dhcp`: every address with a client
