@@ -605,7 +605,7 @@ TEST(dhcp_decline_holds_address)
 	c.requested = NET(3);
 	CHECK_EQ(send_msg(s, &c, T0 + 3 * SEC, NULL), 0);
 	CHECK_EQ(drops(s, DHCP_DROP_DECLINE_IGNORED), 1);
-	/* The hold ends after 10 minutes. */
+	/* The hold ends after a minute. */
 	CHECK_EQ(dora(s, 5, T0 + SEC + DHCP_HOLD_MS + 1), NET(2));
 	dhcp_destroy(s);
 }
