@@ -270,6 +270,12 @@ static int parse_services(struct gw_services *svc, int c, const char *v)
 		return 0;
 	case 'R':
 		return parse_reserve(svc, v);
+	case 'n':
+		if (cli_parse_uint(v, 0, 1000, &n))
+			return cli_usage_error(where("--dhcp-new-rate"),
+					       "'%s' is not from 0 to 1000 a second", v);
+		svc->dhcp_new_rate = (unsigned)n;
+		return 0;
 	case 'F':
 		if (!*v || strlen(v) >= sizeof(svc->leases))
 			return cli_usage_error(where("--dhcp-leases"), "'%s' is not a usable path",
@@ -333,6 +339,12 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 		return 0;
 	case 'A':
 		return parse_on_off("--pin", v, &cfg->pin);
+	case 'K':
+		if (cli_parse_uint(v, 0, 3600000, &n))
+			return cli_usage_error(where("--arp-locktime"),
+					       "'%s' is not from 0 to 3600000 ms", v);
+		cfg->arp_locktime_ms = (uint32_t)n;
+		return 0;
 	case 'f':
 		if (!strcmp(v, "address"))
 			cfg->nat.filtering = NAT_FILTER_ADDRESS_DEPENDENT;
@@ -381,12 +393,14 @@ static const struct option run_longopts[] = {
     {"pin", required_argument, NULL, 'A'},
     {"socket", required_argument, NULL, 's'},
     {"mss-clamp", required_argument, NULL, 'm'},
+    {"arp-locktime", required_argument, NULL, 'K'},
     {"filtering", required_argument, NULL, 'f'},
     {"port-map", required_argument, NULL, 'p'},
     {"dhcp", required_argument, NULL, 'D'},
     {"dhcp-pool", required_argument, NULL, 'P'},
     {"dhcp-lease", required_argument, NULL, 'T'},
     {"dhcp-reserve", required_argument, NULL, 'R'},
+    {"dhcp-new-rate", required_argument, NULL, 'n'},
     {"dhcp-leases", required_argument, NULL, 'F'},
     {"domain", required_argument, NULL, 'N'},
     {"dns", required_argument, NULL, 'S'},

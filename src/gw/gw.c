@@ -46,6 +46,8 @@ void gw_config_default(struct gw_config *cfg)
 	snprintf(cfg->svc.leases, sizeof(cfg->svc.leases), "/var/lib/rssnat/dhcp.leases");
 	snprintf(cfg->svc.domain, sizeof(cfg->svc.domain), "mshome.net");
 	cfg->svc.lease_secs = 86400;
+	cfg->svc.dhcp_new_rate = 2;
+	cfg->arp_locktime_ms = ARP_LOCKTIME_MS_DEFAULT;
 	cfg->svc.dns_cache = 1024;
 	nat_config_default(&cfg->nat, 0);
 	ratelimit_config_icmp(&cfg->icmp_limit);
@@ -212,6 +214,7 @@ static int make_arp(struct gw *gw, int side, const char **why)
 
 	arp_config_default(&ac);
 	ac.seed = (uint64_t)gw_now_ms() * 2654435761u + (unsigned)side;
+	ac.locktime_ms = gw->cfg.arp_locktime_ms;
 	ac.n_addrs = 1;
 	ac.addrs[0].ip = side == GW_LAN ? gw->cfg.lan_addr : gw->cfg.wan_addr;
 	memcpy(ac.addrs[0].mac, gw->mac[side], 6);

@@ -42,6 +42,7 @@ struct gw_services {
 	char host_if[IF_NAMESIZE];	/* the host interface (TUN), default "rssnat0" */
 	uint32_t pool_first, pool_last; /* network byte order; 0: .2 up to the last host */
 	uint32_t lease_secs;
+	unsigned dhcp_new_rate; /* new clients given an address a second; 0: no limit */
 	unsigned n_reserve;
 	struct {
 		uint8_t mac[6];
@@ -66,8 +67,10 @@ struct gw_config {
 	unsigned queues;
 	const char *backend;
 	char socket_path[108];
-	uint16_t mss_clamp; /* 0: off */
-	bool pin;	    /* each worker on a CPU of its own (default off) */
+	uint16_t mss_clamp;	  /* 0: off */
+	uint32_t arp_locktime_ms; /* a neighbour's MAC heard this recently is verified
+				     before it is replaced; 0: believed at once */
+	bool pin;		  /* each worker on a CPU of its own (default off) */
 	/* Every ICMP error the gateway sends (RFC 1812 4.3.2.8): per_sec and
 	 * key_interval_ms from --icmp-error-rate and --icmp-error-interval;
 	 * shared by the workers (gw.c sets shares and seeds). */

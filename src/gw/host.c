@@ -182,6 +182,7 @@ static uint64_t mono_ms(void)
 static void send_dhcp_frames(struct gw *gw, uint64_t now)
 {
 	uint8_t out[DHCP_FRAME_MAX];
+	char line[256];
 	size_t len;
 
 	for (unsigned i = 0;
@@ -189,6 +190,9 @@ static void send_dhcp_frames(struct gw *gw, uint64_t now)
 		gw_raw_send(gw, GW_LAN, out, len);
 		gw->host.dhcp_out++;
 	}
+	/* Unserved new clients: one line a minute at most, never one a packet. */
+	if (dhcp_take_log(gw->dhcp, now, line, sizeof(line)))
+		fprintf(stderr, "rssnat: dhcp: %s\n", line);
 }
 
 static void dhcp_frame(struct gw *gw, const uint8_t *frame, size_t len)
@@ -390,6 +394,7 @@ static void dhcp_settings(const struct gw *gw, struct dhcp_config *dc)
 	dc->pool_first = svc->pool_first ? svc->pool_first : htonl(net + 2);
 	dc->pool_last = svc->pool_last ? svc->pool_last : htonl((net | ~mask) - 1);
 	dc->lease_secs = svc->lease_secs;
+	dc->rate_new = svc->dhcp_new_rate;
 	snprintf(dc->domain, sizeof(dc->domain), "%s", svc->domain);
 	snprintf(dc->lease_file, sizeof(dc->lease_file), "%s", svc->leases);
 	for (unsigned i = 0; i < svc->n_reserve && i < DHCP_RESERVED_MAX; i++) {

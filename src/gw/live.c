@@ -146,8 +146,9 @@ static void restart_only(const struct gw_config *now, const struct gw_config *ne
 		fprintf(stderr, fmt, "queues, backend or pin");
 	if (strcmp(now->socket_path, next->socket_path))
 		fprintf(stderr, fmt, "socket");
-	if (now->mss_clamp != next->mss_clamp || now->nat.filtering != next->nat.filtering)
-		fprintf(stderr, fmt, "mss-clamp or filtering");
+	if (now->mss_clamp != next->mss_clamp || now->nat.filtering != next->nat.filtering ||
+	    now->arp_locktime_ms != next->arp_locktime_ms)
+		fprintf(stderr, fmt, "mss-clamp, arp-locktime or filtering");
 	if (now->icmp_limit.per_sec != next->icmp_limit.per_sec ||
 	    now->icmp_limit.key_interval_ms != next->icmp_limit.key_interval_ms)
 		fprintf(stderr, fmt, "icmp-error-rate or icmp-error-interval");

@@ -15,7 +15,12 @@
  *       if it is a request, swap the fields and send it back as the reply
  *
  * A gratuitous ARP (sender IP = target IP) therefore updates an entry we
- * have and is never answered nor learned. A probe (sender IP 0.0.0.0, RFC
+ * have and is never answered nor learned. The merge is refused when it
+ * would replace a MAC heard less than locktime_ms ago: one forged frame
+ * (ARP spoofing) must not redirect a neighbour in use. The entry keeps its
+ * MAC and is verified by one unicast request to it (arp_poll() sends it at
+ * once); if the known MAC answers it stays, if it is silent for retry_ms the
+ * entry is resolved again by broadcast and the answer believed. A probe (sender IP 0.0.0.0, RFC
  * 5227 2.1.1) for one of our addresses is answered, but teaches nothing.
  * Anyone else claiming one of our addresses is counted as a conflict and
  * not believed.
@@ -42,8 +47,11 @@
  * takes a slot from its own neighbour's oldest, or is dropped. On resolution
  * the neighbour's frames move, destination MAC written, to one FIFO that the
  * caller drains with arp_release_next(); on failure they are dropped.
+ *
+ * Parsing and building frames are in arp_wire.c.
  */
 #include "arp.h"
+#include "arp_internal.h"
 #include "../pkt/pkt.h"
 #include "../pkt/wire.h"
 
@@ -58,9 +66,6 @@
 enum {
 	CAPACITY_MAX = 1 << 20,
 	PENDING_MAX = 1 << 16,
-	ARP_PTYPE_IPV4 = PKT_ETHERTYPE_IPV4,
-	ARP_HLEN_ETHER = 6,
-	ARP_PLEN_IPV4 = 4,
 	DEFAULT_CAPACITY = 256,
 	DEFAULT_PENDING = 64,
 	DEFAULT_FRAME_MAX = 1522, /* 1500 + Ethernet header + 802.1Q tag + 4 spare */
@@ -81,6 +86,7 @@ struct arp_entry {
 	uint8_t state;	  /* enum arp_state; ARP_NONE: free */
 	uint8_t requests; /* unanswered; on a STALE entry, > 0 means probing */
 	uint8_t n_pend;
+	bool verify; /* REACHABLE or STALE: its MAC was contested, being verified */
 };
 
 struct arp_slot {
@@ -102,147 +108,10 @@ struct arp_cache {
 	uint32_t cursor;		 /* where arp_poll() resumes */
 };
 
-static const char *const drop_names[ARP_DROP_COUNT] = {[ARP_OK] = "OK",
-#define ARP_DROP_NAME(name, text) [ARP_DROP_##name] = #name,
-						       ARP_DROP_REASONS(ARP_DROP_NAME)
-#undef ARP_DROP_NAME
-};
-
-static const char *const drop_texts[ARP_DROP_COUNT] = {[ARP_OK] = "not dropped",
-#define ARP_DROP_TEXT(name, text) [ARP_DROP_##name] = text,
-						       ARP_DROP_REASONS(ARP_DROP_TEXT)
-#undef ARP_DROP_TEXT
-};
-
-const char *arp_drop_name(enum arp_drop reason)
-{
-	return (unsigned)reason < ARP_DROP_COUNT ? drop_names[reason] : "?";
-}
-
-const char *arp_drop_text(enum arp_drop reason)
-{
-	return (unsigned)reason < ARP_DROP_COUNT ? drop_texts[reason] : "?";
-}
-
-static const uint8_t mac_broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-
-static uint32_t get_addr(const uint8_t *b)
-{
-	uint32_t a;
-
-	memcpy(&a, b, 4);
-	return a;
-}
-
-/* IEEE 802: the group bit is the low bit of the first byte. */
-static bool mac_unicast(const uint8_t *m)
-{
-	static const uint8_t zero[6];
-
-	return !(m[0] & 1) && memcmp(m, zero, PKT_MAC_LEN) != 0;
-}
-
 /* RFC 1812 4.2.2.11 / RFC 5735: addresses that name no single host. */
 static bool ip_multicast(uint32_t ip)
 {
 	return (ntohl(ip) >> 28) == 0xe;
-}
-
-/* Parsing ------------------------------------------------------------------ */
-
-enum arp_drop arp_parse(struct arp_msg *m, const uint8_t *frame, size_t len)
-{
-	size_t l3 = PKT_ETH_LEN;
-	const uint8_t *a;
-	uint16_t type;
-
-	memset(m, 0, sizeof(*m));
-	if (len < PKT_ETH_LEN)
-		return ARP_DROP_ETH_TRUNCATED;
-	type = wire_get16(frame + PKT_ETH_TYPE);
-	if (type == PKT_ETHERTYPE_VLAN) {
-		if (len < PKT_ETH_LEN + PKT_VLAN_LEN)
-			return ARP_DROP_VLAN_TRUNCATED;
-		m->vlan = true;
-		m->vlan_tci = wire_get16(frame + PKT_VLAN_TCI);
-		type = wire_get16(frame + PKT_VLAN_TYPE);
-		l3 += PKT_VLAN_LEN;
-	}
-	if (type != PKT_ETHERTYPE_ARP)
-		return ARP_DROP_NOT_ARP;
-	if (len - l3 < ARP_PKT_LEN)
-		return ARP_DROP_TRUNCATED;
-	a = frame + l3;
-	/* RFC 826: hardware type, protocol type and both lengths must be ours
-	 * before the addresses can even be located. */
-	if (wire_get16(a + ARP_HTYPE) != ARP_HTYPE_ETHER)
-		return ARP_DROP_HTYPE;
-	if (wire_get16(a + ARP_PTYPE) != ARP_PTYPE_IPV4)
-		return ARP_DROP_PTYPE;
-	if (a[ARP_HLEN] != ARP_HLEN_ETHER)
-		return ARP_DROP_HLEN;
-	if (a[ARP_PLEN] != ARP_PLEN_IPV4)
-		return ARP_DROP_PLEN;
-	m->op = wire_get16(a + ARP_OP);
-	if (m->op != ARP_OP_REQUEST && m->op != ARP_OP_REPLY)
-		return ARP_DROP_OP;
-	m->l3_off = (uint16_t)l3;
-	memcpy(m->eth_dst, frame + PKT_ETH_DST, PKT_MAC_LEN);
-	memcpy(m->eth_src, frame + PKT_ETH_SRC, PKT_MAC_LEN);
-	memcpy(m->sha, a + ARP_SHA, PKT_MAC_LEN);
-	memcpy(m->tha, a + ARP_THA, PKT_MAC_LEN);
-	m->spa = get_addr(a + ARP_SPA);
-	m->tpa = get_addr(a + ARP_TPA);
-	/* RFC 1812 3.3.2: never believe a broadcast or multicast MAC. */
-	if (!mac_unicast(m->sha))
-		return ARP_DROP_BAD_SHA;
-	/* 0.0.0.0 is a probe's sender (RFC 5227 2.1.1), only in a request. */
-	if (m->spa == 0 ? m->op != ARP_OP_REQUEST : !wire_ip_is_host(m->spa))
-		return ARP_DROP_BAD_SPA;
-	return ARP_OK;
-}
-
-/* Building ----------------------------------------------------------------- */
-
-size_t arp_build(uint8_t *buf, size_t cap, uint16_t vlan_tci, uint16_t op, const uint8_t eth_dst[6],
-		 const uint8_t sha[6], uint32_t spa, const uint8_t *tha, uint32_t tpa)
-{
-	size_t l2 = vlan_tci ? PKT_ETH_LEN + PKT_VLAN_LEN : PKT_ETH_LEN;
-	size_t n = l2 + ARP_PKT_LEN;
-	uint8_t *a = buf + l2;
-
-	if (n < ARP_FRAME_MIN)
-		n = ARP_FRAME_MIN;
-	if (cap < n)
-		return 0;
-	memset(buf, 0, n);
-	memcpy(buf + PKT_ETH_DST, eth_dst, PKT_MAC_LEN);
-	memcpy(buf + PKT_ETH_SRC, sha, PKT_MAC_LEN);
-	if (vlan_tci) {
-		wire_put16(buf + PKT_ETH_TYPE, PKT_ETHERTYPE_VLAN);
-		wire_put16(buf + PKT_VLAN_TCI, vlan_tci);
-		wire_put16(buf + PKT_VLAN_TYPE, PKT_ETHERTYPE_ARP);
-	} else {
-		wire_put16(buf + PKT_ETH_TYPE, PKT_ETHERTYPE_ARP);
-	}
-	wire_put16(a + ARP_HTYPE, ARP_HTYPE_ETHER);
-	wire_put16(a + ARP_PTYPE, ARP_PTYPE_IPV4);
-	a[ARP_HLEN] = ARP_HLEN_ETHER;
-	a[ARP_PLEN] = ARP_PLEN_IPV4;
-	wire_put16(a + ARP_OP, op);
-	memcpy(a + ARP_SHA, sha, PKT_MAC_LEN);
-	memcpy(a + ARP_SPA, &spa, 4);
-	if (tha)
-		memcpy(a + ARP_THA, tha, PKT_MAC_LEN);
-	memcpy(a + ARP_TPA, &tpa, 4);
-	return n;
-}
-
-size_t arp_build_request(uint8_t *buf, size_t cap, uint16_t vlan_tci, const uint8_t sha[6],
-			 uint32_t spa, uint32_t tpa, const uint8_t *dst_mac)
-{
-	return arp_build(buf, cap, vlan_tci, ARP_OP_REQUEST, dst_mac ? dst_mac : mac_broadcast, sha,
-			 spa, NULL, tpa);
 }
 
 /* Set-up ------------------------------------------------------------------- */
@@ -257,6 +126,7 @@ void arp_config_default(struct arp_config *cfg)
 	cfg->retry_ms = DEFAULT_RETRY_MS;
 	cfg->failed_ms = DEFAULT_FAILED_MS;
 	cfg->max_requests = DEFAULT_MAX_REQUESTS;
+	cfg->locktime_ms = ARP_LOCKTIME_MS_DEFAULT;
 }
 
 static const char *config_error(const struct arp_config *cfg)
@@ -269,12 +139,14 @@ static const char *config_error(const struct arp_config *cfg)
 		return "frame_max below an Ethernet header";
 	if (cfg->retry_ms == 0 || cfg->reachable_ms == 0 || cfg->max_requests == 0)
 		return "retry_ms, reachable_ms and max_requests must be positive";
+	if (cfg->locktime_ms > ARP_LOCKTIME_MS_MAX)
+		return "locktime_ms must be at most 3600000 (an hour)";
 	if (cfg->n_addrs == 0 || cfg->n_addrs > ARP_ADDRS_MAX)
 		return "between 1 and 8 addresses";
 	for (unsigned i = 0; i < cfg->n_addrs; i++) {
 		if (!wire_ip_is_host(cfg->addrs[i].ip))
 			return "an address is not a unicast host address";
-		if (!mac_unicast(cfg->addrs[i].mac))
+		if (!arp_mac_unicast(cfg->addrs[i].mac))
 			return "a MAC address is not unicast";
 		if (cfg->addrs[i].prefix_len > 32)
 			return "a prefix length is above 32";
@@ -528,6 +400,9 @@ static void confirm(struct arp_cache *c, struct arp_entry *e, const uint8_t *mac
 		c->cnt.mac_changed++;
 	if (was == ARP_INCOMPLETE || was == ARP_FAILED || e->requests)
 		c->cnt.resolved++;
+	if (e->verify)
+		c->cnt.lock_kept++; /* a locked entry is confirmed only by its own MAC */
+	e->verify = false;
 	memcpy(e->mac, mac, PKT_MAC_LEN);
 	e->state = ARP_REACHABLE;
 	e->confirmed = now;
@@ -547,7 +422,17 @@ static void fail(struct arp_cache *c, struct arp_entry *e, uint32_t now)
 
 static bool probing(const struct arp_entry *e)
 {
-	return e->state == ARP_INCOMPLETE || (e->state == ARP_STALE && e->requests);
+	return e->state == ARP_INCOMPLETE || (e->state == ARP_STALE && e->requests) || e->verify;
+}
+
+/* The known MAC left its verification unanswered: whoever answers a
+ * broadcast request now is believed (the host may really have moved). */
+static void unlock(struct arp_cache *c, struct arp_entry *e)
+{
+	e->verify = false;
+	e->state = ARP_INCOMPLETE;
+	e->requests = 0;
+	c->cnt.lock_released++;
 }
 
 /* Age entry @idx to @now. Returns false if it expired and is gone. */
@@ -555,6 +440,11 @@ static bool age(struct arp_cache *c, uint32_t idx, uint32_t now)
 {
 	struct arp_entry *e = &c->entries[idx];
 
+	if (e->verify) { /* one unicast request, retry_ms for its answer */
+		if (e->requests && now - e->last_req >= c->cfg.retry_ms)
+			unlock(c, e);
+		return true;
+	}
 	if (e->state == ARP_REACHABLE && now - e->confirmed >= c->cfg.reachable_ms) {
 		e->state = ARP_STALE;
 		c->cnt.went_stale++;
@@ -625,7 +515,7 @@ static bool mac_of_group(uint32_t ip, uint8_t mac[6])
 	uint32_t h = ntohl(ip);
 
 	if (h == 0xffffffffu) {
-		memcpy(mac, mac_broadcast, PKT_MAC_LEN);
+		memcpy(mac, arp_mac_broadcast, PKT_MAC_LEN);
 		return true;
 	}
 	if (!ip_multicast(ip))
@@ -700,8 +590,9 @@ size_t arp_request_for(const struct arp_cache *c, uint32_t ip, uint8_t *buf, siz
 	uint32_t idx = find(c, ip);
 	const uint8_t *dst = NULL;
 
-	/* RFC 1122 2.3.2.1: re-validate a known neighbour by unicast poll. */
-	if (idx != NIL && c->entries[idx].state == ARP_STALE)
+	/* RFC 1122 2.3.2.1: re-validate a known neighbour by unicast poll; a
+	 * contested one too, so that only the known MAC can keep it. */
+	if (idx != NIL && (c->entries[idx].state == ARP_STALE || c->entries[idx].verify))
 		dst = c->entries[idx].mac;
 	return arp_build_request(buf, cap, c->cfg.vlan_tci, src->mac, src->ip, ip, dst);
 }
@@ -797,14 +688,37 @@ static size_t reply_in_place(const struct arp_cache *c, const struct arp_msg *m,
 	return n;
 }
 
-/* RFC 826 merge: update the sender's entry if there is one. */
+/* Would @mac replace a MAC heard less than locktime_ms ago, or one being
+ * verified? */
+static bool locked(const struct arp_cache *c, const struct arp_entry *e, const uint8_t *mac,
+		   uint32_t now)
+{
+	if (e->state != ARP_REACHABLE && e->state != ARP_STALE)
+		return false;
+	if (!memcmp(e->mac, mac, PKT_MAC_LEN))
+		return false;
+	return e->verify || now - e->confirmed < c->cfg.locktime_ms;
+}
+
+/* RFC 826 merge: update the sender's entry if there is one; a locked one
+ * is verified instead (its request goes out from arp_poll() at once). */
 static bool merge(struct arp_cache *c, const struct arp_msg *m, uint32_t now)
 {
 	uint32_t idx = find(c, m->spa);
+	struct arp_entry *e;
 
 	if (idx == NIL)
 		return false;
-	confirm(c, &c->entries[idx], m->sha, now);
+	e = &c->entries[idx];
+	if (locked(c, e, m->sha, now)) {
+		c->cnt.mac_locked++;
+		if (!e->verify) {
+			e->verify = true;
+			e->requests = 0;
+		}
+		return true;
+	}
+	confirm(c, e, m->sha, now);
 	c->cnt.updated++;
 	return true;
 }
@@ -838,7 +752,7 @@ enum arp_drop arp_input(struct arp_cache *c, uint8_t *frame, size_t len, size_t 
 	r = arp_parse(&m, frame, len);
 	if (r != ARP_OK)
 		return count_drop(c, r);
-	if (memcmp(m.eth_dst, mac_broadcast, PKT_MAC_LEN) && !mac_ours(c, m.eth_dst))
+	if (memcmp(m.eth_dst, arp_mac_broadcast, PKT_MAC_LEN) && !mac_ours(c, m.eth_dst))
 		return count_drop(c, ARP_DROP_ETH_DST);
 	if (m.spa && our_index(c, m.spa) >= 0)
 		return count_drop(c, mac_ours(c, m.sha) ? ARP_DROP_LOOPED : ARP_DROP_CONFLICT);

@@ -18,6 +18,16 @@
  *                   (ARP from it -> REACHABLE; no answer -> FAILED)
  *   FAILED --failed_ms--> (none); frames for it meanwhile dropped, no request
  *   any state --ARP from it (RFC 826 merge)--> REACHABLE, MAC updated
+ *
+ * except that a known MAC is locked (as Linux's neigh locktime, longer):
+ *   REACHABLE or STALE, its MAC heard less than locktime_ms ago, --ARP from
+ *     its address with ANOTHER MAC--> kept as it is, and verified: one
+ *     unicast request to the known MAC (traffic still goes there)
+ *   verified --the known MAC answers--> REACHABLE, the claim was false
+ *   verified --no answer in retry_ms--> INCOMPLETE: broadcast requests, and
+ *     the next answer (the new MAC, if the host really moved) is believed
+ * so that one forged frame (ARP spoofing) redirects nobody, and a host that
+ * really changed its MAC is followed within one retry_ms.
  */
 #ifndef RSSNAT_ARP_H
 #define RSSNAT_ARP_H
@@ -75,6 +85,10 @@ const char *arp_drop_text(enum arp_drop reason);
 	X(learned, "entries created from ARP addressed to us (RFC 826)")                           \
 	X(updated, "entries refreshed by ARP from their neighbour (RFC 826 merge)")                \
 	X(mac_changed, "entries whose MAC address changed")                                        \
+	X(mac_locked, "ARP claiming a locked neighbour's address from another MAC: not believed, " \
+		      "the known MAC verified")                                                    \
+	X(lock_kept, "verifications the known MAC answered: the other MAC's claim was false")      \
+	X(lock_released, "verifications unanswered: resolved again by broadcast")                  \
 	X(requests_sent, "ARP requests the caller was asked to send")                              \
 	X(hits, "resolutions answered from the cache")                                             \
 	X(resolved, "entries that went from INCOMPLETE or probing to REACHABLE")                   \
@@ -120,9 +134,15 @@ enum {
 	ARP_HTYPE_ETHER = 1,
 	ARP_OP_REQUEST = 1,
 	ARP_OP_REPLY = 2,
-	ARP_FRAME_MIN = 60,	  /* IEEE 802.3 minimum without FCS: we pad to it */
-	ARP_ADDRS_MAX = 8,	  /* addresses one interface may own */
-	ARP_PENDING_PER_ENTRY = 4 /* frames held per unresolved neighbour */
+	ARP_FRAME_MIN = 60,	   /* IEEE 802.3 minimum without FCS: we pad to it */
+	ARP_ADDRS_MAX = 8,	   /* addresses one interface may own */
+	ARP_PENDING_PER_ENTRY = 4, /* frames held per unresolved neighbour */
+	/* Longer than Linux's 1 s: that guards against two answers racing, this
+	 * against a forged frame at any time. A neighbour in use is heard at
+	 * least every reachable_ms and a probe (RFC 1122 2.3.2.1), so it stays
+	 * locked all the time it is used. */
+	ARP_LOCKTIME_MS_DEFAULT = 60000,
+	ARP_LOCKTIME_MS_MAX = 3600000,
 };
 
 /* A parsed ARP frame. Addresses in network byte order. */
@@ -152,14 +172,17 @@ struct arp_config {
 	uint32_t retry_ms; /* between requests for one neighbour: the rate limit */
 	uint32_t failed_ms;
 	uint8_t max_requests; /* unanswered requests before FAILED */
+	uint32_t locktime_ms; /* a MAC heard this recently is verified before it is replaced;
+				 0: RFC 826 merge, believed at once */
 	uint64_t seed;	      /* hash seed, random, from the caller */
 	unsigned n_addrs;     /* 1..ARP_ADDRS_MAX; addrs[0] is the primary */
 	struct arp_addr addrs[ARP_ADDRS_MAX];
 };
 
 /* arp_config_default() - 256 entries, 64 held frames of up to 1522 bytes,
- * reachable 30 s, retry every 1 s, 3 requests, FAILED held 20 s; no
- * addresses (the caller adds at least one). */
+ * reachable 30 s, retry every 1 s, 3 requests, FAILED held 20 s, MACs
+ * locked 60 s (ARP_LOCKTIME_MS_DEFAULT); no addresses (the caller adds at
+ * least one). */
 void arp_config_default(struct arp_config *cfg);
 
 /* arp_create() - allocate everything the cache will ever use. Returns 0,

@@ -73,6 +73,7 @@ void dhcp_config_default(struct dhcp_config *cfg)
 	cfg->probe_ms = 500;
 	cfg->rate_per_mac = 8;
 	cfg->rate_global = 400;
+	cfg->rate_new = 2;
 }
 
 /* RFC 1035 2.3.1 names: labels of letters, digits and '-', 1..63 long. */
@@ -155,6 +156,8 @@ static const char *config_error(const struct dhcp_config *c)
 		return "probe_ms must be at most 10000";
 	if (c->rate_per_mac > RATE_MAX || c->rate_global > RATE_MAX)
 		return "rates must be at most 1000000 per second";
+	if (c->rate_new > DHCP_RATE_NEW_MAX)
+		return "rate_new must be at most 1000 new clients per second";
 	return reservations_error(c);
 }
 
@@ -236,6 +239,9 @@ int dhcp_create(const struct dhcp_config *cfg, uint64_t now_ms, struct dhcp_serv
 	s->seed = (uint32_t)(now_ms ^ now_ms >> 32) ^ dhcp_get32(cfg->server_mac + 2) * 0x9e3779b9u;
 	s->lease_ms = (uint64_t)cfg->lease_secs * DHCP_MILLI;
 	s->rate_all = (struct dhcp_bucket){.last = now_ms, .tokens = cfg->rate_global * DHCP_MILLI};
+	s->rate_known = s->rate_all;
+	s->rate_new = (struct dhcp_bucket){
+	    .last = now_ms, .tokens = cfg->rate_new * DHCP_NEW_BURST_SECS * DHCP_MILLI};
 	s->last_write = now_ms;
 	if (cfg->lease_file[0]) {
 		r = dhcp_lease_load(s, now_ms, warning, wsize, why);
@@ -383,6 +389,8 @@ static size_t on_discover(struct dhcp_server *s, const struct dhcp_msg *m, uint6
 	idx = dhcp_choose(s, m, now);
 	if (idx == DHCP_NIL)
 		return dhcp_dropped(s, DHCP_DROP_EXHAUSTED);
+	if (!dhcp_new_lease_allowed(s, m, now))
+		return 0; /* counted: NEW_RATE */
 	if (dhcp_needs_probe(s, idx, m, now))
 		return dhcp_hold_for_probe(s, idx, m);
 	return dhcp_offer(s, idx, m, now, out, cap);
@@ -412,9 +420,12 @@ static size_t on_request(struct dhcp_server *s, const struct dhcp_msg *m, uint64
 		if (!m->has_requested)
 			return dhcp_dropped(s, DHCP_DROP_NO_REQUESTED_ADDR);
 		idx = dhcp_slot_index(s, m->requested);
-		if (idx != DHCP_NIL && dhcp_usable_by(s, idx, m, now))
-			return ack(s, idx, m, now, out, cap);
-		return nak(s, m, out, cap);
+		if (idx == DHCP_NIL || !dhcp_usable_by(s, idx, m, now))
+			return nak(s, m, out, cap);
+		/* A REQUEST with no OFFER before it is a new lease all the same. */
+		if (own == DHCP_NIL && !dhcp_new_lease_allowed(s, m, now))
+			return 0; /* counted: NEW_RATE */
+		return ack(s, idx, m, now, out, cap);
 	}
 	if (!m->ciaddr) {
 		/* INIT-REBOOT: NAK a wrong network or an address that is not the
@@ -437,8 +448,11 @@ static size_t on_request(struct dhcp_server *s, const struct dhcp_msg *m, uint64
 	 * will trust the value in 'ciaddr'". A client we lost the record of
 	 * keeps its address if it is free. */
 	idx = dhcp_slot_index(s, m->ciaddr);
-	if (idx != DHCP_NIL && (own == idx || own == DHCP_NIL) && dhcp_usable_by(s, idx, m, now))
+	if (idx != DHCP_NIL && (own == idx || own == DHCP_NIL) && dhcp_usable_by(s, idx, m, now)) {
+		if (own == DHCP_NIL && !dhcp_new_lease_allowed(s, m, now))
+			return 0; /* counted: NEW_RATE */
 		return ack(s, idx, m, now, out, cap);
+	}
 	if (m->ip_daddr != s->cfg.server_addr && !on_subnet(s, m->ciaddr))
 		return dhcp_dropped(s, DHCP_DROP_NO_RECORD); /* rebinding, not our network */
 	return nak(s, m, out, cap);
@@ -513,7 +527,7 @@ size_t dhcp_input(struct dhcp_server *s, const uint8_t *frame, size_t len, uint6
 					       memcmp(m.eth_dst, s->cfg.server_mac, PKT_MAC_LEN)
 					   ? DHCP_DROP_ETH_DST
 					   : DHCP_DROP_IP_DST);
-	r = dhcp_rate_check(s, m.eth_src, now_ms);
+	r = dhcp_rate_check(s, &m, now_ms);
 	if (r != DHCP_OK)
 		return dhcp_dropped(s, r);
 	switch (m.type) {
@@ -573,6 +587,31 @@ size_t dhcp_poll(struct dhcp_server *s, uint64_t now_ms, uint8_t *out, size_t ca
 			return n;
 	}
 	return 0;
+}
+
+/* New clients left unserved since the last line: one line, at most one every
+ * DHCP_LOG_MS, so that a flood is reported and never logged per packet. */
+size_t dhcp_take_log(struct dhcp_server *s, uint64_t now_ms, char *buf, size_t size)
+{
+	uint64_t exhausted = s->cnt.drop[DHCP_DROP_EXHAUSTED];
+	uint64_t over = s->cnt.drop[DHCP_DROP_NEW_RATE];
+	int64_t since = (int64_t)(now_ms - s->last_log);
+	int n;
+
+	if (exhausted == s->logged_exhausted && over == s->logged_new_rate)
+		return 0;
+	if (s->last_log && since >= 0 && since < DHCP_LOG_MS)
+		return 0;
+	n = snprintf(buf, size,
+		     "new clients not served: %llu DISCOVERs with no address free (pool "
+		     "exhausted: no answer, RFC 2131 4.3.1), %llu over the new-lease rate (%u a "
+		     "second)",
+		     (unsigned long long)(exhausted - s->logged_exhausted),
+		     (unsigned long long)(over - s->logged_new_rate), s->cfg.rate_new);
+	s->last_log = now_ms ? now_ms : 1;
+	s->logged_exhausted = exhausted;
+	s->logged_new_rate = over;
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
 /* Names for the DNS proxy --------------------------------------------------------- */

@@ -18,14 +18,26 @@
  * What one address (a "slot": each pool address, and each reserved address
  * outside the pool) goes through:
  *
- *   free --DISCOVER, probe unanswered--> OFFERED (to one client, 60 s)
+ *   free --DISCOVER, probe unanswered--> OFFERED (to one client, 8 s)
  *   OFFERED --REQUEST (SELECTING)--> BOUND (lease_secs; renewals extend it)
  *   BOUND --RELEASE--> RELEASED;  BOUND --lease_secs pass--> EXPIRED
  *   RELEASED, EXPIRED: the address stays remembered for its client, who gets
  *       it back if it is still free; a new client gets never-used addresses
  *       first, then the one remembered longest (least recently expired)
- *   any --DECLINE, or the probe answered by another MAC--> HELD (10 min),
- *       its client association forgotten
+ *   any --DECLINE, or the probe answered by another MAC--> HELD (1 min, then
+ *       probed again before it is offered), its client association forgotten
+ *
+ * Floods of spoofed MACs (issue 14): every limit keyed on the Ethernet
+ * source can be dodged by changing it, so what a burst of NEW clients can
+ * take is bounded globally: a client with no address of its own (no
+ * association, no reservation) gets one only with a token of the new-lease
+ * bucket (rate_new a second, DHCP_NEW_BURST_SECS of them at once). An
+ * OFFER that is not requested returns to the pool after DHCP_OFFER_HOLD_MS
+ * (RFC 2131 4.3.1 lets the server reclaim it). Clients we know have their
+ * own global packet bucket, so that a flood of new ones cannot starve their
+ * renewals. ARP from another MAC at a pool address (a forged gratuitous ARP
+ * as much as a squatter) makes the address a last choice that is probed
+ * before it is offered, not a lock-out for minutes.
  *
  * A client is its client identifier (option 61), else htype + chaddr; a
  * reservation matches chaddr. One client has at most one address, one
@@ -70,12 +82,13 @@ struct dhcp_server;
 	X(NO_MSG_TYPE, "no DHCP message type (option 53): plain BOOTP is not served")              \
 	X(BAD_MSG_TYPE, "message type unknown, or one only servers send")                          \
 	X(RATE_MAC, "over the per-MAC rate limit (Ethernet source)")                               \
-	X(RATE_GLOBAL, "over the global rate limit")                                               \
+	X(RATE_GLOBAL, "over the global rate limit (one bucket for new clients, one for known)")   \
+	X(NEW_RATE, "a new client over the new-lease rate: no answer, it retries (RFC 2131 4.1)")  \
 	X(NO_REQUESTED_ADDR, "REQUEST (SELECTING, INIT-REBOOT) or DECLINE without option 50")      \
 	X(OTHER_SERVER, "server identifier (option 54) names another server: the client chose it") \
 	X(NO_RECORD, "INIT-REBOOT or REBINDING from a client we know nothing about: silent "       \
 		     "(RFC 2131 4.3.2)")                                                           \
-	X(EXHAUSTED, "no address free to offer")                                                   \
+	X(EXHAUSTED, "no address free to offer: no answer (RFC 2131 4.3.1)")                       \
 	X(PENDING_FULL, "probe table full: DISCOVER dropped (the client retries)")                 \
 	X(DECLINE_IGNORED, "DECLINE for an address not given to this client")                      \
 	X(RELEASE_IGNORED, "RELEASE for an address not bound to this client")                      \
@@ -133,9 +146,12 @@ enum {
 	DHCP_CLIENT_PORT = 68,	   /* bootpc */
 	DHCP_PENDING_MAX = 16,	   /* DISCOVERs held while their address is probed */
 	DHCP_RATE_ENTRIES = 256,   /* per-MAC token buckets */
-	DHCP_HOLD_MS = 600000,	   /* a declined or conflicting address rests 10 min */
-	DHCP_RECENT_MS = 180000,   /* ARP from another MAC this recent: not offered */
-	DHCP_OFFER_HOLD_MS = 60000 /* an offered address is kept for its client */
+	DHCP_HOLD_MS = 60000,	   /* a declined or conflicting address rests 1 min */
+	DHCP_RECENT_MS = 180000,   /* ARP from another MAC this recent: a last choice, probed */
+	DHCP_OFFER_HOLD_MS = 8000, /* an offered address is kept for its client */
+	DHCP_NEW_BURST_SECS = 10,  /* the new-lease bucket holds this many seconds' worth */
+	DHCP_RATE_NEW_MAX = 1000,  /* rate_new at most, a second */
+	DHCP_LOG_MS = 60000,	   /* dhcp_take_log(): at most one line a minute */
 };
 
 /* RFC 2131 2, Figure 1: the BOOTP message, from the start of the UDP payload. */
@@ -254,12 +270,15 @@ struct dhcp_config {
 	unsigned probe_ms;		 /* ARP probe window before an OFFER: 500; 0: no probe */
 	unsigned rate_per_mac;		 /* packets per second accepted per MAC: 8; 0: no limit */
 	unsigned rate_global;		 /* packets per second accepted in all: 400; 0: no limit */
+	unsigned rate_new; /* new clients given an address per second: 2, bursts of 10 s' worth;
+			      0: no limit */
 };
 
 /* dhcp_config_default() - the Windows ICS subnet: server 192.168.137.1/24
  * (MAC zero: the caller sets it), pool .2 - .254, router and DNS the server,
  * domain mshome.net, one-day leases, 500 ms probes, 8 and 400 packets per
- * second, no lease file, no reservations. */
+ * second, 2 new clients a second (20 at once), no lease file, no
+ * reservations. */
 void dhcp_config_default(struct dhcp_config *cfg);
 
 /* dhcp_create() - check @cfg, allocate everything the server will use, and
@@ -331,6 +350,14 @@ int dhcp_lookup_name(const struct dhcp_server *s, const char *host, uint64_t now
  * -ENOSPC (@size too small; @host untouched). */
 int dhcp_lookup_addr(const struct dhcp_server *s, uint32_t addr, uint64_t now_ms, char *host,
 		     size_t size);
+
+/* dhcp_take_log() - one line for the log (no newline) into @buf (@size
+ * bytes) when new clients went unserved since the last one (the pool
+ * exhausted, or over the new-lease rate), at most one every DHCP_LOG_MS:
+ * the first at once, then one a minute with the counts since, while there
+ * are any; a flood is reported, never logged per packet. Returns its
+ * length, or 0. */
+size_t dhcp_take_log(struct dhcp_server *s, uint64_t now_ms, char *buf, size_t size);
 
 /* dhcp_write_leases() - for `rssnat show dhcp`: every address with a client
  * or on hold, then the counters, to @out. Text: one line per item,

@@ -27,8 +27,9 @@
  * never given out (lowest first), then the one remembered the longest. An
  * address is never chosen while held (declined, or its probe answered),
  * while offered to or bound to another client, while reserved for another
- * MAC, while probed for another client, or when ARP showed another MAC using
- * it in the last DHCP_RECENT_MS.
+ * MAC, or while probed for another client. One that ARP showed another MAC
+ * using in the last DHCP_RECENT_MS (and no probe went unanswered since) is
+ * a last choice, offered only after a probe.
  *
  * RFC 2131 2.2: "the allocating server SHOULD probe the reused address
  * before allocating the address". With probe_ms > 0 an address not known to
@@ -130,7 +131,11 @@ struct dhcp_server {
 	struct dhcp_pending pending[DHCP_PENDING_MAX];
 	uint32_t pend_cursor;
 	struct dhcp_bucket rate[DHCP_RATE_ENTRIES];
-	struct dhcp_bucket rate_all;
+	struct dhcp_bucket rate_all;		    /* packets from clients we do not know */
+	struct dhcp_bucket rate_known;		    /* packets from clients with an address */
+	struct dhcp_bucket rate_new;		    /* addresses for new clients */
+	uint64_t last_log;			    /* dhcp_take_log() */
+	uint64_t logged_exhausted, logged_new_rate; /* drop counts as of the last line */
 	uint64_t last_sweep, last_write;
 	bool swept, dirty;
 	uint16_t ip_id;
@@ -229,9 +234,14 @@ size_t dhcp_pending_step(struct dhcp_server *s, struct dhcp_pending *p, uint64_t
 
 /* dhcp_pool.c: rate limits. */
 
-/* dhcp_rate_check() - take a token for a packet from @mac at @now: from its
- * bucket, then the global one. Returns DHCP_OK or the RATE_ reason. */
-enum dhcp_drop dhcp_rate_check(struct dhcp_server *s, const uint8_t *mac, uint64_t now);
+/* dhcp_rate_check() - take a token for the packet @m at @now: from its
+ * Ethernet source's bucket, then the global one of new or of known clients.
+ * Returns DHCP_OK or the RATE_ reason. */
+enum dhcp_drop dhcp_rate_check(struct dhcp_server *s, const struct dhcp_msg *m, uint64_t now);
+/* dhcp_new_lease_allowed() - whether the client of @m may be given an
+ * address at @now: it has one already (or a reservation), or a token of the
+ * new-lease bucket is taken for it. */
+bool dhcp_new_lease_allowed(struct dhcp_server *s, const struct dhcp_msg *m, uint64_t now);
 
 /* dhcp_lease.c: the file. Load fills the table (returns as dhcp_create()),
  * save writes it atomically (0 or -errno). */

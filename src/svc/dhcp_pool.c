@@ -166,12 +166,29 @@ static bool probed_for_other(const struct dhcp_server *s, uint32_t idx, const st
 	return false;
 }
 
-/* May slot @idx be offered or bound to the client of @m at @now? */
-bool dhcp_usable_by(const struct dhcp_server *s, uint32_t idx, const struct dhcp_msg *m,
-		    uint64_t now)
+/* ARP from another MAC than @m's client lately, and no probe went
+ * unanswered since: someone may use it. Not asked of the bound client's own
+ * lease, which a MAC-rewriting bridge would otherwise take away from it at
+ * every renewal. Anyone can send ARP, so this is a reason to probe, never
+ * proof (RFC 2131 2.2: the probe is the check). */
+static bool seen_by_other(const struct dhcp_slot *sl, const struct dhcp_msg *m, uint64_t now)
+{
+	bool mine = sl->cid_len && dhcp_same_client(sl, m);
+
+	if (mine && dhcp_lease_active(sl, now))
+		return false;
+	if (!(sl->flags & DHCP_SLOT_SEEN) || !recent(sl->seen_at, now, DHCP_RECENT_MS) ||
+	    !memcmp(sl->seen_mac, m->chaddr, PKT_MAC_LEN))
+		return false;
+	return !((sl->flags & DHCP_SLOT_PROBED) && (int64_t)(sl->probed_at - sl->seen_at) >= 0);
+}
+
+/* Everything but the ARP evidence: ours, not held, not reserved for another
+ * MAC, not in use or probed for another client. */
+static bool free_for(const struct dhcp_server *s, uint32_t idx, const struct dhcp_msg *m,
+		     uint64_t now)
 {
 	const struct dhcp_slot *sl = &s->slots[idx];
-	bool mine = sl->cid_len && dhcp_same_client(sl, m);
 
 	if (sl->addr == s->cfg.server_addr || held(sl, now))
 		return false;
@@ -179,14 +196,14 @@ bool dhcp_usable_by(const struct dhcp_server *s, uint32_t idx, const struct dhcp
 		return false;
 	if (dhcp_in_use_by_other(sl, m, now))
 		return false;
-	/* ARP from another MAC lately: someone uses it. Not asked of the bound
-	 * client's own lease, which a MAC-rewriting bridge would otherwise take
-	 * away from it at every renewal. */
-	if (!(mine && dhcp_lease_active(sl, now)) && (sl->flags & DHCP_SLOT_SEEN) &&
-	    recent(sl->seen_at, now, DHCP_RECENT_MS) &&
-	    memcmp(sl->seen_mac, m->chaddr, PKT_MAC_LEN))
-		return false;
 	return !probed_for_other(s, idx, m);
+}
+
+/* May slot @idx be offered or bound to the client of @m at @now? */
+bool dhcp_usable_by(const struct dhcp_server *s, uint32_t idx, const struct dhcp_msg *m,
+		    uint64_t now)
+{
+	return free_for(s, idx, m, now) && !seen_by_other(&s->slots[idx], m, now);
 }
 
 static uint32_t reservation_for(const struct dhcp_server *s, const uint8_t *mac)
@@ -197,13 +214,34 @@ static uint32_t reservation_for(const struct dhcp_server *s, const uint8_t *mac)
 	return DHCP_NIL;
 }
 
+/* A new address from the pool: never given out first (lowest address), else
+ * the one whose client's lease ended the longest ago. With @seen, only those
+ * ARP showed at another MAC (they are probed first). */
+static uint32_t choose_new(const struct dhcp_server *s, const struct dhcp_msg *m, uint64_t now,
+			   bool seen)
+{
+	uint32_t best = DHCP_NIL;
+
+	for (uint32_t i = 0; i < s->n_pool; i++) {
+		const struct dhcp_slot *sl = &s->slots[i];
+
+		if (!free_for(s, i, m, now) || seen_by_other(sl, m, now) != seen)
+			continue;
+		if (!sl->cid_len)
+			return i;
+		if (best == DHCP_NIL || (int64_t)(sl->lease_end - s->slots[best].lease_end) < 0)
+			best = i;
+	}
+	return best;
+}
+
 /* RFC 2131 4.3.1, in its order: the reservation (manual allocation), the
  * client's current or previous binding, the requested address, then a new
- * one from the pool: never given out first (lowest address), else the one
- * whose client's lease ended the longest ago. DHCP_NIL: pool exhausted. */
+ * one from the pool; addresses ARP showed at another MAC last, and only when
+ * a probe will check them. DHCP_NIL: pool exhausted. */
 uint32_t dhcp_choose(const struct dhcp_server *s, const struct dhcp_msg *m, uint64_t now)
 {
-	uint32_t idx, best = DHCP_NIL;
+	uint32_t idx;
 
 	idx = reservation_for(s, m->chaddr);
 	if (idx != DHCP_NIL && dhcp_usable_by(s, idx, m, now))
@@ -216,17 +254,10 @@ uint32_t dhcp_choose(const struct dhcp_server *s, const struct dhcp_msg *m, uint
 		if (idx != DHCP_NIL && dhcp_usable_by(s, idx, m, now))
 			return idx;
 	}
-	for (uint32_t i = 0; i < s->n_pool; i++) {
-		const struct dhcp_slot *sl = &s->slots[i];
-
-		if (!dhcp_usable_by(s, i, m, now))
-			continue;
-		if (!sl->cid_len)
-			return i;
-		if (best == DHCP_NIL || (int64_t)(sl->lease_end - s->slots[best].lease_end) < 0)
-			best = i;
-	}
-	return best;
+	idx = choose_new(s, m, now, false);
+	if (idx == DHCP_NIL && s->cfg.probe_ms)
+		idx = choose_new(s, m, now, true);
+	return idx;
 }
 
 /* RFC 2131 2.2: probe an address before giving it out, unless it is the
@@ -241,6 +272,8 @@ bool dhcp_needs_probe(const struct dhcp_server *s, uint32_t idx, const struct dh
 		return false;
 	if (sl->cid_len && dhcp_same_client(sl, m) && dhcp_lease_active(sl, now))
 		return false;
+	if (seen_by_other(sl, m, now))
+		return true;
 	if ((sl->flags & DHCP_SLOT_PROBED) && recent(sl->probed_at, now, DHCP_OFFER_HOLD_MS))
 		return false;
 	return !((sl->flags & DHCP_SLOT_SEEN) && recent(sl->seen_at, now, DHCP_RECENT_MS) &&
@@ -332,12 +365,14 @@ size_t dhcp_pending_step(struct dhcp_server *s, struct dhcp_pending *p, uint64_t
 		waited = (int64_t)(now - p->probe_at);
 		if (waited >= 0 && waited < (int64_t)s->cfg.probe_ms)
 			return 0;
+		/* Unanswered (an answer repicks at once): what ARP said of the
+		 * address before the probe is disproved. */
+		sl->flags |= DHCP_SLOT_PROBED;
+		sl->probed_at = now;
 		if (!dhcp_usable_by(s, p->slot, &p->msg, now)) {
 			repick(s, p, now);
 			return 0;
 		}
-		sl->flags |= DHCP_SLOT_PROBED;
-		sl->probed_at = now;
 		m = p->msg;
 		pending_free(s, p);
 		return dhcp_offer(s, (uint32_t)(sl - s->slots), &m, now, out, cap);
@@ -348,16 +383,16 @@ size_t dhcp_pending_step(struct dhcp_server *s, struct dhcp_pending *p, uint64_t
 
 /* Rate limits ----------------------------------------------------------------- */
 
-/* Token bucket: a burst of one second's worth, @rate per second after. */
-static bool take_token(struct dhcp_bucket *b, unsigned rate, uint64_t now)
+/* Token bucket: a burst of @secs seconds' worth, @rate per second after. */
+static bool take_token(struct dhcp_bucket *b, unsigned rate, unsigned secs, uint64_t now)
 {
 	int64_t d = (int64_t)(now - b->last);
-	uint64_t tokens = b->tokens, full = (uint64_t)rate * DHCP_MILLI;
+	uint64_t tokens = b->tokens, full = (uint64_t)rate * secs * DHCP_MILLI;
 
 	if (d < 0)
 		d = 0; /* the clock stepped back: no refill */
-	if (d > DHCP_MILLI)
-		d = DHCP_MILLI;
+	if (d > (int64_t)secs * DHCP_MILLI)
+		d = (int64_t)secs * DHCP_MILLI;
 	tokens += (uint64_t)d * rate;
 	if (tokens > full)
 		tokens = full;
@@ -396,13 +431,34 @@ static struct dhcp_bucket *bucket_for(struct dhcp_server *s, const uint8_t *mac,
 	return victim;
 }
 
-enum dhcp_drop dhcp_rate_check(struct dhcp_server *s, const uint8_t *mac, uint64_t now)
+static bool known_client(const struct dhcp_server *s, const struct dhcp_msg *m)
 {
-	if (s->cfg.rate_per_mac && !take_token(bucket_for(s, mac, now), s->cfg.rate_per_mac, now))
+	return dhcp_find_client(s, m->cid, m->cid_len) != DHCP_NIL ||
+	       reservation_for(s, m->chaddr) != DHCP_NIL;
+}
+
+/* A flood of new MACs empties rate_all, not the bucket of the clients we
+ * know: their renewals are served whatever the flood. */
+enum dhcp_drop dhcp_rate_check(struct dhcp_server *s, const struct dhcp_msg *m, uint64_t now)
+{
+	struct dhcp_bucket *all = known_client(s, m) ? &s->rate_known : &s->rate_all;
+
+	if (s->cfg.rate_per_mac &&
+	    !take_token(bucket_for(s, m->eth_src, now), s->cfg.rate_per_mac, 1, now))
 		return DHCP_DROP_RATE_MAC;
-	if (s->cfg.rate_global && !take_token(&s->rate_all, s->cfg.rate_global, now))
+	if (s->cfg.rate_global && !take_token(all, s->cfg.rate_global, 1, now))
 		return DHCP_DROP_RATE_GLOBAL;
 	return DHCP_OK;
+}
+
+bool dhcp_new_lease_allowed(struct dhcp_server *s, const struct dhcp_msg *m, uint64_t now)
+{
+	if (!s->cfg.rate_new || known_client(s, m))
+		return true;
+	if (take_token(&s->rate_new, s->cfg.rate_new, DHCP_NEW_BURST_SECS, now))
+		return true;
+	s->cnt.drop[DHCP_DROP_NEW_RATE]++;
+	return false;
 }
 
 void dhcp_address_seen(struct dhcp_server *s, uint32_t addr, const uint8_t mac[6], uint64_t now_ms)

@@ -55,6 +55,10 @@ t_usage_error "dhcp reservation syntax" "^rssnat: --dhcp-reserve: '02:00=1.2.3.4
 t_usage_error "dhcp reservation of the gateway" "^rssnat: run: --dhcp-reserve addresses must be hosts" \
 	"$RSSNAT" run $OK --dhcp-reserve 02:00:00:00:00:01=192.168.137.1
 t_usage_error "lease time" "^rssnat: --dhcp-lease: '5' is not from 60" "$RSSNAT" run $OK --dhcp-lease 5
+t_usage_error "new-lease rate" "^rssnat: --dhcp-new-rate: '1001' is not from 0 to 1000" \
+	"$RSSNAT" run $OK --dhcp-new-rate 1001
+t_usage_error "arp lock time" "^rssnat: --arp-locktime: 'soon' is not from 0 to 3600000 ms" \
+	"$RSSNAT" run $OK --arp-locktime soon
 t_usage_error "domain name" "^rssnat: --domain: 'bad..name' is not a domain name" "$RSSNAT" run $OK --domain bad..name
 t_usage_error "dns upstream" "^rssnat: --dns-upstream: 'resolver' is not an IPv4 address" \
 	"$RSSNAT" run $OK --dns-upstream resolver

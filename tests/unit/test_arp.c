@@ -196,10 +196,11 @@ TEST(arp_request_not_for_us_still_merges_a_known_sender)
 	uint8_t buf[BUF], mac[6];
 	size_t rl;
 
+	/* (Past the lock time: a MAC heard lately is verified first, below.) */
 	learn(c, mac_a, HOST_A, 0);
-	CHECK_EQ(input(c, buf, request(buf, mac_b, HOST_A, HOST_B), 5 * SEC, &rl),
+	CHECK_EQ(input(c, buf, request(buf, mac_b, HOST_A, HOST_B), 65 * SEC, &rl),
 		 ARP_DROP_NOT_FOR_US);
-	CHECK_EQ(arp_lookup(c, HOST_A, 5 * SEC, mac), ARP_REACHABLE);
+	CHECK_EQ(arp_lookup(c, HOST_A, 65 * SEC, mac), ARP_REACHABLE);
 	CHECK(!memcmp(mac, mac_b, 6));
 	CHECK_EQ(arp_counters(c)->mac_changed, 1);
 	arp_destroy(c);
@@ -377,15 +378,16 @@ TEST(arp_gratuitous_updates_a_known_entry_and_is_never_answered)
 	size_t rl = 99;
 
 	learn(c, mac_a, HOST_A, 0);
-	/* Announcement (RFC 5227 3): request with sender = target, new MAC. */
-	CHECK_EQ(input(c, buf, request(buf, mac_b, HOST_A, HOST_A), SEC, &rl), ARP_OK);
+	/* Announcement (RFC 5227 3): request with sender = target, new MAC,
+	 * once the old one has been silent for the lock time. */
+	CHECK_EQ(input(c, buf, request(buf, mac_b, HOST_A, HOST_A), 61 * SEC, &rl), ARP_OK);
 	CHECK_EQ(rl, 0);
-	CHECK_EQ(arp_lookup(c, HOST_A, SEC, mac), ARP_REACHABLE);
+	CHECK_EQ(arp_lookup(c, HOST_A, 61 * SEC, mac), ARP_REACHABLE);
 	CHECK(!memcmp(mac, mac_b, 6));
 	/* The gratuitous reply form too. */
-	CHECK_EQ(input(c, buf, reply(buf, mac_a, HOST_A, bcast, HOST_A), SEC, &rl), ARP_OK);
+	CHECK_EQ(input(c, buf, reply(buf, mac_a, HOST_A, bcast, HOST_A), 122 * SEC, &rl), ARP_OK);
 	CHECK_EQ(rl, 0);
-	CHECK_EQ(arp_lookup(c, HOST_A, SEC, mac), ARP_REACHABLE);
+	CHECK_EQ(arp_lookup(c, HOST_A, 122 * SEC, mac), ARP_REACHABLE);
 	CHECK(!memcmp(mac, mac_a, 6));
 	CHECK_EQ(arp_counters(c)->gratuitous, 2);
 	CHECK_EQ(arp_counters(c)->mac_changed, 2);
@@ -789,5 +791,115 @@ TEST(arp_many_hosts_churn_keeps_counts_consistent)
 		CHECK(arp_counters(c)->entries <= 32);
 		CHECK(arp_counters(c)->pending <= 16);
 	}
+	arp_destroy(c);
+}
+
+/* ---- the lock on a known neighbour's MAC (issue 14) ---- */
+
+/* Forged: one gratuitous ARP claims HOST_A, known at mac_a, for mac_b. */
+static void forge(struct arp_cache *c, uint32_t now)
+{
+	uint8_t buf[BUF];
+	size_t rl = 99;
+
+	CHECK_EQ(input(c, buf, request(buf, mac_b, HOST_A, HOST_A), now, &rl), ARP_OK);
+	CHECK_EQ(rl, 0);
+}
+
+TEST(arp_forged_change_within_locktime_is_probed_not_believed)
+{
+	struct arp_cache *c = cache();
+	uint8_t buf[BUF], f[BUF], mac[6];
+	struct arp_msg m;
+	size_t rl;
+
+	learn(c, mac_a, HOST_A, 0);
+	forge(c, 5 * SEC);
+	CHECK_EQ(arp_lookup(c, HOST_A, 5 * SEC, mac), ARP_REACHABLE);
+	CHECK(!memcmp(mac, mac_a, 6));
+	CHECK_EQ(arp_resolve(c, HOST_A, 5 * SEC, f, frame(f, 1), mac) & ARP_RESOLVED, ARP_RESOLVED);
+	CHECK(!memcmp(f, mac_a, 6)); /* traffic still goes to the known MAC */
+	/* The known MAC is asked, by unicast, at once. */
+	CHECK_EQ(arp_parse(&m, buf, arp_poll(c, 5 * SEC, buf, BUF)), ARP_OK);
+	CHECK_EQ(m.op, ARP_OP_REQUEST);
+	CHECK_EQ(m.tpa, HOST_A);
+	CHECK(!memcmp(m.eth_dst, mac_a, 6));
+	/* It answers: it stays, and the forger is not believed even if it repeats. */
+	CHECK_EQ(input(c, buf, reply(buf, mac_a, HOST_A, our_mac, OUR_IP), 5 * SEC + 10, &rl),
+		 ARP_OK);
+	forge(c, 5 * SEC + 20);
+	CHECK_EQ(arp_lookup(c, HOST_A, 6 * SEC, mac), ARP_REACHABLE);
+	CHECK(!memcmp(mac, mac_a, 6));
+	CHECK_EQ(arp_poll(c, 5 * SEC + 20, buf, BUF), ARP_FRAME_MIN); /* verified again */
+	CHECK_EQ(input(c, buf, reply(buf, mac_a, HOST_A, our_mac, OUR_IP), 5 * SEC + 30, &rl),
+		 ARP_OK);
+	CHECK_EQ(arp_counters(c)->mac_locked, 2);
+	CHECK_EQ(arp_counters(c)->lock_kept, 2);
+	CHECK_EQ(arp_counters(c)->mac_changed, 0);
+	CHECK_EQ(arp_poll(c, 10 * SEC, buf, BUF), 0); /* nothing left to ask */
+	arp_destroy(c);
+}
+
+TEST(arp_real_change_is_believed_once_the_known_mac_stays_silent)
+{
+	struct arp_cache *c = cache();
+	uint8_t buf[BUF], mac[6];
+	struct arp_msg m;
+	size_t rl;
+
+	learn(c, mac_a, HOST_A, 0);
+	forge(c, 5 * SEC); /* the host really moved to mac_b */
+	CHECK_EQ(arp_poll(c, 5 * SEC, buf, BUF), ARP_FRAME_MIN); /* unicast to mac_a */
+	CHECK(!memcmp(buf, mac_a, 6));
+	CHECK_EQ(arp_poll(c, 5 * SEC + 999, buf, BUF), 0);
+	/* No answer within retry_ms: asked by broadcast, the answer is believed. */
+	CHECK_EQ(arp_parse(&m, buf, arp_poll(c, 6 * SEC, buf, BUF)), ARP_OK);
+	CHECK(!memcmp(m.eth_dst, bcast, 6));
+	CHECK_EQ(input(c, buf, reply(buf, mac_b, HOST_A, our_mac, OUR_IP), 6 * SEC + 10, &rl),
+		 ARP_OK);
+	CHECK_EQ(arp_lookup(c, HOST_A, 6 * SEC + 10, mac), ARP_REACHABLE);
+	CHECK(!memcmp(mac, mac_b, 6));
+	CHECK_EQ(arp_counters(c)->lock_released, 1);
+	CHECK_EQ(arp_counters(c)->mac_changed, 0); /* INCOMPLETE in between: resolved */
+	CHECK_EQ(arp_counters(c)->resolved, 1);
+	arp_destroy(c);
+}
+
+TEST(arp_locktime_zero_is_the_plain_rfc826_merge)
+{
+	struct arp_config cfg;
+	struct arp_cache *c = NULL;
+	uint8_t mac[6];
+
+	arp_config_default(&cfg);
+	CHECK_EQ(cfg.locktime_ms, ARP_LOCKTIME_MS_DEFAULT);
+	cfg.locktime_ms = 0;
+	cfg.n_addrs = 1;
+	cfg.addrs[0] = (struct arp_addr){.ip = OUR_IP, .prefix_len = 24};
+	memcpy(cfg.addrs[0].mac, our_mac, 6);
+	CHECK_EQ(arp_create(&cfg, &c, NULL), 0);
+	learn(c, mac_a, HOST_A, 0);
+	forge(c, 10);
+	CHECK_EQ(arp_lookup(c, HOST_A, 10, mac), ARP_REACHABLE);
+	CHECK(!memcmp(mac, mac_b, 6));
+	CHECK_EQ(arp_counters(c)->mac_locked, 0);
+	arp_destroy(c);
+	cfg.locktime_ms = ARP_LOCKTIME_MS_MAX + 1;
+	CHECK_EQ(arp_create(&cfg, &c, NULL), -EINVAL);
+}
+
+TEST(arp_stale_entry_used_while_locked_is_verified_by_unicast)
+{
+	struct arp_cache *c = cache();
+	uint8_t buf[BUF], f[BUF], mac[6];
+
+	learn(c, mac_a, HOST_A, 0);
+	forge(c, 40 * SEC); /* STALE, heard 40 s ago: still locked */
+	CHECK_EQ(arp_lookup(c, HOST_A, 40 * SEC, mac), ARP_STALE);
+	CHECK(!memcmp(mac, mac_a, 6));
+	CHECK(arp_resolve(c, HOST_A, 40 * SEC, f, frame(f, 1), NULL) & ARP_RESOLVED);
+	CHECK(!memcmp(f, mac_a, 6));
+	CHECK_EQ(arp_request_for(c, HOST_A, buf, BUF), ARP_FRAME_MIN);
+	CHECK(!memcmp(buf, mac_a, 6));
 	arp_destroy(c);
 }

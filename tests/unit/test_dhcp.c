@@ -212,6 +212,7 @@ static void base_cfg(struct dhcp_config *cfg)
 	cfg->probe_ms = 0;
 	cfg->rate_per_mac = 0;
 	cfg->rate_global = 0;
+	cfg->rate_new = 0;
 }
 
 static struct dhcp_server *make(const struct dhcp_config *cfg, uint64_t now)
@@ -604,7 +605,7 @@ TEST(dhcp_decline_holds_address)
 	c.requested = NET(3);
 	CHECK_EQ(send_msg(s, &c, T0 + 3 * SEC, NULL), 0);
 	CHECK_EQ(drops(s, DHCP_DROP_DECLINE_IGNORED), 1);
-	/* The hold ends after 10 minutes. */
+	/* The hold ends after a minute. */
 	CHECK_EQ(dora(s, 5, T0 + SEC + DHCP_HOLD_MS + 1), NET(2));
 	dhcp_destroy(s);
 }
@@ -824,12 +825,16 @@ TEST(dhcp_rate_limit_per_mac_and_global)
 	CHECK_EQ(send_msg(s, &c, T0, NULL), 0);
 	CHECK_EQ(drops(s, DHCP_DROP_RATE_MAC), 1);
 	CHECK(send_msg(s, &c, T0 + 500, NULL) > 0); /* one token back after 0.5 s */
-	/* Other MACs: the global bucket (5) runs out. */
-	for (unsigned i = 2; i < 8; i++) {
+	/* Other MACs: the global bucket of new clients (5) runs out; client 1,
+	 * known since its OFFER, took only its first DISCOVER from it. */
+	for (unsigned i = 2; i < 9; i++) {
 		c = msg_of(DHCP_DISCOVER, i);
 		send_msg(s, &c, T0 + 500, NULL);
 	}
 	CHECK_EQ(drops(s, DHCP_DROP_RATE_GLOBAL), 2);
+	/* Client 1 is served from the known clients' bucket meanwhile. */
+	c = msg_of(DHCP_DISCOVER, 1);
+	CHECK(send_msg(s, &c, T0 + 1000, NULL) > 0);
 	c = msg_of(DHCP_DISCOVER, 9);
 	CHECK(send_msg(s, &c, T0 + 2 * SEC, NULL) > 0);
 	/* A clock stepping back refills nothing, and breaks nothing. */
@@ -1325,7 +1330,7 @@ TEST(dhcp_write_leases_text_and_json)
 		     "lease address=192.168.137.2 mac=02:aa:00:00:00:01 "
 		     "client_id=0102aa00000001 hostname=- state=bound expires_in=86399\n") != NULL);
 	CHECK(strstr(buf, "lease address=192.168.137.3 mac=- client_id=- hostname=- state=held "
-			  "expires_in=599\n") != NULL);
+			  "expires_in=59\n") != NULL);
 	CHECK(strstr(buf, "counter acks=2\n") != NULL);
 	CHECK(strstr(buf, "drop short=0\n") != NULL);
 	free(buf);
@@ -1383,4 +1388,178 @@ TEST(dhcp_small_output_buffer_counted)
 	CHECK_EQ(dhcp_input(s, in, n, T0, out, sizeof(out)), 0);
 	CHECK_EQ(drops(s, DHCP_DROP_NO_ROOM), 1);
 	dhcp_destroy(s);
+}
+
+/* Floods: spoofed MACs, forged ARP (issue 14) ----------------------------------------- */
+
+/* The defaults a gateway runs with, without the probe wait. */
+static struct dhcp_server *flood_server(uint32_t pool_last)
+{
+	struct dhcp_config cfg;
+
+	dhcp_config_default(&cfg);
+	memcpy(cfg.server_mac, srv_mac, 6);
+	cfg.probe_ms = 0;
+	if (pool_last)
+		cfg.pool_last = pool_last;
+	return make(&cfg, T0);
+}
+
+/* A random locally administered unicast MAC, as a spoofing flood uses. */
+static void random_mac(uint8_t mac[6])
+{
+	uint64_t r = test_rand();
+
+	memcpy(mac, &r, 6);
+	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
+}
+
+/* One flooding client: DISCOVER from a new MAC, and REQUEST what it is
+ * offered. Returns whether it got an address bound. */
+static bool flood_one(struct dhcp_server *s, uint64_t now)
+{
+	struct cmsg c = msg_of(DHCP_DISCOVER, 0);
+	struct reply r;
+
+	random_mac(c.mac);
+	if (!send_msg(s, &c, now, &r) || r.type != DHCP_OFFER)
+		return false;
+	c.type = DHCP_REQUEST;
+	c.requested = r.yiaddr;
+	c.server_id = SRV;
+	return send_msg(s, &c, now, &r) && r.type == DHCP_ACK;
+}
+
+TEST(dhcp_flood_of_new_macs_cannot_take_the_pool)
+{
+	struct dhcp_server *s = flood_server(0);
+	unsigned taken = 0;
+
+	/* 3000 new MACs in 3 s, each completing DISCOVER-REQUEST. */
+	for (unsigned i = 0; i < 3000; i++)
+		taken += flood_one(s, T0 + i);
+	CHECK(taken > 0);
+	CHECK(taken <= 64); /* the new-lease bucket: a burst and a few a second */
+	/* The flood stops: a new client is served within seconds. */
+	CHECK(dora(s, 7, T0 + 4 * SEC) != 0);
+	dhcp_destroy(s);
+}
+
+TEST(dhcp_leased_client_renews_during_a_flood)
+{
+	struct dhcp_server *s = flood_server(0);
+	uint32_t a = dora(s, 1, T0);
+	struct cmsg c = msg_of(DHCP_REQUEST, 1);
+	struct reply r;
+
+	for (unsigned i = 0; i < 4000; i++) /* 2000 a second: past every bucket */
+		flood_one(s, T0 + SEC + i / 2);
+	c.ciaddr = a; /* RENEWING, at the height of it */
+	c.ip_dst = SRV;
+	CHECK(send_msg(s, &c, T0 + 2 * SEC + 999, &r) > 0);
+	CHECK_EQ(r.type, DHCP_ACK);
+	CHECK_EQ(r.yiaddr, a);
+	/* INIT-REBOOT of the same client, broadcast: also served. */
+	c.ciaddr = 0;
+	c.ip_dst = 0;
+	c.requested = a;
+	CHECK(send_msg(s, &c, T0 + 2 * SEC + 999, &r) > 0);
+	CHECK_EQ(r.type, DHCP_ACK);
+	dhcp_destroy(s);
+}
+
+TEST(dhcp_offers_expire_within_seconds)
+{
+	struct dhcp_server *s = flood_server(NET(5)); /* 4 addresses */
+	struct cmsg c;
+	struct reply r;
+
+	for (unsigned i = 1; i <= 4; i++) {
+		c = msg_of(DHCP_DISCOVER, i);
+		CHECK(send_msg(s, &c, T0, &r) > 0);
+		CHECK_EQ(r.type, DHCP_OFFER);
+	}
+	c = msg_of(DHCP_DISCOVER, 5);
+	CHECK_EQ(send_msg(s, &c, T0, NULL), 0); /* RFC 2131 4.3.1: nothing to offer */
+	CHECK_EQ(drops(s, DHCP_DROP_EXHAUSTED), 1);
+	/* Offers never requested go back to the pool within seconds. */
+	CHECK(send_msg(s, &c, T0 + 10 * SEC, &r) > 0);
+	CHECK_EQ(r.type, DHCP_OFFER);
+	/* A client that requests its offer late still gets it if it is free. */
+	c = msg_of(DHCP_REQUEST, 2);
+	c.requested = NET(3);
+	c.server_id = SRV;
+	CHECK(send_msg(s, &c, T0 + 11 * SEC, &r) > 0);
+	CHECK_EQ(r.type, DHCP_ACK);
+	dhcp_destroy(s);
+}
+
+TEST(dhcp_forged_arp_for_the_pool_does_not_lock_new_clients_out)
+{
+	struct dhcp_server *s = probing_server();
+	struct cmsg c = msg_of(DHCP_DISCOVER, 1);
+	uint8_t mac[6], out[BUF];
+	struct reply r;
+	size_t n;
+
+	/* A forged gratuitous ARP for every pool address, from random MACs. */
+	for (unsigned i = 2; i <= 254; i++) {
+		random_mac(mac);
+		dhcp_address_seen(s, NET(i), mac, T0);
+	}
+	/* A new client: the claim is checked by a probe, not believed for minutes. */
+	CHECK_EQ(send_msg(s, &c, T0 + 5 * SEC, NULL), 0);
+	CHECK_EQ(drops(s, DHCP_DROP_EXHAUSTED), 0);
+	n = dhcp_poll(s, T0 + 5 * SEC, out, sizeof(out));
+	CHECK(n > 0); /* the probe */
+	n = dhcp_poll(s, T0 + 5 * SEC + 500, out, sizeof(out));
+	CHECK(n > 0);
+	if (n && parse_reply(out, n, &r)) {
+		CHECK_EQ(r.type, DHCP_OFFER);
+		c.type = DHCP_REQUEST;
+		c.requested = r.yiaddr;
+		c.server_id = SRV;
+		CHECK(send_msg(s, &c, T0 + 5 * SEC + 600, &r) > 0);
+		CHECK_EQ(r.type, DHCP_ACK);
+	}
+	dhcp_destroy(s);
+}
+
+TEST(dhcp_unserved_new_clients_counted_and_logged_once)
+{
+	struct dhcp_server *s = flood_server(NET(5)); /* 4 addresses */
+	struct dhcp_config cfg;
+	struct dhcp_server *bad = NULL;
+	char line[300];
+	unsigned i;
+
+	CHECK_EQ(dhcp_take_log(s, T0, line, sizeof(line)), 0); /* nothing to say */
+	for (i = 0; i < 100; i++)
+		flood_one(s, T0 + i);
+	CHECK_EQ(dhcp_counters(s)->acks, 4);
+	CHECK_EQ(drops(s, DHCP_DROP_EXHAUSTED), 96);
+	/* One line for the whole burst, then none for a minute. */
+	CHECK(dhcp_take_log(s, T0 + 100, line, sizeof(line)) > 0);
+	CHECK(strstr(line, "96 DISCOVERs with no address free") != NULL);
+	flood_one(s, T0 + 200);
+	CHECK_EQ(dhcp_take_log(s, T0 + 200, line, sizeof(line)), 0);
+	CHECK_EQ(dhcp_take_log(s, T0 + 100 + DHCP_LOG_MS - 1, line, sizeof(line)), 0);
+	CHECK(dhcp_take_log(s, T0 + 100 + DHCP_LOG_MS, line, sizeof(line)) > 0);
+	CHECK(strstr(line, " 1 DISCOVERs") != NULL);
+	dhcp_destroy(s);
+
+	/* Over the new-lease rate: counted apart, and in the line. */
+	s = flood_server(0);
+	for (i = 0; i < 100; i++)
+		flood_one(s, T0);
+	CHECK_EQ(dhcp_counters(s)->acks, 2 * DHCP_NEW_BURST_SECS);
+	CHECK_EQ(drops(s, DHCP_DROP_NEW_RATE), 100 - 2 * DHCP_NEW_BURST_SECS);
+	CHECK(dhcp_take_log(s, T0, line, sizeof(line)) > 0);
+	CHECK(strstr(line, "80 over the new-lease rate (2 a second)") != NULL);
+	dhcp_destroy(s);
+
+	dhcp_config_default(&cfg);
+	memcpy(cfg.server_mac, srv_mac, 6);
+	cfg.rate_new = DHCP_RATE_NEW_MAX + 1;
+	CHECK_EQ(dhcp_create(&cfg, T0, &bad, NULL, NULL, 0), -EINVAL);
 }
