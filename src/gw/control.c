@@ -162,19 +162,19 @@ void gw_control_loop(struct gw *gw, int sigfd)
 	uint32_t last_tick = gw_now_ms();
 
 	while (!atomic_load(&gw->stop)) {
-		struct pollfd fds[GW_CTL_POLL_MAX] = {
-		    {.fd = sigfd, .events = POLLIN},
-		    {.fd = ctl_server_fd(gw->ctl), .events = POLLIN}};
-		unsigned n = 2 + gw_host_pollfds(gw, fds + 2, GW_CTL_POLL_MAX - 2);
+		struct pollfd fds[GW_CTL_POLL_MAX] = {{.fd = sigfd, .events = POLLIN}};
+		unsigned n_ctl = ctl_server_pollfds(gw->ctl, fds + 1, CTL_POLL_MAX);
+		unsigned n = 1 + n_ctl;
+		n += gw_host_pollfds(gw, fds + n, GW_CTL_POLL_MAX - n);
 		poll(fds, n, 2);
 		uint32_t now = gw_now_ms();
 		if ((fds[0].revents & POLLIN) && !take_signal(gw, sigfd))
 			break;
 		take_ctl_returns(gw);
 		control_punts(gw, now);
-		if (fds[1].revents & POLLIN)
-			ctl_server_serve(gw->ctl, gw_ctl_commands, gw);
-		gw_host_run(gw, fds + 2, n - 2, now);
+		/* Never blocks: each client has its own buffers and deadlines. */
+		ctl_server_run(gw->ctl, fds + 1, n_ctl, now, gw_ctl_commands, gw);
+		gw_host_run(gw, fds + 1 + n_ctl, n - 1 - n_ctl, now);
 		if (now - last_tick >= GW_TICK_MS) {
 			last_tick = now;
 			refresh_neighbours(gw, now);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../core/ring.h"
+#include "../ctl/ctl.h"
 #include "../pkt/pkt.h"
 #include "../rss/rss.h"
 #include "../svc/router.h"
@@ -44,7 +45,9 @@ enum {
 	GW_CTL_POOL = 512,     /* frames the control thread injects (host.c) */
 	GW_OWNER_CTL = 0xffff, /* gw_buf.owner of the control thread's frames */
 	GW_HOST_BURST = 64,    /* packets read from the host interface per round */
-	GW_CTL_POLL_MAX = 320, /* descriptors the control thread polls: 3 + the DNS proxy's */
+	/* descriptors the control thread polls: its signals, the control
+	 * socket's (ctl.h CTL_POLL_MAX), the host interface, the DNS proxy's */
+	GW_CTL_POLL_MAX = 320 + CTL_POLL_MAX,
 };
 
 /* A ring that returns buffers to their pool holds at most the whole pool. */
