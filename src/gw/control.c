@@ -107,10 +107,10 @@ static void control_punts(struct gw *gw, uint32_t now)
 }
 
 /* Neighbours the workers use are confirmed (ARP probes a STALE one) and
- * published again before they age out of the workers' table: otherwise
- * every NEIGH_FRESH_MS all their traffic would detour through this thread
- * until it did so. A neighbour that stops answering goes FAILED and is not
- * published again. */
+ * published again well before NEIGH_FRESH_MS: past it the workers count
+ * them stale (and keep using them). A neighbour that stops answering goes
+ * FAILED and is withdrawn: the workers then pass its frames here, where
+ * ARP drops them with a counted reason until it answers again. */
 struct refresh {
 	struct gw *gw;
 	int side;
@@ -122,6 +122,8 @@ static void refresh_one(void *arg, uint32_t ip)
 	struct refresh *r = arg;
 
 	gw_send_resolved(r->gw, r->side, ip, NULL, 0, r->now);
+	if (arp_lookup(r->gw->arp[r->side], ip, r->now, NULL) == ARP_FAILED)
+		neigh_withdraw(&r->gw->neigh[r->side], ip);
 }
 
 static void refresh_neighbours(struct gw *gw, uint32_t now)

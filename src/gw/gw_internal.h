@@ -63,6 +63,7 @@ _Static_assert(GW_RING >= GW_CTL_POOL, "buffer-return rings must never fill");
 	X(tx_failed, "frames the backend did not take")                                            \
 	X(punted_arp, "ARP frames passed to the control thread")                                   \
 	X(punted_neigh, "frames passed to the control thread to resolve their next hop")           \
+	X(neigh_stale, "frames sent to a next hop whose confirmation is late (neigh.h STALE)")     \
 	X(punt_ring_full, "frames dropped: control thread's ring full")                            \
 	X(handoff_ring_full, "frames dropped: owner's handoff ring full")                          \
 	X(pings_answered, "pings to the gateway answered")                                         \
