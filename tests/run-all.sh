@@ -47,6 +47,8 @@ run_suite "net: LAN services, real DHCP clients and dig (release)" tests/net/tes
 run_suite "net: LAN services, real DHCP clients and dig (asan+ubsan)" tests/net/test_services.sh "$BUILD/asan/rssnat"
 run_suite "net: live RSS changes under iperf3 and ping, control plane (release)" tests/net/test_live.sh "$BUILD/rssnat"
 run_suite "net: live RSS changes under iperf3 and ping, control plane (asan+ubsan)" tests/net/test_live.sh "$BUILD/asan/rssnat"
+run_suite "net: control-socket abuse, DNS and forwarding unharmed (release)" tests/net/test_ctl_abuse.sh "$BUILD/rssnat"
+run_suite "net: control-socket abuse, DNS and forwarding unharmed (asan+ubsan)" tests/net/test_ctl_abuse.sh "$BUILD/asan/rssnat"
 run_suite "net: rssnat top in a pty (release)" tests/net/test_top.sh "$BUILD/rssnat"
 run_suite "net: rssnat top in a pty (asan+ubsan)" tests/net/test_top.sh "$BUILD/asan/rssnat"
 run_suite "net: afxdp backend and gateway (release)" tests/net/test_afxdp.sh "$BUILD/rssnat"
