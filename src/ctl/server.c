@@ -306,16 +306,20 @@ static void conn_answer(struct ctl_server *s, struct conn *c, uint32_t now,
 	}
 	ctl_dispatch(cmds, ctx, line, &reply);
 	fclose(reply.body);
-	if (reply.again && reply.waited_ms < CTL_WAIT_MS) {
-		free(body);
-		if (c->state != CONN_WAITING)
-			c->since_ms = now;
-		c->state = CONN_WAITING;
-		c->tried_ms = now;
-		return;
-	}
-	if (reply.again) { /* waited long enough: its message says why */
-		reply.status = 1;
+	if (reply.again) {
+		if (reply.more_free) /* a waiting handler has nothing to say yet */
+			reply.more_free(reply.more_state);
+		reply.more = NULL;
+		reply.more_free = NULL;
+		if (reply.waited_ms < CTL_WAIT_MS) {
+			free(body);
+			if (c->state != CONN_WAITING)
+				c->since_ms = now;
+			c->state = CONN_WAITING;
+			c->tried_ms = now;
+			return;
+		}
+		reply.status = 1; /* waited long enough: its message says why */
 		s->cnt.wait_timeout++;
 	}
 	start_reply(s, c, &reply, body, body_len, now, pieces);
