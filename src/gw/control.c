@@ -121,9 +121,10 @@ static void refresh_one(void *arg, uint32_t ip)
 {
 	struct refresh *r = arg;
 
-	gw_send_resolved(r->gw, r->side, ip, NULL, 0, r->now);
 	if (arp_lookup(r->gw->arp[r->side], ip, r->now, NULL) == ARP_FAILED)
 		neigh_withdraw(&r->gw->neigh[r->side], ip);
+	else
+		gw_send_resolved(r->gw, r->side, ip, NULL, 0, r->now);
 }
 
 static void refresh_neighbours(struct gw *gw, uint32_t now)
