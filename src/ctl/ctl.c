@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -130,27 +131,47 @@ static int parse_status(char *first, const char **why)
 	return 1;
 }
 
-int ctl_request(const char *path, const char *line, FILE *out, const char **why)
+/* A daemon that stops answering must not hang the CLI (nor a script): the
+ * socket's own timeouts bound connect() (a full backlog), send() and every
+ * read(). */
+static int client_socket(const char *path, unsigned idle_ms, const char **why)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char buf[4096], first[300];
-	size_t have = 0;
-	int fd, status = -1;
-	ssize_t r;
+	struct timeval tv = {.tv_sec = idle_ms / 1000, .tv_usec = (idle_ms % 1000) * 1000};
+	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		*why = "control socket path is too long";
-		return 1;
+		return -1;
 	}
 	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		*why = errno == EACCES ? "permission denied on the control socket (root only)"
-				       : "no rssnat daemon answers on the control socket";
+		*why = errno == EACCES	 ? "permission denied on the control socket (root only)"
+		       : errno == EAGAIN ? "the daemon did not take the connection (busy)"
+					 : "no rssnat daemon answers on the control socket";
 		if (fd >= 0)
 			close(fd);
-		return 1;
+		return -1;
 	}
+	return fd;
+}
+
+int ctl_request_within(const char *path, const char *line, FILE *out, unsigned idle_ms,
+		       const char **why)
+{
+	char buf[4096], first[300];
+	size_t have = 0;
+	int fd = client_socket(path, idle_ms, why), status = -1;
+	ssize_t r;
+
+	if (fd < 0)
+		return 1;
 	write_all(fd, line, strlen(line));
 	write_all(fd, "\n", 1);
 	while ((r = read(fd, buf, sizeof(buf))) > 0) {
@@ -167,12 +188,19 @@ int ctl_request(const char *path, const char *line, FILE *out, const char **why)
 		if (status >= 0 && off < (size_t)r)
 			fwrite(buf + off, 1, (size_t)r - off, out);
 	}
-	close(fd);
-	if (status < 0) {
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		*why = "the daemon stopped answering";
+		status = -1;
+	} else if (status < 0) {
 		*why = "the daemon closed the connection without a reply";
-		return 1;
 	}
-	return status;
+	close(fd);
+	return status < 0 ? 1 : status;
+}
+
+int ctl_request(const char *path, const char *line, FILE *out, const char **why)
+{
+	return ctl_request_within(path, line, out, CTL_CLIENT_IDLE_MS, why);
 }
 
 bool ctl_take_flag(int *argc, char **argv, const char *flag)

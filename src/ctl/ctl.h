@@ -45,6 +45,9 @@ enum {
 	CTL_ACCEPT_PER_ROUND = 8,	    /* connections accepted per ctl_server_run() */
 	CTL_PIECES_PER_ROUND = 8,	    /* pieces of long replies written per run */
 	CTL_PIECE = 64 * 1024,		    /* what a long reply's producer writes at a time */
+	/* The client gives up on a daemon silent this long: a live one
+	 * answers or drops a client well within its deadlines above. */
+	CTL_CLIENT_IDLE_MS = 20000,
 };
 
 /* What the server counts (ctl_server_counters(); `rssnat show stats`). */
@@ -147,7 +150,11 @@ void ctl_server_close(struct ctl_server *s);
 
 /* ctl_request() - the client side: send @line, copy the body to @out.
  * Returns the reply's status (0, 1, 2) with its message in @why (a static
- * buffer), or 1 with a reason if the daemon cannot be reached. */
+ * buffer), or 1 with a reason if the daemon cannot be reached or stays
+ * silent for CTL_CLIENT_IDLE_MS. */
 int ctl_request(const char *path, const char *line, FILE *out, const char **why);
+/* ctl_request_within() - the same, silent for at most @idle_ms. */
+int ctl_request_within(const char *path, const char *line, FILE *out, unsigned idle_ms,
+		       const char **why);
 
 #endif

@@ -202,3 +202,27 @@ TEST(ctl_flags_and_values_are_taken_out_of_the_words)
 	CHECK(ctl_arg_value(argv[1], "rss") == NULL);
 	CHECK(!strcmp(ctl_arg_value("key=", "key"), "")); /* empty value: the caller judges it */
 }
+
+/* A daemon that takes the connection and then says nothing (its control
+ * thread stuck): the client gives up after its idle time, with a reason. */
+TEST(ctl_client_gives_up_on_a_silent_daemon)
+{
+	char dir[] = "/tmp/rssnat-ctl-XXXXXX", path[64], *body = NULL;
+	struct ctl_server *s = NULL;
+	const char *why = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&body, &len);
+	uint32_t t0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	CHECK(ctl_server_open(path, &s, &why) == 0); /* listening, never served */
+	t0 = mono_ms();
+	CHECK_EQ(ctl_request_within(path, "show stats", out, 200, &why), 1);
+	CHECK(mono_ms() - t0 >= 190 && mono_ms() - t0 < 2000);
+	CHECK(!strcmp(why, "the daemon stopped answering"));
+	ctl_server_close(s);
+	fclose(out);
+	free(body);
+	rmdir(dir);
+}
