@@ -53,6 +53,8 @@ run_suite "net: ICMP errors rate limited under a flood (release)" tests/net/test
 run_suite "net: ICMP errors rate limited under a flood (asan+ubsan)" tests/net/test_icmp_limit.sh "$BUILD/asan/rssnat"
 run_suite "net: NAT state floods, a legitimate host measured (release)" tests/net/test_nat_floods.sh "$BUILD/rssnat"
 run_suite "net: NAT state floods, a legitimate host measured (asan+ubsan)" tests/net/test_nat_floods.sh "$BUILD/asan/rssnat"
+run_suite "net: control-socket abuse, DNS and forwarding unharmed (release)" tests/net/test_ctl_abuse.sh "$BUILD/rssnat"
+run_suite "net: control-socket abuse, DNS and forwarding unharmed (asan+ubsan)" tests/net/test_ctl_abuse.sh "$BUILD/asan/rssnat"
 run_suite "net: rssnat top in a pty (release)" tests/net/test_top.sh "$BUILD/rssnat"
 run_suite "net: rssnat top in a pty (asan+ubsan)" tests/net/test_top.sh "$BUILD/asan/rssnat"
 run_suite "net: one instance per interface, kill -9 and restart (release)" tests/net/test_instance.sh "$BUILD/rssnat"

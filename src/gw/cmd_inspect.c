@@ -1,7 +1,8 @@
 /* cmd_inspect.c - the control socket's look inside the NAT, and its port
  * mappings: `show sessions [FILTER..]`, `explain SRC DST`, `add|delete|show
  * portmapping`. Sessions are copied by their workers between two bursts
- * (nat_dump_sessions()), never read under a running worker. */
+ * (nat_dump_sessions()), never read under a running worker, one worker at a
+ * time as the client reads the listing. */
 #include "gw_internal.h"
 
 #include <arpa/inet.h>
@@ -14,9 +15,13 @@
 #include "../nat/nat.h"
 
 enum {
-	DUMP_MAX = 65536,    /* sessions copied per worker for one listing */
-	DUMP_WAIT_MS = 1000, /* for a worker to answer */
+	DUMP_MAX = 65536, /* sessions copied per worker for one listing */
+	/* For a worker to answer: it does between two bursts, or within
+	 * GW_IDLE_MS when idle. The control thread waits this long at most
+	 * per piece of a listing, and only for a worker that is stuck. */
+	DUMP_WAIT_MS = 200,
 	LIST_DEFAULT = 100,
+	LIST_PIECE = 256, /* sessions per piece of the reply (< CTL_PIECE) */
 };
 
 static const char *proto_name(uint8_t proto)
@@ -157,43 +162,108 @@ static void print_session(const struct gw *gw, FILE *out, bool json, bool first,
 		left > 0 ? left : 0);
 }
 
+/* A listing in progress: one worker's sessions at a time, copied by the
+ * worker (nat_dump_sessions(), a bounded wait) and printed LIST_PIECE
+ * lines per piece as the client takes them (ctl.h: a long reply). Owned by
+ * the handler until it returns, then by the control socket's server. */
+struct listing {
+	struct gw *gw;
+	struct session_filter f;
+	bool json;
+	uint32_t now_s;
+	unsigned next_q; /* the next worker to dump */
+	unsigned n, i;	 /* sessions in buf, the next one to look at */
+	unsigned shown, total;
+	struct nat_session_info buf[]; /* DUMP_MAX */
+};
+
+static bool listing_wants(const struct listing *l, unsigned q)
+{
+	return l->f.queue < 0 || (unsigned)l->f.queue == q;
+}
+
+/* Dump the next worker the filter wants: 1 done, 0 no worker left, or
+ * -errno (it did not answer within DUMP_WAIT_MS). */
+static int listing_dump(struct listing *l, unsigned *q_out)
+{
+	while (l->next_q < l->gw->n && !listing_wants(l, l->next_q))
+		l->next_q++;
+	if (l->next_q >= l->gw->n)
+		return 0;
+	*q_out = l->next_q++;
+	int n = nat_dump_sessions(l->gw->nat, *q_out, l->buf, DUMP_MAX, DUMP_WAIT_MS);
+	if (n < 0)
+		return n;
+	l->n = (unsigned)n;
+	l->i = 0;
+	return 1;
+}
+
+static void listing_end(struct listing *l, FILE *out, const char *error)
+{
+	if (l->json)
+		fprintf(out, "],\"shown\":%u,\"matched\":%u%s%s%s}\n", l->shown, l->total,
+			error ? ",\"error\":\"" : "", error ? error : "", error ? "\"" : "");
+	else
+		fprintf(out, "%s%s%sshown=%u matched=%u\n", error ? "error: " : "",
+			error ? error : "", error ? "\n" : "", l->shown, l->total);
+}
+
+/* Up to LIST_PIECE lines from the current dump; the next worker's dump
+ * once it is used up (one per piece: each may wait). */
+static bool listing_more(void *state, FILE *out)
+{
+	struct listing *l = state;
+	unsigned printed = 0, q = l->next_q - 1;
+	char error[96];
+	int got;
+
+	for (; l->i < l->n && printed < LIST_PIECE; l->i++) {
+		const struct nat_session_info *si = &l->buf[l->i];
+		if (!session_matches(&l->f, si))
+			continue;
+		if (l->shown < l->f.limit) {
+			print_session(l->gw, out, l->json, l->shown == 0, q, si, l->now_s);
+			l->shown++;
+			printed++;
+		}
+		l->total++;
+	}
+	if (l->i < l->n)
+		return true;
+	if ((got = listing_dump(l, &q)) > 0)
+		return true;
+	if (got < 0)
+		snprintf(error, sizeof(error), "worker %u did not answer (%s); the listing stops",
+			 q, strerror(-got));
+	listing_end(l, out, got < 0 ? error : NULL);
+	return false;
+}
+
 int gw_ctl_show_sessions(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
 	bool json = ctl_take_flag(&argc, argv, "--json");
 	struct session_filter f;
-	struct nat_session_info *buf;
-	unsigned shown = 0, total = 0;
-	uint32_t now_s = gw_now_ms() / 1000;
+	struct listing *l;
+	unsigned q = 0;
+	int got;
 
 	if (parse_filter(argc, argv, gw, &f, reply))
 		return -1;
-	if (!(buf = malloc(DUMP_MAX * sizeof(*buf))))
+	if (!(l = malloc(sizeof(*l) + DUMP_MAX * sizeof(l->buf[0]))))
 		return ctl_fail(reply, 1, "out of memory");
+	*l = (struct listing){.gw = gw, .f = f, .json = json, .now_s = gw_now_ms() / 1000};
+	/* The first worker now, so that its failure is the status line. */
+	if ((got = listing_dump(l, &q)) < 0) {
+		free(l);
+		return ctl_fail(reply, 1, "worker %u did not answer (%s)", q, strerror(-got));
+	}
 	if (json)
 		fprintf(reply->body, "{\"sessions\":[");
-	for (unsigned q = 0; q < gw->n; q++) {
-		if (f.queue >= 0 && (unsigned)f.queue != q)
-			continue;
-		int n = nat_dump_sessions(gw->nat, q, buf, DUMP_MAX, DUMP_WAIT_MS);
-		if (n < 0) {
-			free(buf);
-			return ctl_fail(reply, 1, "worker %u did not answer (%s)", q, strerror(-n));
-		}
-		for (int i = 0; i < n; i++) {
-			if (!session_matches(&f, &buf[i]))
-				continue;
-			if (shown < f.limit)
-				print_session(gw, reply->body, json, shown == 0, q, &buf[i], now_s);
-			shown += shown < f.limit;
-			total++;
-		}
-	}
-	free(buf);
-	if (json)
-		fprintf(reply->body, "],\"shown\":%u,\"matched\":%u}\n", shown, total);
-	else
-		fprintf(reply->body, "shown=%u matched=%u\n", shown, total);
+	reply->more = listing_more;
+	reply->more_free = free;
+	reply->more_state = l; /* the server's from here */
 	return 0;
 }
 

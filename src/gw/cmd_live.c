@@ -147,13 +147,18 @@ int gw_ctl_show_global(void *ctx, int argc, char **argv, struct ctl_reply *reply
 
 /* ---- set global / set rss ---- */
 
+/* The previous change's sessions must have moved first: the request waits
+ * for that without blocking the control thread (ctl_again()), where
+ * gw_rss_commit() alone would sleep in it. */
 static int commit(struct gw *gw, const struct rss_config *next, bool json, struct ctl_reply *reply)
 {
 	char note[200];
 	const char *why = "";
-	int err = gw_rss_commit(gw, next, note, sizeof(note), &why);
+	int err;
 
-	if (err)
+	if (!nat_migration_done(gw->nat))
+		return ctl_again(reply, "the previous change is still moving sessions; try again");
+	if ((err = gw_rss_commit(gw, next, note, sizeof(note), &why)))
 		return ctl_fail(reply, err == -EINVAL ? 2 : 1, "%s", why);
 	if (json) {
 		global_json(gw, reply->body);

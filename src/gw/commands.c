@@ -57,6 +57,19 @@ static void host_stats(const struct gw *gw, FILE *out, bool json)
 	fprintf(out, json ? "}" : "\n");
 }
 
+/* The control socket's own: clients refused, dropped for being late. */
+static void ctl_stats(const struct gw *gw, FILE *out, bool json)
+{
+	const struct ctl_counters *c = ctl_server_counters(gw->ctl);
+
+	fprintf(out, json ? ",\"ctl\":{\"clients\":%u" : "ctl clients=%u", c->clients);
+#define GW_CTL_PRINT(name, text)                                                                   \
+	fprintf(out, json ? ",\"" #name "\":%llu" : " " #name "=%llu", (unsigned long long)c->name);
+	CTL_COUNTERS(GW_CTL_PRINT)
+#undef GW_CTL_PRINT
+	fprintf(out, json ? "}" : "\n");
+}
+
 /* One queue's counters: the glue's, then the NAT's (every one, by name;
  * the NAT's own rx/tx are prefixed nat_ to keep them apart), then the
  * kernel ring's drops. */
@@ -129,6 +142,7 @@ static void stats_text(struct gw *gw, FILE *out)
 	}
 	host_stats(gw, out, false);
 	arp_stats(gw, out, false);
+	ctl_stats(gw, out, false);
 }
 
 static void stats_json(struct gw *gw, FILE *out)
@@ -158,6 +172,7 @@ static void stats_json(struct gw *gw, FILE *out)
 	fprintf(out, "]");
 	host_stats(gw, out, true);
 	arp_stats(gw, out, true);
+	ctl_stats(gw, out, true);
 	fprintf(out, "}\n");
 }
 

@@ -107,10 +107,10 @@ static void control_punts(struct gw *gw, uint32_t now)
 }
 
 /* Neighbours the workers use are confirmed (ARP probes a STALE one) and
- * published again before they age out of the workers' table: otherwise
- * every NEIGH_FRESH_MS all their traffic would detour through this thread
- * until it did so. A neighbour that stops answering goes FAILED and is not
- * published again. */
+ * published again well before NEIGH_FRESH_MS: past it the workers count
+ * them stale (and keep using them). A neighbour that stops answering goes
+ * FAILED and is withdrawn: the workers then pass its frames here, where
+ * ARP drops them with a counted reason until it answers again. */
 struct refresh {
 	struct gw *gw;
 	int side;
@@ -121,7 +121,10 @@ static void refresh_one(void *arg, uint32_t ip)
 {
 	struct refresh *r = arg;
 
-	gw_send_resolved(r->gw, r->side, ip, NULL, 0, r->now);
+	if (arp_lookup(r->gw->arp[r->side], ip, r->now, NULL) == ARP_FAILED)
+		neigh_withdraw(&r->gw->neigh[r->side], ip);
+	else
+		gw_send_resolved(r->gw, r->side, ip, NULL, 0, r->now);
 }
 
 static void refresh_neighbours(struct gw *gw, uint32_t now)
@@ -162,19 +165,19 @@ void gw_control_loop(struct gw *gw, int sigfd)
 	uint32_t last_tick = gw_now_ms();
 
 	while (!atomic_load(&gw->stop)) {
-		struct pollfd fds[GW_CTL_POLL_MAX] = {
-		    {.fd = sigfd, .events = POLLIN},
-		    {.fd = ctl_server_fd(gw->ctl), .events = POLLIN}};
-		unsigned n = 2 + gw_host_pollfds(gw, fds + 2, GW_CTL_POLL_MAX - 2);
+		struct pollfd fds[GW_CTL_POLL_MAX] = {{.fd = sigfd, .events = POLLIN}};
+		unsigned n_ctl = ctl_server_pollfds(gw->ctl, fds + 1, CTL_POLL_MAX);
+		unsigned n = 1 + n_ctl;
+		n += gw_host_pollfds(gw, fds + n, GW_CTL_POLL_MAX - n);
 		poll(fds, n, 2);
 		uint32_t now = gw_now_ms();
 		if ((fds[0].revents & POLLIN) && !take_signal(gw, sigfd))
 			break;
 		take_ctl_returns(gw);
 		control_punts(gw, now);
-		if (fds[1].revents & POLLIN)
-			ctl_server_serve(gw->ctl, gw_ctl_commands, gw);
-		gw_host_run(gw, fds + 2, n - 2, now);
+		/* Never blocks: each client has its own buffers and deadlines. */
+		ctl_server_run(gw->ctl, fds + 1, n_ctl, now, gw_ctl_commands, gw);
+		gw_host_run(gw, fds + 1 + n_ctl, n - 1 - n_ctl, now);
 		if (now - last_tick >= GW_TICK_MS) {
 			last_tick = now;
 			refresh_neighbours(gw, now);

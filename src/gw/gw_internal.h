@@ -12,6 +12,7 @@
 
 #include "../core/ratelimit.h"
 #include "../core/ring.h"
+#include "../ctl/ctl.h"
 #include "../pkt/pkt.h"
 #include "../rss/rss.h"
 #include "../svc/router.h"
@@ -45,7 +46,9 @@ enum {
 	GW_CTL_POOL = 512,     /* frames the control thread injects (host.c) */
 	GW_OWNER_CTL = 0xffff, /* gw_buf.owner of the control thread's frames */
 	GW_HOST_BURST = 64,    /* packets read from the host interface per round */
-	GW_CTL_POLL_MAX = 320, /* descriptors the control thread polls: 3 + the DNS proxy's */
+	/* descriptors the control thread polls: its signals, the control
+	 * socket's (ctl.h CTL_POLL_MAX), the host interface, the DNS proxy's */
+	GW_CTL_POLL_MAX = 320 + CTL_POLL_MAX,
 };
 
 /* A ring that returns buffers to their pool holds at most the whole pool. */
@@ -61,6 +64,7 @@ _Static_assert(GW_RING >= GW_CTL_POOL, "buffer-return rings must never fill");
 	X(tx_failed, "frames the backend did not take")                                            \
 	X(punted_arp, "ARP frames passed to the control thread")                                   \
 	X(punted_neigh, "frames passed to the control thread to resolve their next hop")           \
+	X(neigh_stale, "frames sent to a next hop whose confirmation is late (neigh.h STALE)")     \
 	X(punt_ring_full, "frames dropped: control thread's ring full")                            \
 	X(handoff_ring_full, "frames dropped: owner's handoff ring full")                          \
 	X(pings_answered, "pings to the gateway answered")                                         \

@@ -6,9 +6,16 @@
  * learns is published here. Each slot has a sequence number, odd while the
  * writer changes it (a seqlock): a reader that sees it odd or changed
  * retries a bounded number of times, then treats the neighbour as unknown
- * and punts the packet to the control thread. Entries carry their
- * publication time; workers ignore old ones, so the control thread re-checks
- * every neighbour at least once per NEIGH_FRESH_MS of use.
+ * and punts the packet to the control thread.
+ *
+ * Entries carry their publication time. The control thread confirms every
+ * neighbour (ARP probes it) and publishes it again well before it is
+ * NEIGH_FRESH_MS old. An older entry is STALE, as in the kernel's neighbour
+ * table: the workers keep using its MAC (and count it) while the refresh
+ * is late, so that nothing the control thread does or fails to do stops
+ * established flows. An entry ends only when the control thread replaces
+ * it (a new MAC; another neighbour in its slot) or withdraws it (ARP got no
+ * answer: RFC 1122 2.3.2.1 neighbour cache validation failed).
  */
 #ifndef RSSNAT_NEIGH_H
 #define RSSNAT_NEIGH_H
@@ -34,15 +41,26 @@ struct neigh_table {
 	struct neigh_slot slot[NEIGH_SLOTS];
 };
 
-/* neigh_publish() - control thread only. */
+/* What neigh_lookup() found. */
+enum neigh_state {
+	NEIGH_NONE = 0, /* unknown (or being rewritten): resolve it first */
+	NEIGH_FRESH,	/* published less than NEIGH_FRESH_MS ago */
+	NEIGH_STALE,	/* older: still used, its confirmation is late */
+};
+
+/* neigh_publish() - control thread only: @ip is at @mac (confirmed at
+ * @now_ms); replaces whatever its slot held. */
 void neigh_publish(struct neigh_table *t, uint32_t ip, const uint8_t mac[6], uint32_t now_ms);
+/* neigh_withdraw() - control thread only: @ip no longer answers; the
+ * workers resolve it through the control thread again. */
+void neigh_withdraw(struct neigh_table *t, uint32_t ip);
 /* neigh_foreach_aging() - control thread: call @visit for every neighbour
- * published at least @age_ms ago and still fresh, so that it can be
- * confirmed (and published again) before the workers stop trusting it. */
+ * published at least @age_ms ago (stale ones too), so that it can be
+ * confirmed and published again, or withdrawn. */
 void neigh_foreach_aging(const struct neigh_table *t, uint32_t now_ms, uint32_t age_ms,
 			 void (*visit)(void *ctx, uint32_t ip), void *ctx);
-/* neigh_lookup() - any thread: true and @mac when @ip was published less
- * than NEIGH_FRESH_MS ago. */
-bool neigh_lookup(const struct neigh_table *t, uint32_t ip, uint32_t now_ms, uint8_t mac[6]);
+/* neigh_lookup() - any thread: @ip's state, and @mac unless NEIGH_NONE. */
+enum neigh_state neigh_lookup(const struct neigh_table *t, uint32_t ip, uint32_t now_ms,
+			      uint8_t mac[6]);
 
 #endif

@@ -101,7 +101,8 @@ static void send_out(struct gw_worker *w, struct gw_buf *b, int side)
 	if (gw->cfg.mss_clamp && b->p.proto == PKT_PROTO_TCP)
 		router_clamp_mss(&w->router, &b->p, gw->cfg.mss_clamp);
 	router_set_eth_src(&b->p, gw->mac[side]);
-	if (!neigh_lookup(&gw->neigh[side], hop, w->now_ms, mac)) {
+	enum neigh_state ns = neigh_lookup(&gw->neigh[side], hop, w->now_ms, mac);
+	if (ns == NEIGH_NONE) {
 		b->out_side = (uint8_t)side;
 		b->punt = GW_PUNT_RESOLVE;
 		b->next_hop = hop;
@@ -109,6 +110,7 @@ static void send_out(struct gw_worker *w, struct gw_buf *b, int side)
 		punt(w, b);
 		return;
 	}
+	w->c.neigh_stale += ns == NEIGH_STALE; /* used while its refresh is late */
 	router_set_eth_dst(&b->p, mac);
 	transmit(w, b, side);
 }

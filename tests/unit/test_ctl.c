@@ -2,10 +2,12 @@
 #include "test.h"
 #include "../../src/ctl/ctl.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int h_echo(void *ctx, int argc, char **argv, struct ctl_reply *reply)
@@ -85,14 +87,30 @@ struct served {
 	volatile int stop;
 };
 
+static uint32_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* One round of the control thread's loop, as gw_control_loop() does it. */
+static void serve_round(struct ctl_server *s, int wait_ms, uint32_t now, void *ctx)
+{
+	struct pollfd fds[CTL_POLL_MAX];
+	unsigned n = ctl_server_pollfds(s, fds, CTL_POLL_MAX);
+
+	poll(fds, n, wait_ms);
+	ctl_server_run(s, fds, n, now, cmds, ctx);
+}
+
 static void *serve_loop(void *arg)
 {
 	struct served *sv = arg;
 
-	for (int i = 0; i < 400 && !sv->stop; i++) {
-		ctl_server_serve(sv->s, cmds, &sv->calls);
-		usleep(5000);
-	}
+	for (int i = 0; i < 400 && !sv->stop; i++)
+		serve_round(sv->s, 5, mono_ms(), &sv->calls);
 	return NULL;
 }
 
@@ -160,8 +178,10 @@ TEST(ctl_server_survives_a_client_that_hangs_up)
 		CHECK(write(fd, "show", 4) == 4); /* no newline, then gone */
 		close(fd);
 	}
-	ctl_server_serve(s, cmds, &calls); /* would die of SIGPIPE with write() */
+	for (int i = 0; i < 3; i++) /* would die of SIGPIPE with write() */
+		serve_round(s, 0, 0, &calls);
 	CHECK_EQ(calls, 0);
+	CHECK_EQ(ctl_server_counters(s)->clients, 0);
 	ctl_server_close(s);
 	rmdir(dir);
 }
@@ -181,4 +201,28 @@ TEST(ctl_flags_and_values_are_taken_out_of_the_words)
 	CHECK(ctl_arg_value(argv[0], "rs") == NULL); /* a prefix of the name is not the name */
 	CHECK(ctl_arg_value(argv[1], "rss") == NULL);
 	CHECK(!strcmp(ctl_arg_value("key=", "key"), "")); /* empty value: the caller judges it */
+}
+
+/* A daemon that takes the connection and then says nothing (its control
+ * thread stuck): the client gives up after its idle time, with a reason. */
+TEST(ctl_client_gives_up_on_a_silent_daemon)
+{
+	char dir[] = "/tmp/rssnat-ctl-XXXXXX", path[64], *body = NULL;
+	struct ctl_server *s = NULL;
+	const char *why = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&body, &len);
+	uint32_t t0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	CHECK(ctl_server_open(path, &s, &why) == 0); /* listening, never served */
+	t0 = mono_ms();
+	CHECK_EQ(ctl_request_within(path, "show stats", out, 200, &why), 1);
+	CHECK(mono_ms() - t0 >= 190 && mono_ms() - t0 < 2000);
+	CHECK(!strcmp(why, "the daemon stopped answering"));
+	ctl_server_close(s);
+	fclose(out);
+	free(body);
+	rmdir(dir);
 }
