@@ -106,6 +106,10 @@ void gw_rebalance_tick(struct gw *gw, uint32_t now)
 	if (!gw->rebalance || now - gw->rebalance_ms < GW_REBALANCE_MS)
 		return;
 	gw->rebalance_ms = now;
+	/* The previous move first: gw_rss_commit() would wait for it here, in
+	 * the control thread, and nothing the control thread does may wait. */
+	if (!nat_migration_done(gw->nat))
+		return;
 	if (!measure(gw, load, size) || !next.enabled || next.queues < 2)
 		return;
 	for (unsigned b = 0; b < size; b++)
