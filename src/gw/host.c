@@ -112,6 +112,7 @@ static void inject(struct gw *gw, const uint8_t *ip, size_t len)
 	}
 	b->p.side = GW_LAN; /* before the push: from then on the frame is the worker's */
 	b->p.hops = 0;
+	b->p.flags |= PKT_F_FROM_HOST; /* may come from the gateway's own address */
 	if (ring_push(&gw->inject[0], &obj, 1) != 1) {
 		gw->host.from_host_dropped++;
 		gw_ctl_buf_home(gw, b);

@@ -19,12 +19,14 @@ static void from_wan(struct nat_worker *w, struct pkt *p);
  * LAN host can have: inside the prefix, neither its network nor its
  * broadcast address (prefixes up to /30 have both), and not the
  * gateway's own. Anything else is spoofed, and must not make state. */
-static bool lan_host_source(const struct nat *nat, uint32_t addr)
+static bool lan_host_source(const struct nat *nat, const struct pkt *p)
 {
-	uint32_t host = addr & ~nat->cfg.lan_mask, all_ones = ~nat->cfg.lan_mask;
+	uint32_t addr = p->saddr, host = addr & ~nat->cfg.lan_mask, all_ones = ~nat->cfg.lan_mask;
 	bool edges = __builtin_popcount(all_ones) >= 2;
 
-	return (addr & nat->cfg.lan_mask) == nat->cfg.lan_net && addr != nat->cfg.lan_addr &&
+	if (addr == nat->cfg.lan_addr) /* the host's own traffic, never the wire's */
+		return p->flags & PKT_F_FROM_HOST;
+	return (addr & nat->cfg.lan_mask) == nat->cfg.lan_net &&
 	       !(edges && (host == 0 || host == all_ones));
 }
 
@@ -276,7 +278,7 @@ static void from_lan(struct nat_worker *w, struct pkt *p)
 		nat_drop(w, p, NAT_DROP_UNSUPPORTED_PROTO);
 		return;
 	}
-	if (!lan_host_source(nat, p->saddr)) {
+	if (!lan_host_source(nat, p)) {
 		nat_drop(w, p, NAT_DROP_SRC_NOT_LAN);
 		return;
 	}

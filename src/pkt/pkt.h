@@ -167,6 +167,10 @@ enum pkt_flag {
 	/* ICMP error quoting a non-first fragment: the quoted bytes after its IP
 	 * header are not an L4 header, so inner ports are 0 and never rewritten. */
 	PKT_F_INNER_FRAG = 1u << 6,
+	/* Sent by the gateway host's own stack and injected by the control
+	 * thread (gw/host.c), not received on a wire: the only packet that may
+	 * come from the gateway's own LAN address. pkt_parse() never sets it. */
+	PKT_F_FROM_HOST = 1u << 7,
 };
 
 /* The quoted packet inside an ICMP error. Offsets are from the frame start.

@@ -288,6 +288,25 @@ TEST(rfc2827_lan_sources_outside_the_prefix_dropped)
 	env_close(&e);
 }
 
+/* The gateway host's own traffic (the DNS proxy asking upstream, a ping
+ * from the host) comes from the gateway's LAN address, injected by the
+ * control thread and marked so: it is translated like a LAN host's. The
+ * same source from the LAN wire is a forgery and stays dropped. */
+TEST(rfc2827_gateway_address_only_from_the_host_itself)
+{
+	struct nat_config nc = config();
+	struct env e;
+	struct frame f;
+
+	env_open(&e, 1, &nc);
+	frame_udp(&f, PKT_SIDE_LAN, lan(1), 2000, remote(1), 53);
+	f.p.flags |= PKT_F_FROM_HOST;
+	CHECK_EQ(route(&e, &f, 0), PKT_TO_WAN);
+	CHECK_EQ(udp_out(&e, lan(1), 2001, remote(1), 53, 0), PKT_DROP);
+	CHECK_EQ(drops(&e, NAT_DROP_SRC_NOT_LAN), 1);
+	env_close(&e);
+}
+
 /* ======================================================================
  * Timeout changes reach existing sessions.
  * ====================================================================== */
