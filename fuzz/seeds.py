@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""seeds.py - writes the binary seed inputs of fuzz/corpus/ that are easier
+to build than to type (the text ones, fuzz_config and fuzz_ctl, are kept as
+they are). Run from the repository root after changing a harness's input
+format: python3 fuzz/seeds.py. Each seed names what it reaches."""
+import os
+import struct
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def write(harness, name, data):
+    os.makedirs(os.path.join(ROOT, harness), exist_ok=True)
+    with open(os.path.join(ROOT, harness, name), "wb") as f:
+        f.write(bytes(data))
+
+
+# ---- fuzz_nat: records (fuzz_nat.c, build_record) ----
+TCP, UDP, ICMP = 0, 1, 2
+SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
+
+
+def rec(case, proto=UDP, side=0, sport=5000, dport=53, flags=0, echo=1, extra=(),
+        payload=b"", hi=0):
+    """One frame record: op = case | proto * 8 (| side bit 0x40, | hi bits)."""
+    op = case | (proto * 8) | (side << 6) | hi
+    return ([op & 0xff, len(payload)] + list(payload) + list(struct.pack(">HH", sport, dport)) +
+            [flags, echo, 0x11] + list(extra))
+
+
+def lan(proto, sport, dport, flags=0, host=0, server=0, echo=1):
+    return rec(1, proto, 0, sport, dport, flags, echo, (host, server), b"hello")
+
+
+def wan(proto, sport, dport, flags=0, src=0, echo=0):
+    return rec(3, proto, 1, sport, dport, flags, echo, (src,), b"world")
+
+
+def icmp_error(side, quote=20, hi=0):
+    return rec(5, UDP, side, extra=(quote,), hi=hi)
+
+
+def pad_ticks(records, secs=1):
+    """Every 8th record is followed by a tick byte: keep records aligned."""
+    out = []
+    for i, r in enumerate(records):
+        out += r
+        if i % 8 == 7:
+            out.append(secs)
+    return out
+
+
+def nat_seeds():
+    write("fuzz_nat", "udp-flow-and-icmp-errors-both-sides", pad_ticks([
+        lan(UDP, 5000, 53), wan(UDP, 53, 5000), icmp_error(1), icmp_error(0),
+        icmp_error(1, 28, 0x20), icmp_error(0, 40, 0x20 | 0x80), lan(UDP, 5000, 53),
+        wan(UDP, 53, 5000)]))
+    write("fuzz_nat", "tcp-open-close-reset", pad_ticks([
+        lan(TCP, 40000, 80, SYN), wan(TCP, 80, 40000, SYN | ACK), lan(TCP, 40000, 80, ACK),
+        lan(TCP, 40000, 80, FIN | ACK), wan(TCP, 80, 40000, FIN | ACK),
+        lan(TCP, 40000, 80, ACK), lan(TCP, 40001, 80, SYN), wan(TCP, 80, 40001, RST),
+        icmp_error(1), icmp_error(0)]))
+    write("fuzz_nat", "icmp-echo-and-errors", pad_ticks([
+        lan(ICMP, 777, 0, echo=1), wan(ICMP, 0, 777, echo=0), icmp_error(1), icmp_error(0),
+        lan(ICMP, 778, 0, echo=1, host=1)]))
+    write("fuzz_nat", "port-mapping-and-hairpin", pad_ticks([
+        wan(TCP, 5555, 8080, SYN), rec(2, TCP, 0, 6000, 8080, SYN, 1, (1,), b""),
+        rec(2, UDP, 0, 6001, 5000, 0, 1, (2,), b"x"), lan(UDP, 5000, 53),
+        rec(2, UDP, 0, 6002, 5000, 0, 1, (3,), b"y")]))
+    frag = lambda side, off, more: rec(6, UDP, side, 7000, 53, extra=(off,), payload=b"f" * 16,
+                                       hi=0x20 if more else 0)
+    write("fuzz_nat", "fragments-both-orders-both-sides", pad_ticks([
+        lan(UDP, 7000, 53), frag(0, 0, True), frag(0, 1, False), frag(0, 2, False),
+        frag(0, 0, True), frag(1, 1, False), frag(1, 0, True), frag(1, 3, False)]))
+    # burst: op 7 | 0x80 | proto * 8, then count - 32
+    burst = lambda proto, count, host=0: [(7 | 0x80 | proto * 8 | host << 1) & 0xff, count - 32]
+    write("fuzz_nat", "exhaustion-bursts", pad_ticks([
+        burst(UDP, 287), burst(TCP, 287, 1), burst(ICMP, 200, 2), lan(UDP, 5000, 53),
+        lan(TCP, 40000, 80, SYN, host=3), wan(UDP, 53, 1100)], 0))
+    change = lambda which: [7 | which << 3]
+    write("fuzz_nat", "rss-change-migration", pad_ticks([
+        lan(UDP, 5000, 53), lan(TCP, 40000, 80, SYN, host=1), lan(ICMP, 9, 0, host=2),
+        lan(UDP, 5001, 53, host=3, server=1), change(1), wan(UDP, 53, 5000),
+        lan(TCP, 40000, 80, ACK, host=1), wan(ICMP, 0, 9), change(2), lan(UDP, 5001, 53, host=3, server=1),
+        wan(UDP, 53, 5000), change(3), lan(UDP, 5000, 53), change(0),
+        wan(TCP, 80, 40000, ACK), icmp_error(1)]))
+    write("fuzz_nat", "raw-frames", pad_ticks([
+        [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 20] + [0] * 12 + [0x08, 0x00, 0x45, 0, 0, 20, 0, 0, 0, 0,
+                                                          64, 17, 0, 0, 192, 168, 137, 10, 203, 0],
+        [0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 30] + [0] * 12 + [0x08, 0x00, 0x46, 0, 0, 30, 0, 0, 0x20, 0,
+                                                          64, 6, 0, 0, 203, 0, 113, 1, 198, 51,
+                                                          100, 2, 1, 1, 0, 0, 0, 0, 0, 0]]))
+
+
+if __name__ == "__main__":
+    nat_seeds()
