@@ -92,5 +92,49 @@ def nat_seeds():
                                                           100, 2, 1, 1, 0, 0, 0, 0, 0, 0]]))
 
 
+# ---- fuzz_pkt: Ethernet frames (checksums are repaired by the harness) ----
+def eth(ip, vlan=False):
+    hdr = bytes([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0x0a])
+    if vlan:
+        hdr += bytes([0x81, 0, 0, 5])
+    return hdr + bytes([0x08, 0x00]) + ip
+
+
+def ipv4(proto, payload, ttl=64, df=False, opts=b"", src=(192, 168, 137, 10),
+         dst=(203, 0, 113, 1), frag=0):
+    ihl = 5 + len(opts) // 4
+    total = ihl * 4 + len(payload)
+    flags = (0x4000 if df else 0) | frag
+    return (bytes([0x40 | ihl, 0]) + struct.pack(">HHH", total, 0x1234, flags) +
+            bytes([ttl, proto, 0, 0]) + bytes(src) + bytes(dst) + opts + payload)
+
+
+def pkt_seeds():
+    echo = bytes([8, 0, 0, 0]) + struct.pack(">HH", 0x77, 1) + b"ping" * 8
+    write("fuzz_pkt", "echo-request", eth(ipv4(1, echo, dst=(192, 168, 137, 1))))
+    write("fuzz_pkt", "echo-request-all-zero", eth(ipv4(1, bytes([8, 0, 0, 0, 0, 0, 0, 0]),
+                                                        dst=(192, 168, 137, 1))))
+    write("fuzz_pkt", "echo-request-options-vlan",
+          eth(ipv4(1, echo, opts=bytes([1, 1, 1, 0]), dst=(192, 168, 137, 1)), vlan=True))
+    udp = struct.pack(">HHHH", 5000, 53, 8 + 20, 0) + b"q" * 20
+    write("fuzz_pkt", "udp-ttl-1", eth(ipv4(17, udp, ttl=1)))
+    write("fuzz_pkt", "udp-big-df", eth(ipv4(17, struct.pack(">HHHH", 5000, 53, 8 + 1400, 0) +
+                                                 b"x" * 1400, df=True)))
+    write("fuzz_pkt", "udp-big-no-df", eth(ipv4(17, struct.pack(">HHHH", 5000, 53, 8 + 1400, 0) +
+                                                    b"x" * 1400)))
+    mss = bytes([2, 4, 0x05, 0xb4, 1, 1, 4, 2, 8, 10]) + bytes(8) + bytes([1, 3, 3, 7])
+    syn = struct.pack(">HHIIBBHHH", 40000, 80, 1, 0, (5 + len(mss) // 4) << 4, 0x02, 65535, 0, 0)
+    write("fuzz_pkt", "tcp-syn-mss", eth(ipv4(6, syn + mss)))
+    bad = bytes([2, 4, 0x05, 0xb4, 5, 1, 2])  + bytes(1)
+    synb = struct.pack(">HHIIBBHHH", 40000, 80, 1, 0, (5 + len(bad) // 4) << 4, 0x12, 65535, 0, 0)
+    write("fuzz_pkt", "tcp-synack-bad-option", eth(ipv4(6, synb + bad)))
+    inner = ipv4(17, struct.pack(">HHHH", 5000, 53, 28, 0), src=(198, 51, 100, 2))
+    err = bytes([3, 3, 0, 0, 0, 0, 0, 0]) + inner[:28]
+    write("fuzz_pkt", "icmp-error-ttl-1", eth(ipv4(1, err, ttl=1, src=(203, 0, 113, 9),
+                                                   dst=(198, 51, 100, 2))))
+    write("fuzz_pkt", "fragment-ttl-1", eth(ipv4(17, b"z" * 24, ttl=1, frag=0x2003)))
+
+
 if __name__ == "__main__":
     nat_seeds()
+    pkt_seeds()
