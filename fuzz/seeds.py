@@ -135,6 +135,82 @@ def pkt_seeds():
     write("fuzz_pkt", "fragment-ttl-1", eth(ipv4(17, b"z" * 24, ttl=1, frag=0x2003)))
 
 
+# ---- fuzz_dns_proxy: steps (fuzz_dns_proxy.c, LLVMFuzzerTestOneInput) ----
+EXAMPLE, PRINTER, LAPTOP, NOTHERE, ZONE, REV_PRINTER, REV_OTHER, DEEP = 7, 0, 1, 2, 3, 4, 5, 6
+T_A, T_AAAA, T_PTR, T_SOA, T_ANY, T_AXFR, T_TXT = 0, 1, 2, 3, 4, 5, 6
+RD, CD, CHAOS, EDNS = 8, 16, 32, 64
+
+
+def q_udp(name, qtype=T_A, flags=RD, qid=0x1234):
+    return [1] + list(struct.pack(">H", qid)) + [name, qtype | flags]
+
+
+def q_raw(data, qid=0x4242):
+    return [0] + list(struct.pack(">H", qid)) + [len(data)] + list(data)
+
+
+def up_udp(which=0, records=1, tc=False, rcode=None, soa=False, opt=False, how=0, ttl=300,
+           extra=()):
+    ctl = (records << 5) | (1 if tc else 0) | (16 if soa else 0) | (8 if opt else 0)
+    if rcode is not None:
+        ctl |= 2 | (rcode << 2)
+    return ([4, which, ctl & 0xff, how] + list(struct.pack(">H", ttl)) * records +
+            list(extra))
+
+
+def up_tcp(which=0, records=3, how=0, ttl=600):
+    return [6, which, (records << 5) & 0xff, how] + list(struct.pack(">H", ttl)) * records
+
+
+def tcp(client, action, rest=()):
+    return [3, (action * 3 + client) & 0xff] + list(rest)
+
+
+def later(ms):
+    return [7] + list(struct.pack(">H", ms))
+
+
+def dns_proxy_seeds():
+    w = lambda name, steps: write("fuzz_dns_proxy", name, sum(steps, []))
+    w("forward-answer-cache", [q_udp(EXAMPLE), up_udp(0), q_udp(EXAMPLE, qid=7), later(1000),
+                               q_udp(EXAMPLE, qid=8), later(60000), q_udp(EXAMPLE, qid=9),
+                               up_udp(0, records=2, opt=True)])
+    w("local-zone", [q_udp(PRINTER), q_udp(LAPTOP), q_udp(NOTHERE), q_udp(ZONE, T_SOA),
+                     q_udp(REV_PRINTER, T_PTR), q_udp(REV_OTHER, T_PTR), q_udp(DEEP),
+                     q_udp(PRINTER, T_AAAA), q_udp(PRINTER, T_ANY), q_udp(ZONE, T_AXFR),
+                     q_udp(PRINTER, T_A, RD | CHAOS), q_udp(ZONE, T_TXT, EDNS)])
+    w("tc-tcp-fallback", [q_udp(EXAMPLE, flags=RD | EDNS), up_udp(0, records=0, tc=True),
+                          up_tcp(0), q_udp(EXAMPLE, qid=5), q_udp(DEEP, T_TXT),
+                          up_udp(0, records=0, tc=True), up_tcp(0, how=1),
+                          q_udp(EXAMPLE, T_AAAA), up_udp(0, records=0, tc=True), up_tcp(0, how=2),
+                          q_udp(EXAMPLE, T_PTR), up_udp(0, records=0, tc=True), later(500)])
+    w("timeouts-failover-servfail", [q_udp(EXAMPLE), later(250), up_udp(1), q_udp(DEEP),
+                                     later(250), later(250), later(250), q_udp(EXAMPLE, T_AAAA),
+                                     up_udp(0, records=0, rcode=2), up_udp(1, records=0, rcode=5),
+                                     later(250), up_udp(1, records=0, rcode=4), later(61000),
+                                     q_udp(DEEP, T_TXT), later(250)])
+    w("spoofed-wrong-id-mangled", [q_udp(EXAMPLE), up_udp(0, how=3), q_udp(DEEP),
+                                   up_udp(0, how=2), q_udp(EXAMPLE, T_AAAA),
+                                   up_udp(0, how=1, extra=[8, 0xc0, 0x0c, 0, 1, 0, 1, 0xff, 0xff, 3]),
+                                   q_udp(EXAMPLE, T_TXT), up_udp(0, records=3, how=0, ttl=0)])
+    w("negative-and-cd", [q_udp(DEEP, flags=RD | CD), up_udp(0), q_udp(DEEP, flags=RD | CD, qid=2),
+                          q_udp(NOTHERE + 0, T_A), q_udp(EXAMPLE, T_TXT),
+                          up_udp(0, records=1, rcode=3, soa=True), q_udp(EXAMPLE, T_TXT, qid=3),
+                          later(20000), q_udp(EXAMPLE, T_TXT, qid=4)])
+    frame = lambda name, qtype, qid: tcp(0, 2, list(struct.pack(">H", qid)) + [name, qtype | RD])
+    w("lan-tcp-framing", [tcp(0, 0), frame(PRINTER, T_A, 1), frame(EXAMPLE, T_A, 2), up_udp(0),
+                          tcp(1, 0), tcp(1, 3, [5, 0, 40, 0x12, 0x34, 1]), tcp(1, 3, [2, 0, 0]),
+                          tcp(2, 0), tcp(2, 3, [2, 0x20, 0]), tcp(0, 1), later(2000),
+                          tcp(1, 0), frame(ZONE, T_SOA, 9), later(500)])
+    w("raw-udp", [q_raw(b"\x12\x34\x81\x00" + bytes(8)), q_raw(b"\x12"),
+                  q_raw(b"\x12\x34\x28\x00\x00\x01" + bytes(6) + b"\x01a\x00\x00\x01\x00\x01"),
+                  q_raw(b"\x12\x34\x01\x00\x00\x02" + bytes(6) + b"\x01a\x00\x00\x01\x00\x01"),
+                  q_raw(b"\x12\x34\x01\x00\x00\x01" + bytes(6) + b"\x3fa"),
+                  q_raw(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x01\x01a\x00\x00\x01\x00\x01"
+                        b"\x00\x00\x29\x10\x00\x01\x00\x00\x00\x00\x00")])
+
+
 if __name__ == "__main__":
+    dns_proxy_seeds()
     nat_seeds()
     pkt_seeds()
