@@ -112,7 +112,8 @@ fuzz-long: $(FUZZ_BIN)
 # (linked with fuzz/replay.c, which replays the committed corpora once: no
 # fuzzing), all on one instrumented library so that their counts add up.
 # tools/coverage.sh runs them and prints line coverage of src/, in total and
-# per folder. The namespace tests (root, minutes) are not part of it. -O0
+# per folder. The namespace tests (root, minutes) are not part of it unless
+# COVERAGE_NET=1 (make coverage COVERAGE_NET=1). -O0
 # cannot see that a const format is a literal: that warning is off here.
 COV       := $(BUILD)/cov
 COV_FUZZ  := $(patsubst fuzz/%.c,$(COV)/fuzz/%,$(FUZZ_SRC))

@@ -52,8 +52,8 @@ static void read_file(const uint8_t *d, size_t n)
 /* Lines as words: "lan eth1" -> "--lan", "eth1". */
 static void parse_args(char *text)
 {
-	char *argv[MAX_WORDS + 1] = {"run"}, *save = NULL;
-	static char dashed[MAX_WORDS][80];
+	static char run[] = "run", dashed[MAX_WORDS][80];
+	char *argv[MAX_WORDS + 1] = {run}, *save = NULL;
 	struct gw_config cfg;
 	int argc = 1;
 

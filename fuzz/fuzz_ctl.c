@@ -6,14 +6,19 @@
  * gateway's own table (gw_ctl_commands: show stats, set rss, show
  * sessions, add portmapping, ...) against a stand-in gateway: a struct gw
  * with a real NAT (3 workers, a few sessions made by packets through it),
- * real ARP caches, a real DHCP server (memory only) and the RSS snapshots,
+ * real ARP caches, a real DHCP server (memory only), a real DNS proxy (on
+ * loopback, a port the kernel chooses, no upstream) and the RSS snapshots,
  * but no interfaces: the backend is fake_io, which steers nothing and
  * counts per bucket from a fixed pattern. A thread stands in for the
  * workers while a command runs (nat_worker_sync(), which serves session
- * dumps and moves) and stops before the next packet. Everything is made
- * anew per input: nothing carries over from one input to the next.
+ * dumps and moves) and stops before the next packet. A line "#reload A;B"
+ * is SIGHUP's reload (gw_reload()) of a configuration file whose lines are
+ * A, B, ...; after every line the rebalancer ticks (fake_io counts frames
+ * per bucket unevenly). Everything is made anew per input: nothing carries
+ * over from one input to the next.
  * Checked: no crash, no sanitizer report, the status is 0, 1 or 2, and a
  * failed command says why. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/conf/conf.h"
 #include "../src/ctl/ctl.h"
 #include "../src/gw/gw_internal.h"
 #include "../src/io/io.h"
@@ -30,6 +36,7 @@
 #include "../src/rss/rss.h"
 #include "../src/svc/arp.h"
 #include "../src/svc/dhcp.h"
+#include "../src/svc/dns_proxy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,13 +76,17 @@ static int fake_set_rss(struct io_port *port, const struct rss_snapshot *snap, c
 	return 0;
 }
 
-/* Frames per bucket: a fixed, uneven pattern, so that rebalancing has
- * something to move. */
+/* Frames per bucket since the start, growing at every look: every third
+ * bucket (queue 0's, round robin over 3) busy, so that rebalancing moves
+ * some away. */
+static uint64_t frames_seen;
+
 static int fake_bucket_frames(struct io_port *port, uint64_t *out, unsigned n)
 {
 	(void)port;
+	frames_seen++;
 	for (unsigned i = 0; i < n; i++)
-		out[i] = (uint64_t)(i % 7) * 1000 + (i % 3) * 77;
+		out[i] = frames_seen * (i % 3 ? 100 + (uint64_t)(i % 7) * 10 : 5000);
 	return 0;
 }
 
@@ -120,6 +131,20 @@ static int make_dhcp(struct gw *gw)
 	return dhcp_create(&dc, 0, &gw->dhcp, NULL, NULL, 0);
 }
 
+static int make_dns(struct gw *gw)
+{
+	struct dns_proxy_config pc;
+
+	dns_proxy_config_default(&pc);
+	pc.listen_addr = htonl(INADDR_LOOPBACK);
+	pc.listen_port = 0;
+	pc.allow_net = htonl(0x7f000000);
+	pc.allow_mask = htonl(0xff000000);
+	pc.max_tcp_clients = 0;
+	pc.cache_entries = 4;
+	return dns_proxy_create(&pc, &gw->dns, NULL);
+}
+
 static int make_nat(struct gw *gw)
 {
 	struct nat_config nc = gw->cfg.nat;
@@ -156,7 +181,7 @@ static struct gw *gw_stand_in(void)
 	gw->raw[0] = gw->raw[1] = gw->tun = -1;
 	gw->w = calloc(WORKERS, sizeof(*gw->w));
 	if (!gw->w || gw_live_init(gw, &why) || make_nat(gw) || make_arp(gw, GW_LAN) ||
-	    make_arp(gw, GW_WAN) || make_dhcp(gw)) {
+	    make_arp(gw, GW_WAN) || make_dhcp(gw) || make_dns(gw)) {
 		fprintf(stderr, "fuzz_ctl: the stand-in gateway cannot be built\n");
 		abort();
 	}
@@ -172,6 +197,7 @@ static struct gw *gw_stand_in(void)
 static void gw_free(struct gw *gw)
 {
 	dhcp_destroy(gw->dhcp);
+	dns_proxy_destroy(gw->dns);
 	arp_destroy(gw->arp[GW_LAN]);
 	arp_destroy(gw->arp[GW_WAN]);
 	nat_destroy(gw->nat);
@@ -226,17 +252,62 @@ static void *workers_main(void *arg)
 	return NULL;
 }
 
+/* ---- SIGHUP's reload, from a configuration in the input ---- */
+
+static char reload_text[CTL_LINE_MAX + 1];
+
+/* As cmd_gw.c's reread(): the file over the defaults, checked whole. */
+static int reread(struct gw_config *out)
+{
+	const char *why;
+	FILE *f = fmemopen(reload_text, strlen(reload_text), "r");
+	int err;
+
+	gw_config_default(out);
+	if (!f)
+		return -1;
+	err = conf_read_stream(out, f, "reload.conf");
+	fclose(f);
+	if (err)
+		return -1;
+	if (gw_check_settings(out, &why))
+		return cli_usage_error("reload", "%s", why);
+	out->reread = reread;
+	return 0;
+}
+
+/* "#reload lan eth1;queues 2" */
+static void reload(struct gw *gw, const char *text)
+{
+	FILE *saved = stderr, *devnull = fopen("/dev/null", "w");
+
+	snprintf(reload_text, sizeof(reload_text), "%s", text);
+	for (char *c = reload_text; *c; c++)
+		if (*c == ';')
+			*c = '\n';
+	gw->cfg.reread = reread;
+	if (devnull && !getenv("FUZZ_CTL_SHOW")) /* it logs every step */
+		stderr = devnull;
+	gw_reload(gw);
+	stderr = saved;
+	if (devnull)
+		fclose(devnull);
+}
+
 static void dispatch(const struct ctl_command *table, void *ctx, char *line)
 {
 	struct ctl_reply reply = {0};
-	char *body = NULL;
+	char *body = NULL, request[CTL_LINE_MAX + 1];
 	size_t len = 0;
 
 	reply.body = open_memstream(&body, &len);
 	if (!reply.body)
 		return;
+	snprintf(request, sizeof(request), "%s", line);
 	ctl_dispatch(table, ctx, line, &reply);
 	fclose(reply.body);
+	if (table != toy && getenv("FUZZ_CTL_SHOW")) /* to check what a seed reaches */
+		fprintf(stderr, "> %s\n%d %s", request, reply.status, body ? body : "");
 	if (reply.status != 0 && reply.status != 1 && reply.status != 2)
 		abort();
 	free(body);
@@ -261,7 +332,11 @@ static void run_lines(struct gw *gw, const uint8_t *data, size_t size)
 		atomic_store(&workers_run, true);
 		if (pthread_create(&workers, NULL, workers_main, gw))
 			abort();
-		dispatch(gw_ctl_commands, gw, line);
+		if (!strncmp(line, "#reload ", 8))
+			reload(gw, line + 8);
+		else
+			dispatch(gw_ctl_commands, gw, line);
+		gw_rebalance_tick(gw, gw->rebalance_ms + 3600000); /* an hour on: due */
 		atomic_store(&workers_run, false);
 		pthread_join(workers, NULL);
 	}
@@ -274,6 +349,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || size > LINES * (CTL_LINE_MAX + 1))
 		return 0;
 	set_rss_fails = data[0] == '!';
+	frames_seen = 0;
 	gw = gw_stand_in();
 	make_sessions(gw);
 	run_lines(gw, data, size);

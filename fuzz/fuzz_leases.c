@@ -38,7 +38,7 @@ static void empty_dir(void)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *e;
-	char path[128];
+	char path[sizeof(dir) + 256 + 2];
 
 	if (!dp)
 		return;

@@ -314,11 +314,11 @@ static void burst(struct fuzz_state *s, unsigned op, unsigned count, unsigned ho
  * worker takes it between two bursts, sessions moving with their buckets. */
 static void rss_change(struct fuzz_state *s, unsigned which)
 {
-	struct rss_snapshot *next = snapshot(which % SNAPS);
+	struct rss_snapshot *to = snapshot(which % SNAPS);
 	const char *why;
 
-	if (next != s->snap && !nat_set_snapshot(s->nat, next, &why))
-		s->snap = next;
+	if (to != s->snap && !nat_set_snapshot(s->nat, to, &why))
+		s->snap = to;
 	for (unsigned w = 0; w < WORKERS; w++)
 		nat_worker_sync(nat_worker(s->nat, w));
 }

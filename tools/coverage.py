@@ -19,7 +19,12 @@ def gcov_lines(obj_dir, root):
     lines = collections.defaultdict(dict)
     notes = []
     for d, _, files in os.walk(obj_dir):
-        notes += [os.path.join(d, f) for f in files if f.endswith(".gcno")]
+        for f in files:
+            # obj/src/cli/x.gcno is src/cli/x.c: a note whose source is gone
+            # (moved or deleted since that build) is not counted.
+            src = os.path.join(os.path.relpath(d, obj_dir), f[:-len(".gcno")] + ".c")
+            if f.endswith(".gcno") and os.path.exists(os.path.join(root, src)):
+                notes.append(os.path.join(d, f))
     with tempfile.TemporaryDirectory() as tmp:
         for note in sorted(notes):
             subprocess.run(["gcov", "--json-format", "-o", os.path.dirname(note), note],

@@ -3,8 +3,12 @@
 # (COV_DIR/unit-tests, COV_DIR/rssnat, COV_DIR/fuzz/fuzz_*) and print line
 # coverage of src/, in total and per folder (tools/coverage.py reads gcov's
 # JSON). Included: the unit tests, tests/cli/test_*.sh and the committed
-# fuzz corpora (fuzz/corpus/NAME/) replayed once. Not included: the
-# namespace tests (tests/net, root and minutes).
+# fuzz corpora (fuzz/corpus/NAME/) replayed once. Not included unless
+# COVERAGE_NET=1: the namespace tests (tests/net: root, real interfaces,
+# about 3 minutes), which alone reach the backends (src/io) and the
+# gateway's data path (src/gw/worker.c, host.c); they then run with the
+# namespace prefix $RSSNAT_NETNS (default cov). test_afxdp.sh is never run
+# (fixed namespace names).
 set -u
 COV=${1:?usage: $0 COV_DIR}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +28,11 @@ step() {
 	rm -f "$log"
 }
 
-echo "coverage: what runs (the namespace tests, tests/net, are excluded)"
+if [ "${COVERAGE_NET:-0}" = 1 ]; then
+	echo "coverage: what runs (with the namespace tests, COVERAGE_NET=1)"
+else
+	echo "coverage: what runs (the namespace tests, tests/net, are excluded: COVERAGE_NET=1 adds them)"
+fi
 step "unit tests" "$COV/unit-tests"
 for t in tests/cli/test_*.sh; do
 	step "$(basename "$t" .sh)" "$t" "$COV/rssnat"
@@ -34,4 +42,10 @@ for f in "$COV"/fuzz/fuzz_*; do
 	[ -d "fuzz/corpus/$name" ] || continue
 	step "$name (corpus replayed)" "$f" "fuzz/corpus/$name"
 done
+if [ "${COVERAGE_NET:-0}" = 1 ]; then
+	export RSSNAT_NETNS=${RSSNAT_NETNS:-cov}
+	for t in test_gateway test_services test_live test_top; do
+		step "net: $t" "tests/net/$t.sh" "$COV/rssnat"
+	done
+fi
 python3 tools/coverage.py "$COV/obj"
