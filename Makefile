@@ -104,17 +104,18 @@ $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(BPF_BLOB) $(wildcard src/*/*.h)
 fuzz: $(FUZZ_BIN)
 FUZZ_SECONDS ?= 600
 fuzz-long: $(FUZZ_BIN)
-	for f in $(FUZZ_BIN); do mkdir -p $(BUILD)/corpus/$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$(basename $$f) || exit 1; done
+	for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(BUILD)/corpus/$$n; \
+	  cp -n fuzz/corpus/$$n/* $(BUILD)/corpus/$$n/ 2>/dev/null; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$n || exit 1; done
 
 # Coverage ----------------------------------------------------------------------
 # gcc --coverage builds of the unit tests, the CLI and every fuzz harness
 # (linked with fuzz/replay.c, which replays the committed corpora once: no
 # fuzzing), all on one instrumented library so that their counts add up.
 # tools/coverage.sh runs them and prints line coverage of src/, in total and
-# per folder. The namespace tests (root, minutes) are not part of it unless
-# COVERAGE_NET=1 (make coverage COVERAGE_NET=1). -O0
-# cannot see that a const format is a literal: that warning is off here.
+# per folder. The namespace tests (root, about 2 minutes) are not part of it
+# unless asked: make coverage COVERAGE_NET=1. At -O0 gcc cannot see that a
+# const format is a literal: that warning is off here.
 COV       := $(BUILD)/cov
 COV_FUZZ  := $(patsubst fuzz/%.c,$(COV)/fuzz/%,$(FUZZ_SRC))
 $(COV)/obj/%.o: %.c
