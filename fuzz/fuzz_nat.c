@@ -7,8 +7,8 @@
  * NAT translated, or a fragment. Frames go to the worker RSS gives them, and
  * handoffs are followed to their owner. Every so often time advances and the
  * janitor runs. Two more records reach what single packets do not: a burst
- * of new flows from one LAN host (the mapping and session tables fill:
- * exhaustion), and an RSS change (nat_set_snapshot() to another table:
+ * of new flows from one LAN host (a worker's mappings, or its sessions, run
+ * out: exhaustion), and an RSS change (nat_set_snapshot() to another table:
  * sessions migrate between workers while packets keep coming). ICMP errors
  * come from either side, quoting the last frame the NAT sent that way.
  * Checked: no crash, no sanitizer report, every packet gets a verdict, at
@@ -289,21 +289,25 @@ static void receive(struct fuzz_state *s, unsigned i, size_t len, uint8_t side)
 	run(s, p, rss_queue(s->snap, nat_packet_hash(s->snap, p)));
 }
 
-/* One LAN host opens @count flows at once (new source ports, four
- * servers): the sessions and the mapping share of a worker run out. */
-static void burst(struct fuzz_state *s, unsigned op, unsigned count, unsigned host)
+/* One LAN host (op bits 5-6) opens @count flows at once (op bits 3-4 the
+ * protocol): from new source ports to four servers, so that a worker's
+ * share of the mappings runs out; or (@one_source) from one source port to
+ * @count servers, sessions of a single mapping, so that the session table
+ * does. */
+static void burst(struct fuzz_state *s, unsigned op, unsigned count, bool one_source)
 {
 	static const uint8_t protos[] = {PKT_PROTO_TCP, PKT_PROTO_UDP, PKT_PROTO_ICMP};
 
 	for (unsigned k = 0; k < count; k++) {
-		struct pkt_spec sp = {.proto = protos[(op >> 3) % 3],
-				      .saddr = pkt_ipv4(192, 168, 137, 20 + host % 4),
-				      .daddr = pkt_ipv4(203, 0, 113, 1 + k % 4),
-				      .sport = (uint16_t)(1024 + k),
-				      .dport = 53,
+		uint16_t src = (uint16_t)(one_source ? 1024 : 1024 + k);
+		struct pkt_spec sp = {.proto = protos[(op >> 3 & 3) % 3],
+				      .saddr = pkt_ipv4(192, 168, 137, 20 + (op >> 5 & 3)),
+				      .daddr = pkt_ipv4(203, 0, 113, 1 + k % 8),
+				      .sport = src,
+				      .dport = (uint16_t)(one_source ? 1 + k : 53),
 				      .tcp_flags = PKT_TCP_SYN,
 				      .icmp_type = PKT_ICMP_ECHO,
-				      .icmp_id = (uint16_t)(1024 + k)};
+				      .icmp_id = src};
 		unsigned i = next_frame();
 		receive(s, i, pkt_build(frames[i], CAP, &sp), PKT_SIDE_LAN);
 	}
@@ -334,10 +338,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned op = *data;
 		if (op % 8 == 7) { /* the two records that are not one frame */
 			take(&data, &size, 1);
-			if (op & 0x80)
-				burst(s, op, take(&data, &size, 1) + 32, op >> 1);
-			else
+			if (op & 0x80) {
+				unsigned count = take(&data, &size, 1) + 32;
+				burst(s, op, count, take(&data, &size, 1) & 1);
+			} else {
 				rss_change(s, op >> 3);
+			}
 		} else {
 			uint8_t side = 0;
 			unsigned i = next_frame();

@@ -72,11 +72,16 @@ def nat_seeds():
     write("fuzz_nat", "fragments-both-orders-both-sides", pad_ticks([
         lan(UDP, 7000, 53), frag(0, 0, True), frag(0, 1, False), frag(0, 2, False),
         frag(0, 0, True), frag(1, 1, False), frag(1, 0, True), frag(1, 3, False)]))
-    # burst: op 7 | 0x80 | proto * 8, then count - 32
-    burst = lambda proto, count, host=0: [(7 | 0x80 | proto * 8 | host << 1) & 0xff, count - 32]
+    # burst: op 7 | proto << 3 | host << 5 | 0x80, then count - 32, then mode
+    # (bit 0: one source port to many servers)
+    burst = lambda proto, count, host=0, one=0: [7 | proto << 3 | host << 5 | 0x80,
+                                                 count - 32, one]
     write("fuzz_nat", "exhaustion-bursts", pad_ticks([
         burst(UDP, 287), burst(TCP, 287, 1), burst(ICMP, 200, 2), lan(UDP, 5000, 53),
         lan(TCP, 40000, 80, SYN, host=3), wan(UDP, 53, 1100)], 0))
+    write("fuzz_nat", "exhaustion-sessions-of-one-mapping", pad_ticks([
+        burst(UDP, 287, 0, 1), burst(UDP, 287, 1, 1), burst(TCP, 287, 2, 1),
+        lan(UDP, 1024, 9, host=0), wan(UDP, 9, 1024)], 0))
     change = lambda which: [7 | which << 3]
     write("fuzz_nat", "rss-change-migration", pad_ticks([
         lan(UDP, 5000, 53), lan(TCP, 40000, 80, SYN, host=1), lan(ICMP, 9, 0, host=2),
