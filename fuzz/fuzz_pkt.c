@@ -1,9 +1,13 @@
 /* fuzz_pkt.c - libFuzzer harness for the packet descriptor: pkt_parse() on
  * any bytes, then every rewrite on what parses, which must still parse and
  * keep checksums that were right before (this is what catches incremental
- * checksum bugs, RFC 1624), then the in-place ICMP error reply. */
+ * checksum bugs, RFC 1624), then the in-place ICMP error reply; and the
+ * router rules (src/svc/router.c) on a repaired copy, in the order the
+ * gateway applies them: echo to us, TTL, MTU, MSS clamp - whatever they
+ * leave or build must parse, and keep checksums that were right. */
 #include "../src/pkt/build.h"
 #include "../src/pkt/pkt.h"
+#include "../src/svc/router.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -155,6 +159,58 @@ static void run(uint8_t *buf, size_t n, const struct ends *e, bool repaired)
 	check_reply(&p, csum_ok);
 }
 
+/* After a router rule: the frame parses (a reply was re-parsed by the
+ * rule itself: it must agree), and its checksums are right if they were. */
+static void check_routed(struct pkt *p, enum router_verdict v, bool csum_was_ok)
+{
+	struct pkt q;
+
+	if (v == ROUTER_DROP) {
+		if (p->drop <= ROUTER_OK || p->drop >= ROUTER_DROP_COUNT)
+			abort();
+		return;
+	}
+	if (pkt_parse(&q, p->data, p->len, p->cap) != PKT_OK)
+		abort();
+	if (v == ROUTER_REPLIED && (q.saddr != p->saddr || q.daddr != p->daddr))
+		abort();
+	if (csum_was_ok && !pkt_checksums_ok(&q))
+		abort();
+}
+
+/* The rules a forwarded packet (or one to us) meets, one after another
+ * while it is still forwarded; the input's hash picks our addresses, the
+ * egress MTU and the MSS ceiling. */
+static void route(uint8_t *buf, size_t n, const struct ends *e)
+{
+	static struct router_counters cnt;
+	struct pkt p;
+	uint32_t ours[2] = {e->daddr, e->inner_daddr};
+	enum router_verdict v;
+	bool csum_ok;
+
+	if (pkt_parse(&p, buf, (uint16_t)n, FUZZ_BUF) != PKT_OK)
+		return;
+	csum_ok = pkt_checksums_ok(&p);
+	if (e->ttl & 1) { /* half the time the packet is for us */
+		ours[0] = p.daddr;
+		if (router_answer_echo(&cnt, &p, ours, 2) == 0) {
+			check_routed(&p, ROUTER_REPLIED, csum_ok);
+			return;
+		}
+	}
+	v = router_forward_ttl(&cnt, NULL, &p, e->saddr); /* no limit: every verdict replays */
+	check_routed(&p, v, csum_ok);
+	if (v != ROUTER_FORWARD)
+		return;
+	v = router_check_mtu(&cnt, NULL, &p, (uint16_t)(68 + e->sport % 1500), e->saddr);
+	check_routed(&p, v, csum_ok);
+	if (v != ROUTER_FORWARD)
+		return;
+	(void)router_clamp_mss(&cnt, &p, (uint16_t)(e->dport % 1500));
+	check_routed(&p, ROUTER_FORWARD, csum_ok);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	static uint8_t buf[FUZZ_BUF];
@@ -169,5 +225,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	memcpy(buf, d, n);
 	repair(buf, n);
 	run(buf, n, &e, true);
+	memcpy(buf, d, n);
+	repair(buf, n);
+	route(buf, n, &e);
 	return 0;
 }

@@ -1,24 +1,11 @@
-/* cli.c - dispatch argv to the command table, help, shared argument parsing. */
+/* cli.c - dispatch argv to the command table, help, shared argument parsing
+ * (cli_usage_error() and cli_parse_uint() are in src/conf/usage.c). */
 #include "cli.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int cli_usage_error(const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "rssnat: %s: ", what);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return CLI_USAGE;
-}
 
 /* How many of argv's words spell out @path ("rss hash" = 2 words), or 0. */
 static int path_matches(const char *path, int argc, char **argv)
@@ -137,21 +124,6 @@ int cli_main(int argc, char **argv)
 		return CLI_OK;
 	}
 	return best->run(sub_argc, sub_argv);
-}
-
-int cli_parse_uint(const char *text, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!text || *text < '0' || *text > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static int parse_port(const char *text, struct cli_endpoint *ep, const char **why)

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Exit statuses: 0 done, 1 failed at run time, 2 bad usage or bad input. */
-enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+/* The exit statuses (CLI_OK...), cli_usage_error() and cli_parse_uint(). */
+#include "../conf/conf.h"
 
 struct cli_command {
 	const char *path;		   /* the words that name it, e.g. "rss hash" */
@@ -22,18 +22,12 @@ extern const struct cli_command cli_commands[];
 
 int cli_main(int argc, char **argv);
 
-/* cli_usage_error() - one line "rssnat: WHAT: message" on stderr; returns
- * CLI_USAGE so that callers can `return cli_usage_error(...)`. */
-int cli_usage_error(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* cli_print_help() - usage and details of one command on stdout. */
 void cli_print_help(const struct cli_command *cmd);
 const struct cli_command *cli_find(const char *path);
 /* cli_list_group() - how many commands start with the word @group; prints
  * their usage lines if @print. */
 int cli_list_group(const char *group, bool print);
-
-/* cli_parse_uint() - whole decimal number in [min, max]; 0 or -1. */
-int cli_parse_uint(const char *text, unsigned long min, unsigned long max, unsigned long *out);
 
 /* An ADDR[:PORT] argument; IPv6 as ADDR or [ADDR] or [ADDR]:PORT. */
 struct cli_endpoint {

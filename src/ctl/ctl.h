@@ -144,6 +144,7 @@ unsigned ctl_server_pollfds(struct ctl_server *s, struct pollfd *fds, unsigned m
  * replies. Call it often (deadlines are checked here), also with @n 0. */
 void ctl_server_run(struct ctl_server *s, const struct pollfd *fds, unsigned n, uint32_t now_ms,
 		    const struct ctl_command *cmds, void *ctx);
+/* ctl_server_counters() - what @s counted; NULL for no server (NULL). */
 const struct ctl_counters *ctl_server_counters(const struct ctl_server *s);
 /* ctl_server_close() - drop every client, stop listening, remove the socket. */
 void ctl_server_close(struct ctl_server *s);

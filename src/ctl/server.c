@@ -167,7 +167,7 @@ void ctl_server_close(struct ctl_server *s)
 
 const struct ctl_counters *ctl_server_counters(const struct ctl_server *s)
 {
-	return &s->cnt;
+	return s ? &s->cnt : NULL;
 }
 
 /* ---- polling ---- */

@@ -62,6 +62,8 @@ static void ctl_stats(const struct gw *gw, FILE *out, bool json)
 {
 	const struct ctl_counters *c = ctl_server_counters(gw->ctl);
 
+	if (!c)
+		return; /* commands run without a socket (a stand-in gateway) */
 	fprintf(out, json ? ",\"ctl\":{\"clients\":%u" : "ctl clients=%u", c->clients);
 #define GW_CTL_PRINT(name, text)                                                                   \
 	fprintf(out, json ? ",\"" #name "\":%llu" : " " #name "=%llu", (unsigned long long)c->name);

@@ -40,7 +40,8 @@ uint16_t csum_fold(uint32_t sum)
 /* RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'). Unlike eqn. 2 it never turns a
  * correct 0x0000 into 0xffff (RFC 1624 section 4): the sum inside is a
  * non-zero one's complement sum, so its fold is the same representative a
- * full recomputation would produce. */
+ * full recomputation would produce - for every message but an all-zero one
+ * (see csum_icmp_zero_fixup()). */
 uint16_t csum_update16(uint16_t check, uint16_t old_word, uint16_t new_word)
 {
 	uint32_t sum = (uint16_t)~check;
@@ -48,6 +49,20 @@ uint16_t csum_update16(uint16_t check, uint16_t old_word, uint16_t new_word)
 	sum += (uint16_t)~old_word;
 	sum += new_word;
 	return (uint16_t)~csum_fold(sum);
+}
+
+/* Eqn. 3 never gives 0xffff, the one right checksum of a message whose
+ * every other byte is zero (its words add up to +0, RFC 1071). Only ICMP,
+ * with no pseudo-header, has such messages (an echo reply with identifier,
+ * sequence and data all 0); the scan runs only when the update gave 0. */
+uint16_t csum_icmp_zero_fixup(uint16_t check, const uint8_t *icmp, size_t n)
+{
+	if (check != 0)
+		return check;
+	for (size_t i = 0; i < n; i++)
+		if (icmp[i] && (i < PKT_ICMP_CSUM || i > PKT_ICMP_CSUM + 1))
+			return check;
+	return 0xffff;
 }
 
 uint16_t csum_update32(uint16_t check, uint32_t old_val, uint32_t new_val)

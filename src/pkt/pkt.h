@@ -283,6 +283,10 @@ uint16_t csum_fold(uint32_t sum);
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for one 16-bit word, and for a
  * 32-bit field (two words). @check and values in network byte order. */
 uint16_t csum_update16(uint16_t check, uint16_t old_word, uint16_t new_word);
+/* csum_icmp_zero_fixup() - @check, a checksum csum_update16() gave for the
+ * ICMP message @icmp of @n bytes, or 0xffff where the message is all zeros
+ * (eqn. 3 gives 0x0000 there, which the receiver's sum rejects). */
+uint16_t csum_icmp_zero_fixup(uint16_t check, const uint8_t *icmp, size_t n);
 uint16_t csum_update32(uint16_t check, uint32_t old_val, uint32_t new_val);
 
 /* Full recomputation, for tests and for packets we build. Return the value

@@ -449,6 +449,19 @@ static int make_snapshot(struct sim *s, const char **why)
 	return rss_snapshot_create(&rc, 1, &s->snap, why);
 }
 
+/* The mapping table: each worker takes mappings from its own share
+ * (cfg.mappings / workers), so a share holds every flow of the run in case
+ * they all land on one worker, but the table as a whole stays within the
+ * NAT's limit (NAT_MAPPINGS_MAX: one external address has 3 x 65536 ports).
+ * Flows spread over the workers by hash, so a capped share still holds far
+ * more than a worker's part whenever flows x queues is over the limit. */
+static uint32_t sim_mappings(uint32_t flows, unsigned queues)
+{
+	uint32_t share = flows + 64, cap = NAT_MAPPINGS_MAX / queues;
+
+	return (share < cap ? share : cap) * queues;
+}
+
 static int make_nat(struct sim *s, const char **why)
 {
 	struct nat_config nc;
@@ -458,7 +471,7 @@ static int make_nat(struct sim *s, const char **why)
 	nc.seed = s->cfg->seed + 1; /* replayable: same seed, same run */
 	/* Room for every flow of the run, however it spreads over workers. */
 	nc.sessions_per_worker = s->cfg->flows + 64;
-	nc.mappings = (s->cfg->flows + 64) * s->cfg->queues;
+	nc.mappings = sim_mappings(s->cfg->flows, s->cfg->queues);
 	/* A few synthetic hosts carry every flow: no per-host quota. */
 	nc.host_mappings = 0;
 	return nat_create(&nc, s->snap, s->cfg->queues, &s->nat, why);

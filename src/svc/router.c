@@ -160,7 +160,7 @@ int router_answer_echo(struct router_counters *cnt, struct pkt *p, const uint32_
 	icmp[PKT_ICMP_TYPE] = PKT_ICMP_ECHO_REPLY;
 	icmp[PKT_ICMP_CODE] = 0;
 	csum = csum_update16(wire_rd16(icmp + PKT_ICMP_CSUM), old, wire_rd16(icmp + PKT_ICMP_TYPE));
-	wire_wr16(icmp + PKT_ICMP_CSUM, csum);
+	wire_wr16(icmp + PKT_ICMP_CSUM, csum_icmp_zero_fixup(csum, icmp, p->l4_len));
 
 	/* IP: a new header without options, addresses swapped, fresh TTL; the
 	 * ICMP message (and any Ethernet padding) moves up behind it. */

@@ -28,6 +28,11 @@ check_summary() { # NAME WANT_LOST(0|pos) WANT_HANDOFF(0|any|pos) ARGS...
 # The acceptance run of the NAT engine.
 check_summary "mix, 4 queues, 20000 flows, rss: nothing lost" 0 any \
 	--queues 4 --flows 20000 --proto mix --steering rss
+# The mapping table is sized by what the run can use, within the NAT's
+# limit (NAT_MAPPINGS_MAX), not flows x queues (issue 14 item 6).
+check_summary "16 queues, 20000 flows, endpoint fields: runs, nothing lost" 0 any \
+	--queues 16 --flows 20000 --fields endpoint
+check_summary "64 queues, 5000 flows: runs, nothing lost" 0 any --queues 64 --flows 5000
 for q in 1 2 4 8 16; do
 	check_summary "queues=$q mix rss: nothing lost" 0 any --queues $q --flows 4000
 	check_summary "queues=$q mix handoff (no steering): nothing lost" 0 any \

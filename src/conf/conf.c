@@ -1,6 +1,8 @@
-/* cmd_run.c - `rssnat run`: the gateway, in the foreground. */
-#include "cli.h"
-#include "commands.h"
+/* conf.c - the settings of `rssnat run`: its command line and its
+ * configuration file (one table of options for both) into a gw_config.
+ * In the library, not the CLI, so that a fuzz harness can reach the file
+ * parser (fuzz/fuzz_config.c); the commands are in src/cli/cmd_gw.c. */
+#include "conf.h"
 #include "../ctl/ctl.h"
 #include "../gw/gw.h"
 #include "../pkt/pkt.h"
@@ -450,14 +452,11 @@ static int config_line(struct gw_config *cfg, char *line)
  * comments. Options after --config on the command line override it. */
 /* Every line is read and every error reported (with FILE:LINE), not just
  * the first: `rssnat check-config` lists them all, and so does run. */
-static int read_config(struct gw_config *cfg, const char *path)
+int conf_read_stream(struct gw_config *cfg, FILE *f, const char *path)
 {
 	char line[512];
 	unsigned n = 0, errors = 0;
-	FILE *f = fopen(path, "r");
 
-	if (!f)
-		return cli_usage_error(path, "cannot read the configuration file");
 	while (fgets(line, sizeof(line), f)) {
 		snprintf(origin, sizeof(origin), "%s:%u:", path, ++n);
 		if (!strchr(line, '\n') && !feof(f)) {
@@ -471,14 +470,23 @@ static int read_config(struct gw_config *cfg, const char *path)
 		line[strcspn(line, "\r\n")] = '\0';
 		errors += config_line(cfg, line) != 0;
 	}
-	fclose(f);
 	origin[0] = '\0';
 	return errors ? CLI_USAGE : 0;
 }
 
-/* The whole command line (with any --config file in it) into @cfg; every
- * error is printed. 0 or CLI_USAGE. */
-static int parse_run_args(int argc, char **argv, struct gw_config *cfg)
+int conf_read_file(struct gw_config *cfg, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int err;
+
+	if (!f)
+		return cli_usage_error(path, "cannot read the configuration file");
+	err = conf_read_stream(cfg, f, path);
+	fclose(f);
+	return err;
+}
+
+int conf_parse_args(int argc, char **argv, struct gw_config *cfg)
 {
 	int c, errors = 0;
 
@@ -490,70 +498,12 @@ static int parse_run_args(int argc, char **argv, struct gw_config *cfg)
 			return cli_usage_error(argv[optind - 1],
 					       optopt ? "needs a value"
 						      : "unknown option (see 'rssnat help run')");
-		errors += (c == 'C' ? read_config(cfg, optarg) : run_option(cfg, c, optarg)) != 0;
+		errors +=
+		    (c == 'C' ? conf_read_file(cfg, optarg) : run_option(cfg, c, optarg)) != 0;
 	}
 	if (errors)
 		return CLI_USAGE;
 	if (optind < argc)
 		return cli_usage_error(argv[optind], "unexpected argument");
 	return 0;
-}
-
-/* SIGHUP: the daemon reads its command line and configuration file again
- * (gw_config.reread), on its control thread. */
-static int run_argc;
-static char **run_argv;
-
-static int reread(struct gw_config *out)
-{
-	const char *why = "";
-
-	if (parse_run_args(run_argc, run_argv, out))
-		return -1;
-	if (gw_check_settings(out, &why))
-		return cli_usage_error("reload", "%s", why);
-	out->reread = reread;
-	return 0;
-}
-
-int cli_run(int argc, char **argv)
-{
-	struct gw_config cfg;
-	const char *why = "";
-	int err;
-
-	if (parse_run_args(argc, argv, &cfg))
-		return CLI_USAGE;
-	if (gw_check(&cfg, &why))
-		return cli_usage_error("run", "%s", why);
-	run_argc = argc;
-	run_argv = argv;
-	cfg.reread = reread;
-	err = gw_run(&cfg, &why);
-	if (err) {
-		fprintf(stderr, "rssnat: run: %s\n", why);
-		return CLI_FAILED;
-	}
-	return CLI_OK;
-}
-
-/* `rssnat check-config FILE`: every line, then the settings as a whole;
- * what only this host can tell (interfaces, addresses the kernel holds) is
- * a warning, since the file may be meant for another machine. */
-int cli_check_config(int argc, char **argv)
-{
-	struct gw_config cfg;
-	const char *why = "";
-
-	if (argc != 2)
-		return cli_usage_error("check-config", "takes one FILE");
-	gw_config_default(&cfg);
-	if (read_config(&cfg, argv[1]))
-		return CLI_USAGE;
-	if (gw_check_settings(&cfg, &why))
-		return cli_usage_error(argv[1], "%s", why);
-	if (gw_check(&cfg, &why))
-		printf("%s: warning: %s\n", argv[1], why);
-	printf("%s: ok\n", argv[1]);
-	return CLI_OK;
 }
