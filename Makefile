@@ -113,8 +113,8 @@ fuzz-long: $(FUZZ_BIN)
 # (linked with fuzz/replay.c, which replays the committed corpora once: no
 # fuzzing), all on one instrumented library so that their counts add up.
 # tools/coverage.sh runs them and prints line coverage of src/, in total and
-# per folder. The namespace tests (root, about 2 minutes) are not part of it
-# unless asked: make coverage COVERAGE_NET=1. At -O0 gcc cannot see that a
+# per folder, for the whole suite: the namespace tests included (root;
+# COVERAGE_NET=0 leaves them out, and says so). At -O0 gcc cannot see that a
 # const format is a literal: that warning is off here.
 COV       := $(BUILD)/cov
 COV_FUZZ  := $(patsubst fuzz/%.c,$(COV)/fuzz/%,$(FUZZ_SRC))
