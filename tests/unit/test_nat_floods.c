@@ -4,61 +4,9 @@
  * that a flood of lone fragments cannot keep full (per-source limit,
  * eviction of the oldest entry). */
 #include "test.h"
-#include "../../src/nat/nat.h"
-#include "../../src/pkt/build.h"
-#include "../../src/pkt/pkt.h"
-#include "../../src/rss/rss.h"
+#include "nat_env.h"
 
 #include <string.h>
-
-static uint32_t wan(void)
-{
-	return pkt_ipv4(198, 51, 100, 2);
-}
-
-static uint32_t lan(unsigned host)
-{
-	return pkt_ipv4(192, 168, 137, host);
-}
-
-static uint32_t remote(unsigned host)
-{
-	return pkt_ipv4(203, 0, 113, host);
-}
-
-struct env {
-	struct rss_snapshot *snap;
-	struct nat *nat;
-	unsigned workers;
-};
-
-static void env_open(struct env *e, unsigned workers, const struct nat_config *nc)
-{
-	struct rss_config rc;
-	const char *why = NULL;
-
-	memset(e, 0, sizeof(*e));
-	e->workers = workers;
-	rss_config_default(&rc, workers);
-	CHECK_EQ(rss_snapshot_create(&rc, 1, &e->snap, &why), 0);
-	CHECK_EQ(nat_create(nc, e->snap, workers, &e->nat, &why), 0);
-}
-
-static void env_close(struct env *e)
-{
-	nat_destroy(e->nat);
-	rss_snapshot_destroy(e->snap);
-}
-
-static struct nat_worker *wk(struct env *e, unsigned id)
-{
-	return nat_worker(e->nat, id);
-}
-
-static const struct nat_counters *cnt(struct env *e, unsigned id)
-{
-	return nat_worker_counters(nat_worker(e->nat, id));
-}
 
 static uint64_t drops(struct env *e, enum nat_drop why)
 {
@@ -67,68 +15,6 @@ static uint64_t drops(struct env *e, enum nat_drop why)
 	for (unsigned i = 0; i < e->workers; i++)
 		sum += cnt(e, i)->drop[why];
 	return sum;
-}
-
-static uint64_t live_sessions(struct env *e)
-{
-	uint64_t sum = 0;
-
-	for (unsigned i = 0; i < e->workers; i++)
-		sum += cnt(e, i)->sessions;
-	return sum;
-}
-
-static void tick(struct env *e, uint32_t now)
-{
-	for (unsigned i = 0; i < e->workers; i++)
-		nat_expire(wk(e, i), now);
-	nat_reclaim(e->nat);
-}
-
-enum { BUF = 2048 };
-
-struct frame {
-	uint8_t buf[BUF];
-	struct pkt p;
-};
-
-static void frame_spec(struct frame *f, uint8_t side, const struct pkt_spec *s)
-{
-	size_t len = pkt_build(f->buf, BUF, s);
-
-	CHECK(len > 0);
-	CHECK_EQ(pkt_parse(&f->p, f->buf, (uint16_t)len, BUF), PKT_OK);
-	f->p.side = side;
-}
-
-static void frame_udp(struct frame *f, uint8_t side, uint32_t sa, uint16_t sp, uint32_t da,
-		      uint16_t dp)
-{
-	static const uint8_t payload[] = "flood";
-	struct pkt_spec s = {.saddr = sa,
-			     .daddr = da,
-			     .proto = PKT_PROTO_UDP,
-			     .sport = sp,
-			     .dport = dp,
-			     .payload = payload,
-			     .payload_len = sizeof(payload)};
-
-	frame_spec(f, side, &s);
-}
-
-static void frame_tcp(struct frame *f, uint8_t side, uint32_t sa, uint16_t sp, uint32_t da,
-		      uint16_t dp, uint8_t flags)
-{
-	struct pkt_spec s = {.saddr = sa,
-			     .daddr = da,
-			     .proto = PKT_PROTO_TCP,
-			     .sport = sp,
-			     .dport = dp,
-			     .tcp_flags = flags,
-			     .seq = 1,
-			     .ack = 1};
-
-	frame_spec(f, side, &s);
 }
 
 /* One fragment of a UDP datagram: the first (UDP header and 16 bytes,
@@ -154,20 +40,8 @@ static void frame_frag(struct frame *f, uint8_t side, uint32_t sa, uint16_t sp, 
 		s.frag_off = 8 + 16;
 		s.payload = payload + 16;
 	}
-	frame_spec(f, side, &s);
+	frame_from_spec(f, side, &s);
 	CHECK(f->p.flags & PKT_F_FRAG);
-}
-
-/* As a NIC would: the worker RSS picks, then handoffs to the owner. */
-static uint8_t route(struct env *e, struct frame *f, uint32_t now)
-{
-	struct pkt *pp = &f->p;
-	unsigned w = e->snap->table[rss_bucket(e->snap, nat_packet_hash(e->snap, &f->p))];
-
-	nat_process(wk(e, w), &pp, 1, now);
-	for (int hops = 0; f->p.verdict == PKT_HANDOFF && hops < NAT_HOPS_MAX; hops++)
-		nat_process(wk(e, f->p.to_worker), &pp, 1, now);
-	return f->p.verdict;
 }
 
 static uint8_t udp_out(struct env *e, uint32_t sa, uint16_t sp, uint32_t da, uint16_t dp,
@@ -207,7 +81,7 @@ TEST(rfc6888_req4_host_quota_stops_one_host)
 	struct env e;
 
 	nc.host_mappings = 8;
-	env_open(&e, 4, &nc);
+	env_open(&e, 4, &nc, NULL);
 	for (uint16_t port = 1; port <= 8; port++)
 		CHECK_EQ(udp_out(&e, lan(10), (uint16_t)(2000 + port), remote(1), 53, 0),
 			 PKT_TO_WAN);
@@ -235,7 +109,7 @@ TEST(rfc6888_req4_host_quota_stops_one_host)
 	 * them. */
 	for (uint32_t t = 2; t <= 310; t++)
 		tick(&e, t);
-	CHECK_EQ(live_sessions(&e), 0);
+	CHECK_EQ(TOTAL(&e, sessions), 0);
 	for (uint16_t port = 1; port <= 9; port++)
 		CHECK_EQ(udp_out(&e, lan(10), (uint16_t)(5000 + port), remote(1), 53, 311),
 			 PKT_TO_WAN);
@@ -255,7 +129,7 @@ TEST(rfc6888_req4_host_quota_mapping_without_session_gives_back)
 
 	nc.host_mappings = 2;
 	nc.sessions_per_worker = 1;
-	env_open(&e, 1, &nc);
+	env_open(&e, 1, &nc, NULL);
 	CHECK_EQ(udp_out(&e, lan(10), 2000, remote(1), 53, 0), PKT_TO_WAN);
 	/* No session left: the mapping made for it is abandoned. */
 	for (int i = 0; i < 5; i++)
@@ -274,7 +148,7 @@ TEST(rfc2827_lan_sources_outside_the_prefix_dropped)
 	struct nat_config nc = config();
 	struct env e;
 
-	env_open(&e, 1, &nc);
+	env_open(&e, 1, &nc, NULL);
 	CHECK_EQ(udp_out(&e, pkt_ipv4(10, 1, 2, 3), 2000, remote(1), 53, 0), PKT_DROP);
 	CHECK_EQ(udp_out(&e, pkt_ipv4(192, 168, 138, 5), 2000, remote(1), 53, 0), PKT_DROP);
 	/* The subnet's own address, its broadcast and the gateway's address
@@ -298,7 +172,7 @@ TEST(rfc2827_gateway_address_only_from_the_host_itself)
 	struct env e;
 	struct frame f;
 
-	env_open(&e, 1, &nc);
+	env_open(&e, 1, &nc, NULL);
 	frame_udp(&f, PKT_SIDE_LAN, lan(1), 2000, remote(1), 53);
 	f.p.flags |= PKT_F_FROM_HOST;
 	CHECK_EQ(route(&e, &f, 0), PKT_TO_WAN);
@@ -317,24 +191,24 @@ TEST(timeout_change_shortens_existing_sessions)
 	struct nat_timeouts t;
 	struct env e;
 
-	env_open(&e, 2, &nc);
+	env_open(&e, 2, &nc, NULL);
 	for (uint16_t port = 0; port < 40; port++)
 		CHECK_EQ(udp_out(&e, lan(10), (uint16_t)(2000 + port), remote(1), 53, 0),
 			 PKT_TO_WAN);
 	CHECK_EQ(udp_out(&e, lan(11), 2000, remote(1), 53, 8), PKT_TO_WAN);
 	tick(&e, 10);
-	CHECK_EQ(live_sessions(&e), 41);
+	CHECK_EQ(TOTAL(&e, sessions), 41);
 	nat_get_timeouts(e.nat, &t);
 	t.udp = 5;
 	CHECK_EQ(nat_set_timeouts(e.nat, &t), 0);
 	/* Idle since 0: due at 5, already past. The one seen at 8 lives to
 	 * 13. */
 	tick(&e, 11);
-	CHECK_EQ(live_sessions(&e), 1);
+	CHECK_EQ(TOTAL(&e, sessions), 1);
 	tick(&e, 12);
-	CHECK_EQ(live_sessions(&e), 1);
+	CHECK_EQ(TOTAL(&e, sessions), 1);
 	tick(&e, 13);
-	CHECK_EQ(live_sessions(&e), 0);
+	CHECK_EQ(TOTAL(&e, sessions), 0);
 	uint64_t retimed = cnt(&e, 0)->sessions_retimed + cnt(&e, 1)->sessions_retimed;
 	CHECK_EQ(retimed, 41);
 	env_close(&e);
@@ -347,7 +221,7 @@ TEST(timeout_change_lengthens_existing_sessions)
 	struct frame f;
 	struct env e;
 
-	env_open(&e, 1, &nc);
+	env_open(&e, 1, &nc, NULL);
 	frame_tcp(&f, PKT_SIDE_LAN, lan(10), 4000, remote(1), 80, PKT_TCP_SYN);
 	CHECK_EQ(route(&e, &f, 0), PKT_TO_WAN);
 	CHECK_EQ(udp_out(&e, lan(10), 2000, remote(1), 53, 0), PKT_TO_WAN);
@@ -357,12 +231,12 @@ TEST(timeout_change_lengthens_existing_sessions)
 	CHECK_EQ(nat_set_timeouts(e.nat, &t), 0);
 	for (uint32_t now = 1; now < 600; now++)
 		tick(&e, now);
-	CHECK_EQ(live_sessions(&e), 2);
+	CHECK_EQ(TOTAL(&e, sessions), 2);
 	tick(&e, 600);
-	CHECK_EQ(live_sessions(&e), 1); /* TCP opening */
+	CHECK_EQ(TOTAL(&e, sessions), 1); /* TCP opening */
 	for (uint32_t now = 601; now <= 1000; now++)
 		tick(&e, now);
-	CHECK_EQ(live_sessions(&e), 0);
+	CHECK_EQ(TOTAL(&e, sessions), 0);
 	env_close(&e);
 }
 
@@ -380,7 +254,7 @@ TEST(frag_table_full_evicts_oldest)
 	struct env e;
 
 	nc.frags_per_worker = 4;
-	env_open(&e, 1, &nc);
+	env_open(&e, 1, &nc, NULL);
 	for (unsigned i = 0; i < 4; i++) {
 		frame_frag(&lone[i], PKT_SIDE_WAN, remote(100 + i), 53, wan(), 7000,
 			   (uint16_t)(10 + i), false);
@@ -426,7 +300,7 @@ TEST(frag_flood_in_one_burst_each_frame_once)
 	struct env e;
 
 	nc.frags_per_worker = 8;
-	env_open(&e, 1, &nc);
+	env_open(&e, 1, &nc, NULL);
 	for (unsigned i = 0; i < N; i++) {
 		frame_frag(&lone[i], PKT_SIDE_WAN, remote(1 + i), 53, wan(), 7000, (uint16_t)i,
 			   false);
@@ -474,7 +348,7 @@ TEST(frag_per_source_limit)
 	struct env e;
 
 	nc.frags_per_worker = 32;
-	env_open(&e, 1, &nc);
+	env_open(&e, 1, &nc, NULL);
 	for (unsigned i = 0; i <= limit; i++) {
 		frame_frag(&lone[i], PKT_SIDE_WAN, remote(5), 53, wan(), 7000, (uint16_t)i, false);
 		pp = &lone[i].p;
@@ -529,7 +403,7 @@ TEST(frag_evicted_in_the_burst_that_held_it)
 	struct env e;
 
 	nc.frags_per_worker = 4;
-	env_open(&e, 1, &nc);
+	env_open(&e, 1, &nc, NULL);
 	frame_frag(&a, PKT_SIDE_WAN, remote(1), 53, wan(), 7000, 500, false);
 	pp = &a.p;
 	nat_process(wk(&e, 0), &pp, 1, 1);
@@ -548,7 +422,7 @@ TEST(frag_evicted_in_the_burst_that_held_it)
 			     .more_frags = true,
 			     .payload = (const uint8_t *)"0123456789abcdef",
 			     .payload_len = 16};
-	frame_spec(&b, PKT_SIDE_WAN, &s);
+	frame_from_spec(&b, PKT_SIDE_WAN, &s);
 	frame_frag(&c, PKT_SIDE_WAN, remote(20), 53, wan(), 7000, 700, false);
 	burst[0] = &b.p;
 	burst[1] = &c.p;
