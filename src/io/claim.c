@@ -27,6 +27,7 @@
  */
 #include "io.h"
 #include "io_internal.h"
+#include "offload.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -164,6 +165,9 @@ int io_claim_take(const char *ifname, struct io_claim **out, const char **why)
 	if (io_stack_guard_detach(&left))
 		fprintf(stderr, "rssnat: removed the stack guard pid %ld left on %s\n", dead_pid,
 			ifname);
+	if (io_offload_detach_stale(ifindex))
+		fprintf(stderr, "rssnat: removed the fast path filter pid %ld left on %s\n",
+			dead_pid, ifname);
 	record_write(c);
 	*out = c;
 	return 0;

@@ -1,0 +1,45 @@
+/* offload.h - the kernel fast path's programs and maps (bpf/offload.bpf.c
+ * says what they do; src/gw/offload.c decides what goes in them).
+ *
+ * io_offload_open() loads the object; the maps live as long as the
+ * process holds their fds (no bpffs pinning: `ip netns exec` remounts
+ * /sys). io_offload_attach() puts the tc program on an interface's ingress
+ * at priority 1, before the stack guard (priority 2), under a fixed
+ * handle: the interface claim (claim.c) makes this process its only user,
+ * and a dead holder's filter there is replaced. io_offload_sock_fd() is the
+ * socket filter for the afpacket backend's taps (io_ops.set_filter).
+ * Every call returns 0 or a negative errno; the map calls are one syscall
+ * each and never block.
+ */
+#ifndef RSSNAT_IO_OFFLOAD_H
+#define RSSNAT_IO_OFFLOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "offload_maps.h"
+
+struct io_offload;
+
+int io_offload_open(struct io_offload **out, uint64_t neigh_fresh_ns, const char **why);
+int io_offload_attach(struct io_offload *o, int ifindex, const char **why);
+int io_offload_sock_fd(const struct io_offload *o);
+/* io_offload_close() - detach what this process attached, close the maps. */
+void io_offload_close(struct io_offload *o);
+/* io_offload_detach_stale() - remove a dead holder's fast path filter
+ * from @ifindex (the claim's business): true if there was one. */
+bool io_offload_detach_stale(int ifindex);
+
+int io_offload_set_enabled(struct io_offload *o, bool on);
+/* -ENOSPC: the flow map is full. */
+int io_offload_flow_put(struct io_offload *o, const struct offload_key *k,
+			const struct offload_flow *f);
+int io_offload_flow_del(struct io_offload *o, const struct offload_key *k);
+int io_offload_flow_get(struct io_offload *o, const struct offload_key *k,
+			struct offload_flow *out);
+int io_offload_neigh_put(struct io_offload *o, int ifindex, uint32_t addr, const uint8_t mac[6],
+			 uint64_t published_ns);
+/* io_offload_stats() - the tc program's counters, summed over CPUs. */
+void io_offload_stats(struct io_offload *o, uint64_t out[OFFLOAD_STAT_COUNT]);
+
+#endif
