@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "../core/ratelimit.h"
@@ -128,6 +129,8 @@ struct gw_worker {
 	struct gw_counters c;
 };
 
+struct io_offload;
+
 struct gw {
 	struct gw_config cfg;
 	const struct io_ops *io;
@@ -155,6 +158,7 @@ struct gw {
 	/* This process's hold on each interface, and the stack guard it
 	 * attached there (io_claim_take(), io_claim_guard()). */
 	struct io_claim *claim[2];
+	struct io_offload *offload; /* the kernel fast path (offload.c); NULL: none */
 	uint16_t mtu[2];
 	uint8_t mac[2][6];
 	struct ctl_server *ctl;
@@ -226,6 +230,18 @@ void gw_rebalance_tick(struct gw *gw, uint32_t now);
  * them whole, then apply what can change live (RSS, NAT timeouts, port
  * mappings); log what waits for a restart. Nothing changes on an error. */
 void gw_reload(struct gw *gw);
+
+/* offload.c: the kernel fast path. gw_offload_open() - after the ports
+ * are open; on any refusal one line on stderr, and user space forwards
+ * everything as before. The rest: control thread. */
+void gw_offload_open(struct gw *gw);
+void gw_offload_close(struct gw *gw);
+bool gw_offload_available(const struct gw *gw);
+bool gw_offload_enabled(const struct gw *gw);
+int gw_offload_set(struct gw *gw, bool on, const char **why);
+/* gw_offload_neigh() - a neighbour just published to the workers. */
+void gw_offload_neigh(struct gw *gw, int side, uint32_t ip, const uint8_t mac[6]);
+void gw_offload_stats(struct gw *gw, FILE *out, bool json);
 
 /* host.c: the host interface and the LAN services */
 int gw_host_open(struct gw *gw, const char **why);

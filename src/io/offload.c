@@ -73,8 +73,7 @@ static int write_conf(struct io_offload *o, bool on, uint64_t fresh_ns)
 	struct offload_conf c;
 	__u32 zero = 0;
 
-	memset(&c, 0, sizeof(c));
-	if (!on && bpf_map_lookup_elem(o->conf, &zero, &c))
+	if (bpf_map_lookup_elem(o->conf, &zero, &c))
 		return -errno;
 	c.enabled = on;
 	if (fresh_ns)
@@ -152,6 +151,7 @@ bool io_offload_detach_stale(int ifindex)
 	int fd;
 	bool ours;
 
+	libbpf_set_print(io_libbpf_quiet); /* no clsact yet is no filter */
 	io_tc_hook(&hook, ifindex, BPF_TC_INGRESS);
 	io_tc_opts(&tc, 0, 0, OFFLOAD_HANDLE, OFFLOAD_PRIORITY);
 	if (bpf_tc_query(&hook, &tc) || (fd = bpf_prog_get_fd_by_id(tc.prog_id)) < 0)
