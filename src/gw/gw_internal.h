@@ -242,6 +242,11 @@ int gw_offload_set(struct gw *gw, bool on, const char **why);
 /* gw_offload_neigh() - a neighbour just published to the workers. */
 void gw_offload_neigh(struct gw *gw, int side, uint32_t ip, const uint8_t mac[6]);
 void gw_offload_stats(struct gw *gw, FILE *out, bool json);
+/* gw_offload_has() - is the frame @p describes (side, proto, addresses,
+ * ports) on the fast path now? gw_offload_packets() - frames of session
+ * @s the fast path forwarded, both ways. */
+bool gw_offload_has(struct gw *gw, const struct pkt *p);
+uint64_t gw_offload_packets(struct gw *gw, const struct nat_session_info *s);
 
 /* host.c: the host interface and the LAN services */
 int gw_host_open(struct gw *gw, const char **why);

@@ -196,6 +196,47 @@ int gw_offload_set(struct gw *gw, bool on, const char **why)
 	return 0;
 }
 
+/* As the frame of @p would arrive (explain: its fields as parsed). */
+bool gw_offload_has(struct gw *gw, const struct pkt *p)
+{
+	struct offload_key k;
+	struct offload_flow v;
+	bool echo = p->proto == PKT_PROTO_ICMP;
+
+	if (!gw->offload)
+		return false;
+	direction(gw, p->side, &k, &v);
+	k.proto = p->proto;
+	k.saddr = p->saddr;
+	k.daddr = p->daddr;
+	k.sport = htons(p->sport);
+	k.dport =
+	    echo ? (p->side == GW_LAN ? PKT_ICMP_ECHO : PKT_ICMP_ECHO_REPLY) : htons(p->dport);
+	return io_offload_flow_get(gw->offload, &k, &v) == 0;
+}
+
+uint64_t gw_offload_packets(struct gw *gw, const struct nat_session_info *s)
+{
+	struct nat_offload_flow f = {.proto = s->proto,
+				     .lan_addr = s->lan_addr,
+				     .rem_addr = s->rem_addr,
+				     .ext_addr = gw->cfg.wan_addr,
+				     .lan_port = s->lan_port,
+				     .rem_port = s->rem_port,
+				     .ext_port = s->ext_port};
+	struct offload_key k[2];
+	struct offload_flow v[2], got;
+	uint64_t n = 0;
+
+	if (!gw->offload || !s->offloaded)
+		return 0;
+	entries(gw, &f, k, v);
+	for (int i = 0; i < 2; i++)
+		if (io_offload_flow_get(gw->offload, &k[i], &got) == 0)
+			n += got.packets;
+	return n;
+}
+
 void gw_offload_neigh(struct gw *gw, int side, uint32_t ip, const uint8_t mac[6])
 {
 	if (gw->offload)
