@@ -49,6 +49,8 @@ run_suite "net: LAN floods, DHCP starvation and forged ARP (release)" tests/net/
 run_suite "net: LAN floods, DHCP starvation and forged ARP (asan+ubsan)" tests/net/test_lan_floods.sh "$BUILD/asan/rssnat"
 run_suite "net: live RSS changes under iperf3 and ping, control plane (release)" tests/net/test_live.sh "$BUILD/rssnat"
 run_suite "net: live RSS changes under iperf3 and ping, control plane (asan+ubsan)" tests/net/test_live.sh "$BUILD/asan/rssnat"
+run_suite "net: kernel fast path (offload), flows on it and what goes up (release)" tests/net/test_offload.sh "$BUILD/rssnat"
+run_suite "net: kernel fast path (offload), flows on it and what goes up (asan+ubsan)" tests/net/test_offload.sh "$BUILD/asan/rssnat"
 run_suite "net: ICMP errors rate limited under a flood (release)" tests/net/test_icmp_limit.sh "$BUILD/rssnat"
 run_suite "net: ICMP errors rate limited under a flood (asan+ubsan)" tests/net/test_icmp_limit.sh "$BUILD/asan/rssnat"
 run_suite "net: NAT state floods, a legitimate host measured (release)" tests/net/test_nat_floods.sh "$BUILD/rssnat"
