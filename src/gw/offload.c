@@ -130,11 +130,15 @@ static int attach(struct gw *gw, const char **why)
 
 	if ((err = io_offload_open(&gw->offload, (uint64_t)NEIGH_FRESH_MS * 1000000u, why)))
 		return err;
-	for (int side = GW_LAN; side <= GW_WAN; side++)
-		if ((err = io_offload_attach(gw->offload, gw->ifindex[side], why)) ||
-		    (err =
+	for (int side = GW_LAN; side <= GW_WAN; side++) {
+		struct io_guard filter;
+		if ((err = io_offload_attach(gw->offload, gw->ifindex[side], &filter, why)))
+			return err;
+		io_claim_offload(gw->claim[side], &filter);
+		if ((err =
 			 gw->io->set_filter(gw->port[side], io_offload_sock_fd(gw->offload), why)))
 			return err;
+	}
 	return io_offload_set_enabled(gw->offload, gw->cfg.offload);
 }
 

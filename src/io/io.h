@@ -80,7 +80,8 @@ int io_tc_rss_attach(const char *ifname, const struct rss_snapshot *snap, unsign
  * it: rssnat owns the interface (bpf/stack_guard.bpf.c says why). *out
  * names the filter this call installed, and only it. 0 or -errno with *why.
  * io_stack_guard_detach() removes that filter if it still runs that
- * program (true if it did), never another process's. */
+ * program (true if it did), never another process's: any tc ingress
+ * filter so named (the fast path's too, offload.h). */
 struct io_guard {
 	int ifindex;
 	uint32_t handle, priority, prog_id; /* as the kernel answered the attach */
@@ -97,6 +98,10 @@ bool io_stack_guard_detach(const struct io_guard *g);
 struct io_claim;
 int io_claim_take(const char *ifname, struct io_claim **out, const char **why);
 int io_claim_guard(struct io_claim *c, const char **why);
+/* io_claim_offload() - record the fast path's filter on the interface
+ * (offload.h), removed with the claim, or by the next holder if this
+ * process dies. */
+void io_claim_offload(struct io_claim *c, const struct io_guard *filter);
 void io_claim_release(struct io_claim *c);
 
 /* io_rss_from_device() - the engine configuration that computes what a

@@ -8,11 +8,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 enum {
-	OFFLOAD_PRIORITY = 1, /* before the stack guard (stack_guard.c) */
-	OFFLOAD_HANDLE = 0x0ff1,
+	OFFLOAD_PRIORITY = 1,	/* before the stack guard (stack_guard.c) */
+	OFFLOAD_ANY_HANDLE = 0, /* the kernel chooses one that is free */
 	OFFLOAD_IFACES_MAX = 2,
 };
 
@@ -20,7 +19,7 @@ struct io_offload {
 	struct bpf_object *obj;
 	int tc_fd, sock_fd;
 	int flows, neighs, conf, stats;
-	int ifindex[OFFLOAD_IFACES_MAX];
+	struct io_guard filter[OFFLOAD_IFACES_MAX]; /* as attached */
 	unsigned n_ifaces;
 };
 
@@ -106,12 +105,13 @@ int io_offload_sock_fd(const struct io_offload *o)
 	return o->sock_fd;
 }
 
-int io_offload_attach(struct io_offload *o, int ifindex, const char **why)
+int io_offload_attach(struct io_offload *o, int ifindex, struct io_guard *out, const char **why)
 {
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts tc;
 	int err;
 
+	memset(out, 0, sizeof(*out));
 	if (o->n_ifaces == OFFLOAD_IFACES_MAX) {
 		*why = "the fast path is already on two interfaces";
 		return -ENOSPC;
@@ -122,46 +122,15 @@ int io_offload_attach(struct io_offload *o, int ifindex, const char **why)
 		*why = "cannot add the clsact qdisc for the fast path";
 		return err;
 	}
-	io_tc_opts(&tc, o->tc_fd, BPF_TC_F_REPLACE, OFFLOAD_HANDLE, OFFLOAD_PRIORITY);
+	/* No BPF_TC_F_REPLACE: a new filter, never someone else's. */
+	io_tc_opts(&tc, o->tc_fd, 0, OFFLOAD_ANY_HANDLE, OFFLOAD_PRIORITY);
 	if ((err = bpf_tc_attach(&hook, &tc))) {
 		*why = "the kernel refused the fast path's tc ingress filter";
 		return err;
 	}
-	o->ifindex[o->n_ifaces++] = ifindex;
+	*out = (struct io_guard){ifindex, tc.handle, tc.priority, tc.prog_id};
+	o->filter[o->n_ifaces++] = *out;
 	return 0;
-}
-
-static void detach(int ifindex)
-{
-	struct bpf_tc_hook hook;
-	struct bpf_tc_opts tc;
-
-	io_tc_hook(&hook, ifindex, BPF_TC_INGRESS);
-	io_tc_opts(&tc, 0, 0, OFFLOAD_HANDLE, OFFLOAD_PRIORITY);
-	(void)bpf_tc_detach(&hook, &tc);
-}
-
-/* Only a filter that runs a program of ours (by name) at our handle. */
-bool io_offload_detach_stale(int ifindex)
-{
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
-	struct bpf_tc_hook hook;
-	struct bpf_tc_opts tc;
-	int fd;
-	bool ours;
-
-	libbpf_set_print(io_libbpf_quiet); /* no clsact yet is no filter */
-	io_tc_hook(&hook, ifindex, BPF_TC_INGRESS);
-	io_tc_opts(&tc, 0, 0, OFFLOAD_HANDLE, OFFLOAD_PRIORITY);
-	if (bpf_tc_query(&hook, &tc) || (fd = bpf_prog_get_fd_by_id(tc.prog_id)) < 0)
-		return false;
-	memset(&info, 0, sizeof(info));
-	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, "offload_tc");
-	close(fd);
-	if (ours)
-		detach(ifindex);
-	return ours;
 }
 
 void io_offload_close(struct io_offload *o)
@@ -169,8 +138,8 @@ void io_offload_close(struct io_offload *o)
 	if (!o)
 		return;
 	for (unsigned i = 0; i < o->n_ifaces; i++)
-		detach(o->ifindex[i]);
-	bpf_object__close(o->obj); /* the maps go with their last fd */
+		(void)io_stack_guard_detach(&o->filter[i]); /* ours, if still there */
+	bpf_object__close(o->obj);			    /* the maps go with their last fd */
 	free(o);
 }
 

@@ -4,10 +4,13 @@
  * io_offload_open() loads the object; the maps live as long as the
  * process holds their fds (no bpffs pinning: `ip netns exec` remounts
  * /sys). io_offload_attach() puts the tc program on an interface's ingress
- * at priority 1, before the stack guard (priority 2), under a fixed
- * handle: the interface claim (claim.c) makes this process its only user,
- * and a dead holder's filter there is replaced. io_offload_sock_fd() is the
- * socket filter for the afpacket backend's taps (io_ops.set_filter).
+ * at priority 1, before the stack guard (priority 2), in a filter of its
+ * own (the kernel chooses the handle; *out names it, for the interface's
+ * claim to record: a dead holder's is removed by the next, claim.c), and
+ * io_offload_close() removes only the filters it attached, if they still
+ * run its program: two instances that cannot see each other's claims
+ * (another /run) each keep their own. io_offload_sock_fd() is the socket
+ * filter for the afpacket backend's taps (io_ops.set_filter).
  * Every call returns 0 or a negative errno; the map calls are one syscall
  * each and never block.
  */
@@ -17,18 +20,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "io.h"
 #include "offload_maps.h"
 
 struct io_offload;
 
 int io_offload_open(struct io_offload **out, uint64_t neigh_fresh_ns, const char **why);
-int io_offload_attach(struct io_offload *o, int ifindex, const char **why);
+int io_offload_attach(struct io_offload *o, int ifindex, struct io_guard *out, const char **why);
 int io_offload_sock_fd(const struct io_offload *o);
 /* io_offload_close() - detach what this process attached, close the maps. */
 void io_offload_close(struct io_offload *o);
-/* io_offload_detach_stale() - remove a dead holder's fast path filter
- * from @ifindex (the claim's business): true if there was one. */
-bool io_offload_detach_stale(int ifindex);
 
 int io_offload_set_enabled(struct io_offload *o, bool on);
 /* -ENOSPC: the flow map is full. */
