@@ -71,6 +71,16 @@ up=$((u1 - u0))
 	t_pass "iperf3 TCP ${mbit:-?} Mbit/s on the fast path: $fwd frames forwarded in the kernel, $up through the workers" ||
 	t_fail "iperf3 on the fast path" "rc=$rc forwarded=$fwd user-space rx=$up" "$(echo "$out" | tail -3)"
 
+# top's kernel row: the fast path's rate, which no queue sees.
+ip netns exec ${RG}-lan timeout 10 iperf3 -c 203.0.113.80 -t 3 >/dev/null 2>&1 &
+TOPIPERF=$!
+BG="$BG $TOPIPERF"
+sleep 0.5
+top=$("$RSSNAT" top --batch --count 2 --interval 1 --socket "$SOCK" 2>&1)
+wait "$TOPIPERF"
+echo "$top" | awk '$1 == "kernel" && $2 + 0 > 1000 {k=1} END {exit !k}' &&
+	t_pass "top: the kernel row shows the fast path's frames per second" || t_fail "top kernel row" "$top"
+
 # ---- UDP: an exchange, and ICMP errors about it while it is offloaded ----
 # One connected socket to the echo server: 100 round trips (offloaded after
 # the first reply), then Time Exceeded with TTL 2 (the next router, about a

@@ -27,8 +27,8 @@ trap topo_cleanup EXIT
 SERVICES_OFF=""
 "$RSSNAT" help run | grep -q -- '--dhcp on|off' && SERVICES_OFF="$SERVICES_OFF --dhcp off"
 "$RSSNAT" help run | grep -q -- '--dns on|off' && SERVICES_OFF="$SERVICES_OFF --dns off"
-# top shows the workers' queues: the traffic must go through them, not
-# the kernel fast path (issue 12), which top does not show yet.
+# The queue rows are the workers': the traffic must go through them, not
+# the kernel fast path (issue 12; its row is test_offload.sh's business).
 "$RSSNAT" help run | grep -q -- '--offload enabled|disabled' && SERVICES_OFF="$SERVICES_OFF --offload disabled"
 start_top_gw() { # QUEUES
 	# shellcheck disable=SC2086
