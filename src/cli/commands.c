@@ -125,7 +125,8 @@ const struct cli_command cli_commands[] = {
      "can tell (an interface missing, an address the kernel holds) is a warning.\n"
      "Exit 0 (FILE: ok) or 2. A running gateway reads its file again on SIGHUP\n"
      "(systemctl reload rssnat): the same checks, then RSS settings, NAT timeouts,\n"
-     "host-mappings and port mappings change live; the rest waits for a restart\n"
+     "host-mappings, offload and port mappings change live; the rest waits for a\n"
+     "restart\n"
      "(logged).\n",
      cli_check_config},
     {"show stats", "[--json] [--socket PATH]",

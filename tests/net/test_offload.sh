@@ -81,6 +81,14 @@ wait "$TOPIPERF"
 echo "$top" | awk '$1 == "kernel" && $2 + 0 > 1000 {k=1} END {exit !k}' &&
 	t_pass "top: the kernel row shows the fast path's frames per second" || t_fail "top kernel row" "$top"
 
+# ICMP echo on the fast path once its first reply went through the workers.
+f0=$(fast forwarded)
+out=$(in_ns ${RG}-lan ping -c 10 -i 0.1 -W 1 203.0.113.80 2>&1)
+f1=$(fast forwarded)
+echo "$out" | grep -q " 0% packet loss" && [ $((f1 - f0)) -ge 16 ] &&
+	t_pass "ping: 10 of 10, $((f1 - f0)) frames forwarded in the kernel" ||
+	t_fail "ping on the fast path" "forwarded $((f1 - f0))" "$(echo "$out" | tail -2)"
+
 # ---- UDP: an exchange, and ICMP errors about it while it is offloaded ----
 # One connected socket to the echo server: 100 round trips (offloaded after
 # the first reply), then Time Exceeded with TTL 2 (the next router, about a
@@ -253,13 +261,25 @@ nostate=$(($(stat_sum drops:TCP_NO_SESSION drops:NO_MAPPING drops:HANDOFF_STALE 
 [ "$nostate" = 0 ] && t_pass "no packet dropped for lack of state" ||
 	t_fail "drops for lack of state" "$nostate" "$(ctl show stats | grep '^drop')"
 
-# ---- --offload disabled at start ----
+# ---- offload disabled at start (the file's key), enabled by a reload ----
 stop_gw
-GW_ARGS="--offload disabled" start_gw 2 || { t_fail "rssnat --offload disabled starts" "$(cat "$T_TMP/gw.log")"; t_done; exit 1; }
+echo "offload disabled" >"$T_TMP/offload.conf"
+GW_ARGS="--config $T_TMP/offload.conf" start_gw 2 || { t_fail "rssnat --offload disabled starts" "$(cat "$T_TMP/gw.log")"; t_done; exit 1; }
 [ "$(global "Offload State")" = disabled ] && t_pass "--offload disabled: Offload State : disabled" ||
 	t_fail "--offload disabled" "$(ctl show global | head -4)"
 out=$(in_ns ${RG}-lan timeout 15 iperf3 -c 203.0.113.80 -t 2 2>&1)
 [ $? -eq 0 ] && [ "$(fast forwarded)" = 0 ] && t_pass "--offload disabled: iperf3 through the workers only" ||
 	t_fail "--offload disabled forwards nothing" "forwarded $(fast forwarded)" "$(echo "$out" | tail -2)"
+echo "offload enabled" >"$T_TMP/offload.conf"
+kill -HUP "$GW_PID"
+for _ in $(seq 1 30); do
+	[ "$(global "Offload State")" = enabled ] && break
+	sleep 0.1
+done
+out=$(in_ns ${RG}-lan timeout 15 iperf3 -c 203.0.113.80 -t 2 2>&1)
+[ "$(global "Offload State")" = enabled ] && grep -q "reload: offload now enabled" "$T_TMP/gw.log" &&
+	[ "$(fast forwarded)" -gt 1000 ] &&
+	t_pass "SIGHUP with offload enabled in the file: Offload State : enabled, flows on the fast path" ||
+	t_fail "reload enables offload" "$(global "Offload State") forwarded $(fast forwarded)" "$(grep reload "$T_TMP/gw.log")"
 stop_gw
 t_done
