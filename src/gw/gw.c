@@ -317,7 +317,8 @@ static int open_ports(struct gw *gw, const char **why)
 					.queues = gw->n,
 					.side = (unsigned)side,
 					.snap = gw->snap,
-					.ring_frames = GW_RING_FRAMES};
+					.ring_frames = GW_RING_FRAMES,
+					.offload = gw->offload};
 		gw->ifindex[side] = (int)if_nametoindex(names[side]);
 		if ((err = gw->io->open(&prm, &gw->port[side], why)))
 			return err;
@@ -391,6 +392,7 @@ static int build(struct gw *gw, const char **why)
 	nc.lan_net = gw->cfg.lan_addr & gw->cfg.lan_mask;
 	if ((err = nat_create(&nc, gw->snap, gw->n, &gw->nat, why)))
 		return err;
+	gw_offload_load(gw);
 	if ((err = open_ports(gw, why)))
 		return err;
 	if ((err = alloc_workers(gw))) {

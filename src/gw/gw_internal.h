@@ -231,9 +231,12 @@ void gw_rebalance_tick(struct gw *gw, uint32_t now);
  * mappings); log what waits for a restart. Nothing changes on an error. */
 void gw_reload(struct gw *gw);
 
-/* offload.c: the kernel fast path. gw_offload_open() - after the ports
- * are open; on any refusal one line on stderr, and user space forwards
+/* offload.c: the kernel fast path. gw_offload_load() - its programs and
+ * maps, before the ports open (the afxdp backend's XDP program shares the
+ * maps); gw_offload_open() - attached and enabled, after the ports are
+ * open. On any refusal one line on stderr, and user space forwards
  * everything as before. The rest: control thread. */
+void gw_offload_load(struct gw *gw);
 void gw_offload_open(struct gw *gw);
 void gw_offload_close(struct gw *gw);
 bool gw_offload_available(const struct gw *gw);

@@ -124,35 +124,44 @@ static bool flow_last_seen(void *ctx, const struct nat_offload_flow *f, uint32_t
 
 static const struct nat_offload_ops flow_ops = {flow_install, flow_remove, flow_last_seen};
 
+/* The tc program on both interfaces; the backend's receive told to leave
+ * alone what it forwards (afpacket: the socket filter; afxdp: its XDP
+ * program shares the maps since open()); then the programs enabled. */
 static int attach(struct gw *gw, const char **why)
 {
 	int err;
 
-	if ((err = io_offload_open(&gw->offload, (uint64_t)NEIGH_FRESH_MS * 1000000u, why)))
-		return err;
 	for (int side = GW_LAN; side <= GW_WAN; side++) {
 		struct io_guard filter;
 		if ((err = io_offload_attach(gw->offload, gw->ifindex[side], &filter, why)))
 			return err;
 		io_claim_offload(gw->claim[side], &filter);
-		if ((err =
+		if (gw->io->set_filter &&
+		    (err =
 			 gw->io->set_filter(gw->port[side], io_offload_sock_fd(gw->offload), why)))
 			return err;
 	}
 	return io_offload_set_enabled(gw->offload, gw->cfg.offload);
 }
 
+void gw_offload_load(struct gw *gw)
+{
+	const char *why = "";
+
+	if (io_offload_open(&gw->offload, (uint64_t)NEIGH_FRESH_MS * 1000000u, &why)) {
+		fprintf(stderr,
+			"rssnat: offload unavailable (%s): user space forwards every packet\n",
+			why);
+		gw->offload = NULL;
+	}
+}
+
 void gw_offload_open(struct gw *gw)
 {
 	const char *why = "";
 
-	if (!gw->io->set_filter) {
-		fprintf(stderr,
-			"rssnat: offload unavailable with the %s backend: user space forwards "
-			"every packet\n",
-			gw->cfg.backend);
+	if (!gw->offload)
 		return;
-	}
 	if (attach(gw, &why)) {
 		fprintf(stderr,
 			"rssnat: offload unavailable (%s): user space forwards every packet\n",

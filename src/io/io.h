@@ -19,6 +19,7 @@ struct pkt;
 struct rss_snapshot;
 struct rss_config;
 struct io_port;
+struct io_offload;
 
 struct io_params {
 	const char *ifname;
@@ -26,6 +27,10 @@ struct io_params {
 	unsigned side;			 /* enum pkt_side: which field set to hash with */
 	const struct rss_snapshot *snap; /* initial RSS; io_set_rss() changes it */
 	unsigned ring_frames;		 /* per queue and direction; 0: backend default */
+	/* The kernel fast path whose maps the backend's own eBPF program
+	 * shares (afxdp: its XDP program passes the fast path's frames to
+	 * tc); NULL: none. */
+	struct io_offload *offload;
 };
 
 struct io_queue_stats {

@@ -90,13 +90,29 @@ int io_offload_open(struct io_offload **out, uint64_t neigh_fresh_ns, const char
 		*why = "out of memory";
 		return -ENOMEM;
 	}
-	if ((err = load(o, why)) || (err = write_conf(o, true, neigh_fresh_ns))) {
+	/* Disabled until the caller has attached everything. */
+	if ((err = load(o, why)) || (err = write_conf(o, false, neigh_fresh_ns))) {
 		if (err == -EPERM || !*why)
 			*why = "cannot write the fast path's configuration map";
 		io_offload_close(o);
 		return err;
 	}
 	*out = o;
+	return 0;
+}
+
+int io_offload_reuse_maps(const struct io_offload *o, struct bpf_object *obj, const char **why)
+{
+	static const char *const names[] = {"offload_flows", "offload_neighs", "offload_conf"};
+	const int fds[] = {o->flows, o->neighs, o->conf};
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, names[i]);
+		if (!m || bpf_map__reuse_fd(m, fds[i])) {
+			*why = "cannot give the XDP program the fast path's maps";
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 

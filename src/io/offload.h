@@ -28,6 +28,11 @@ struct io_offload;
 int io_offload_open(struct io_offload **out, uint64_t neigh_fresh_ns, const char **why);
 int io_offload_attach(struct io_offload *o, int ifindex, struct io_guard *out, const char **why);
 int io_offload_sock_fd(const struct io_offload *o);
+/* io_offload_reuse_maps() - another object that includes bpf/offload_decide.h
+ * (the afxdp backend's XDP program), before it is loaded: its maps become
+ * these. */
+struct bpf_object;
+int io_offload_reuse_maps(const struct io_offload *o, struct bpf_object *obj, const char **why);
 /* io_offload_close() - detach what this process attached, close the maps. */
 void io_offload_close(struct io_offload *o);
 

@@ -138,11 +138,10 @@ filters() { # DEV [PROGRAM]: the tc ingress filters (running PROGRAM) on DEV in 
 		grep -c "${2:-.}"
 }
 
-# guarded NAME: the first instance's stack guards are in place, and with
-# afpacket its fast path filters (issue 12; afxdp has none), and nothing else.
+# guarded NAME: the first instance's stack guards are in place, and its
+# fast path filters (issue 12), and nothing else.
 guarded() {
-	local l w o=0
-	case $1 in afpacket*) o=1 ;; esac
+	local l w o=1
 	l="$(filters lan0 stack_guard) $(filters lan0 offload_tc) $(filters lan0)"
 	w="$(filters wan0 stack_guard) $(filters wan0 offload_tc) $(filters wan0)"
 	[ "$l" = "1 $o $((1 + o))" ] && [ "$w" = "1 $o $((1 + o))" ] &&

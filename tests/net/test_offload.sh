@@ -11,7 +11,10 @@
 # `set global rss=` under iperf3 and ping lose no flow.
 # Needs root. The topology is gw_topo.sh's (RSSNAT_NETNS prefix); every
 # wait is bounded and the EXIT trap removes the namespaces, also on failure.
+# OFFLOAD_BACKEND=afxdp runs it on the afxdp backend (its XDP program passes
+# the fast path's frames to tc).
 set -u
+BACKEND=${OFFLOAD_BACKEND:-afpacket}
 RSSNAT=$(cd "$(dirname "${1:?usage: $0 PATH/TO/rssnat}")" && pwd)/$(basename "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/assert.sh"
@@ -40,7 +43,7 @@ user_rx() { stat_sum rx_lan rx_wan; }
 
 topology || net_fail_hard "cannot build the namespaces"
 servers
-start_gw 2 || { t_fail "rssnat starts" "$(cat "$T_TMP/gw.log")"; t_done; exit 1; }
+start_gw 2 "$BACKEND" || { t_fail "rssnat starts ($BACKEND)" "$(cat "$T_TMP/gw.log")"; t_done; exit 1; }
 if grep -q "offload unavailable" "$T_TMP/gw.log"; then
 	t_fail "the kernel takes the fast path" "$(cat "$T_TMP/gw.log")"
 	t_done
@@ -264,7 +267,7 @@ nostate=$(($(stat_sum drops:TCP_NO_SESSION drops:NO_MAPPING drops:HANDOFF_STALE 
 # ---- offload disabled at start (the file's key), enabled by a reload ----
 stop_gw
 echo "offload disabled" >"$T_TMP/offload.conf"
-GW_ARGS="--config $T_TMP/offload.conf" start_gw 2 || { t_fail "rssnat --offload disabled starts" "$(cat "$T_TMP/gw.log")"; t_done; exit 1; }
+GW_ARGS="--config $T_TMP/offload.conf" start_gw 2 "$BACKEND" || { t_fail "rssnat --offload disabled starts" "$(cat "$T_TMP/gw.log")"; t_done; exit 1; }
 [ "$(global "Offload State")" = disabled ] && t_pass "--offload disabled: Offload State : disabled" ||
 	t_fail "--offload disabled" "$(ctl show global | head -4)"
 out=$(in_ns ${RG}-lan timeout 15 iperf3 -c 203.0.113.80 -t 2 2>&1)
