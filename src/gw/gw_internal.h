@@ -244,6 +244,9 @@ bool gw_offload_enabled(const struct gw *gw);
 int gw_offload_set(struct gw *gw, bool on, const char **why);
 /* gw_offload_neigh() - a neighbour just published to the workers. */
 void gw_offload_neigh(struct gw *gw, int side, uint32_t ip, const uint8_t mac[6]);
+/* gw_offload_neigh_withdraw() - a neighbour the workers must no longer use
+ * (for neigh_withdraw(), which another branch adds: call it there). */
+void gw_offload_neigh_withdraw(struct gw *gw, int side, uint32_t ip);
 void gw_offload_stats(struct gw *gw, FILE *out, bool json);
 /* gw_offload_has() - is the frame @p describes (side, proto, addresses,
  * ports) on the fast path now? gw_offload_packets() - frames of session

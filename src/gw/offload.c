@@ -256,6 +256,12 @@ void gw_offload_neigh(struct gw *gw, int side, uint32_t ip, const uint8_t mac[6]
 		(void)io_offload_neigh_put(gw->offload, gw->ifindex[side], ip, mac, mono_ns());
 }
 
+void gw_offload_neigh_withdraw(struct gw *gw, int side, uint32_t ip)
+{
+	if (gw->offload)
+		(void)io_offload_neigh_del(gw->offload, gw->ifindex[side], ip);
+}
+
 void gw_offload_stats(struct gw *gw, FILE *out, bool json)
 {
 	uint64_t c[OFFLOAD_STAT_COUNT] = {0};

@@ -194,6 +194,13 @@ int io_offload_neigh_put(struct io_offload *o, int ifindex, uint32_t addr, const
 	return bpf_map_update_elem(o->neighs, &k, &n, BPF_ANY) ? -errno : 0;
 }
 
+int io_offload_neigh_del(struct io_offload *o, int ifindex, uint32_t addr)
+{
+	struct offload_neigh_key k = {.ifindex = (__u32)ifindex, .addr = addr};
+
+	return bpf_map_delete_elem(o->neighs, &k) && errno != ENOENT ? -errno : 0;
+}
+
 void io_offload_stats(struct io_offload *o, uint64_t out[OFFLOAD_STAT_COUNT])
 {
 	static uint64_t per_cpu[IO_CPUS_MAX];

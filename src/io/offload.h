@@ -46,6 +46,7 @@ int io_offload_flow_get(struct io_offload *o, const struct offload_key *k,
 int io_offload_neigh_put(struct io_offload *o, int ifindex, uint32_t addr, const uint8_t mac[6],
 			 uint64_t published_ns);
 /* io_offload_stats() - the tc program's counters, summed over CPUs. */
+int io_offload_neigh_del(struct io_offload *o, int ifindex, uint32_t addr);
 void io_offload_stats(struct io_offload *o, uint64_t out[OFFLOAD_STAT_COUNT]);
 
 #endif
