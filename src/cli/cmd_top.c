@@ -40,7 +40,7 @@ enum {
 	TOP_QUEUES_MAX = 64,	 /* as `rssnat run --queues` */
 	TOP_MS_MIN = 200,	 /* --interval 0.2 */
 	TOP_MS_MAX = 60000,	 /* --interval 60 */
-	TOP_HEADER_LINES = 4,	 /* title, blank, column names, and the total */
+	TOP_HEADER_LINES = 5,	 /* title, blank, column names, the total, the kernel row */
 	TOP_RSS_MAX = 32,	 /* the RSS state word shown in the header */
 	TOP_JSON_DEPTH_MAX = 64, /* deeper replies are not the daemon's */
 };
@@ -62,6 +62,10 @@ struct top_sample {
 	struct timespec at; /* CLOCK_MONOTONIC */
 	unsigned n;
 	struct top_queue q[TOP_QUEUES_MAX];
+	/* The kernel fast path (show stats' offload object): frames it
+	 * forwarded, as received and sent; none: the daemon has none. */
+	bool has_fast;
+	struct top_queue fast;
 };
 
 /* The terminal while the view is interactive. */
@@ -220,7 +224,15 @@ static int stats_from_json(struct top_sample *s, const char *text, size_t len)
 {
 	const char *end = text + len, *p = json_ws(text, end);
 
+	const char *fast = p < end && *p == '{' ? json_member(p, end, "offload") : NULL;
+
 	s->n = 0;
+	s->has_fast = fast && fast < end && *fast == '{';
+	memset(&s->fast, 0, sizeof(s->fast));
+	if (s->has_fast) {
+		const char *fast_end = json_skip(fast, end);
+		s->fast.rx = s->fast.tx = s->fast.local = json_u64(fast, fast_end, "forwarded");
+	}
 	if (p >= end || *p != '{' || !(p = json_member(p, end, "queues")) || p >= end || *p != '[')
 		return -1;
 	for (p = json_ws(p + 1, end); p < end && *p == '{';) {
@@ -403,6 +415,8 @@ static void render(FILE *out, const struct top_term *t, const struct top_opts *o
 		fprintf(out, "  ... %u more queue%s%s\n", cur->n - shown,
 			cur->n - shown == 1 ? "" : "s", eol);
 	print_row(out, eol, "total", &sum, prev ? &prev_sum : NULL, dt);
+	if (cur->has_fast) /* translated in the kernel, never seen by a queue */
+		print_row(out, eol, "kernel", &cur->fast, prev ? &prev->fast : NULL, dt);
 	fprintf(out, "%s", t->interactive ? "\033[J" : "\n");
 }
 

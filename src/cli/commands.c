@@ -67,6 +67,8 @@ const struct cli_command cli_commands[] = {
      "                        fanout) or afxdp (AF_XDP, steered by the NIC's RSS)\n"
      "  --pin on|off          on: worker N on the Nth CPU the process may use\n"
      "                        (wrapping); off (default): the scheduler places them\n"
+     "  --offload enabled|disabled  established flows forwarded by eBPF in the kernel\n"
+     "                        (default enabled), as 'set global offload='\n"
      "  --socket PATH         control socket (default /run/rssnat/rssnat.sock)\n"
      "  --port-map P:EXT=ADDR:PORT  a service reachable from the WAN, e.g.\n"
      "                        tcp:8080=192.168.137.10:80 (repeatable)\n"
@@ -122,7 +124,8 @@ const struct cli_command cli_commands[] = {
      "can tell (an interface missing, an address the kernel holds) is a warning.\n"
      "Exit 0 (FILE: ok) or 2. A running gateway reads its file again on SIGHUP\n"
      "(systemctl reload rssnat): the same checks, then RSS settings, NAT timeouts,\n"
-     "host-mappings and port mappings change live; the rest waits for a restart\n"
+     "host-mappings, offload and port mappings change live; the rest waits for a\n"
+     "restart\n"
      "(logged).\n",
      cli_check_config},
     {"show stats", "[--json] [--socket PATH]",
@@ -135,7 +138,8 @@ const struct cli_command cli_commands[] = {
     {"show global", "[--json] [--socket PATH]",
      "The running gateway's global state, as netsh interface tcp show global.",
      "One 'Name : value' line each: Receive-Side Scaling State (enabled or\n"
-     "disabled), Internet Connection Sharing State, receive queues in use, hash\n"
+     "disabled), Internet Connection Sharing State, Offload State (enabled,\n"
+     "disabled, or unavailable), receive queues in use, hash\n"
      "function and key, field sets per side, indirection table size and weights,\n"
      "steering mode, configuration version, sessions, the local vs handed-off\n"
      "share of translated packets, and the LAN services.\n\n"
@@ -143,12 +147,19 @@ const struct cli_command cli_commands[] = {
      "  rssnat show global | grep Receive-Side\n"
      "  Receive-Side Scaling State          : enabled\n",
      cli_daemon},
-    {"set global", "rss=enabled|disabled [--json] [--socket PATH]",
-     "Switch RSS on or off on the running gateway, without losing a flow.",
-     "Disabled, every bucket of the indirection table goes to queue 0 (one worker\n"
-     "translates everything); enabled, the table spreads them again. Sessions move\n"
-     "with their buckets to their new worker; packets that arrive mid-move are\n"
-     "handed off, none is dropped for lack of state. Prints the new state.\n",
+    {"set global", "[rss=enabled|disabled] [offload=enabled|disabled] [--json] [--socket PATH]",
+     "Switch RSS or the kernel fast path on or off on the running gateway, without losing a flow.",
+     "  rss=enabled|disabled      disabled, every bucket of the indirection table\n"
+     "                            goes to queue 0 (one worker translates\n"
+     "                            everything); enabled, the table spreads them\n"
+     "                            again. Sessions move with their buckets to their\n"
+     "                            new worker; packets that arrive mid-move are\n"
+     "                            handed off, none is dropped for lack of state.\n"
+     "  offload=enabled|disabled  disabled, the eBPF fast path sends every frame\n"
+     "                            to the workers at once and sessions go on there;\n"
+     "                            enabled, established sessions go back to it on\n"
+     "                            their next packet.\n"
+     "Prints the new state.\n",
      cli_daemon},
     {"show rss", "[--json] [--socket PATH]",
      "The running gateway's RSS table, and per queue: buckets, packets, sessions, load.",
@@ -179,7 +190,8 @@ const struct cli_command cli_commands[] = {
     {"show sessions", "[proto=P] [addr=A] [port=N] [queue=Q] [limit=N] [--json] [--socket PATH]",
      "The running gateway's NAT sessions, filtered.",
      "One line per session: queue= proto= lan=ADDR:PORT ext=ADDR:PORT\n"
-     "remote=ADDR:PORT state= expires_in=, then shown=N matched=N. Filters: proto\n"
+     "remote=ADDR:PORT state= expires_in= offloaded=yes|no fast_packets=N (frames\n"
+     "the kernel fast path forwarded), then shown=N matched=N. Filters: proto\n"
      "tcp|udp|icmp; addr matches the LAN or the remote address; port the LAN,\n"
      "external or remote port; queue one worker; limit lines (default 100, 0 all).\n"
      "Each worker copies its own sessions between two bursts.\n",
@@ -188,7 +200,8 @@ const struct cli_command cli_commands[] = {
      "Where a packet goes in the running gateway, and why: hash, bucket, queue, owner.",
      "SRC on the LAN is a packet leaving; DST the WAN address is one arriving (a\n"
      "reply, or a port mapping). Prints side= hash= bucket= queue= mapping=\n"
-     "ext_port= home_bucket= owner= local=, then a why: line: translated where it\n"
+     "ext_port= home_bucket= owner= local=, an offloaded: yes|no line (on the\n"
+     "kernel fast path now), then a why: line: translated where it\n"
      "lands, handed off to the owner of its mapping's home bucket, or what a first\n"
      "packet would create. proto defaults to udp; for icmp the port is the echo\n"
      "identifier.\n\n"
@@ -236,7 +249,9 @@ const struct cli_command cli_commands[] = {
      "sent (TX/s), packets the queue translated itself (LOCAL/s) and handed to the\n"
      "worker that owns their session (HANDOFF/s, and HOFF% of the two), frames lost\n"
      "for any reason (DROP/s: NAT and router drops, full rings, send failures), and\n"
-     "its live sessions; then the total. The header has the time, the number of\n"
+     "its live sessions; then the total, and a kernel row: the frames the kernel\n"
+     "fast path forwarded (offload), which no queue sees. The header has the time,\n"
+     "the number of\n"
      "queues and the RSS state when the daemon reports it.\n\n"
      "On a terminal the screen is redrawn in place until q (or Ctrl-C); elsewhere,\n"
      "or with --batch, each refresh is a block of plain lines.\n\n"

@@ -341,6 +341,12 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 		return 0;
 	case 'A':
 		return parse_on_off("--pin", v, &cfg->pin);
+	case 'O':
+		if (strcmp(v, "enabled") && strcmp(v, "disabled"))
+			return cli_usage_error(where("--offload"),
+					       "'%s' is neither enabled nor disabled", v);
+		cfg->offload = !strcmp(v, "enabled");
+		return 0;
 	case 'K':
 		if (cli_parse_uint(v, 0, 3600000, &n))
 			return cli_usage_error(where("--arp-locktime"),
@@ -393,6 +399,7 @@ static const struct option run_longopts[] = {
     {"queues", required_argument, NULL, 'q'},
     {"backend", required_argument, NULL, 'b'},
     {"pin", required_argument, NULL, 'A'},
+    {"offload", required_argument, NULL, 'O'},
     {"socket", required_argument, NULL, 's'},
     {"mss-clamp", required_argument, NULL, 'm'},
     {"arp-locktime", required_argument, NULL, 'K'},

@@ -145,7 +145,7 @@ static bool session_matches(const struct session_filter *f, const struct nat_ses
 		s->rem_port == f->port);
 }
 
-static void print_session(const struct gw *gw, FILE *out, bool json, bool first, unsigned q,
+static void print_session(struct gw *gw, FILE *out, bool json, bool first, unsigned q,
 			  const struct nat_session_info *s, uint32_t now_s)
 {
 	char lan[INET_ADDRSTRLEN], ext[INET_ADDRSTRLEN], rem[INET_ADDRSTRLEN];
@@ -153,13 +153,15 @@ static void print_session(const struct gw *gw, FILE *out, bool json, bool first,
 
 	fprintf(out,
 		json ? "%s{\"queue\":%u,\"proto\":\"%s\",\"lan\":\"%s:%u\",\"ext\":\"%s:%u\","
-		       "\"remote\":\"%s:%u\",\"state\":\"%s\",\"expires_in\":%ld}"
+		       "\"remote\":\"%s:%u\",\"state\":\"%s\",\"expires_in\":%ld,"
+		       "\"offloaded\":\"%s\",\"fast_packets\":%llu}"
 		     : "%squeue=%u proto=%s lan=%s:%u ext=%s:%u remote=%s:%u state=%s "
-		       "expires_in=%ld\n",
+		       "expires_in=%ld offloaded=%s fast_packets=%llu\n",
 		json && !first ? "," : "", q, proto_name(s->proto), ip_text(s->lan_addr, lan),
 		s->lan_port, ip_text(gw->cfg.wan_addr, ext), s->ext_port, ip_text(s->rem_addr, rem),
 		s->rem_port, s->proto == PKT_PROTO_TCP ? nat_tcp_state_name(s->tcp_state) : "-",
-		left > 0 ? left : 0);
+		left > 0 ? left : 0, s->offloaded ? "yes" : "no",
+		(unsigned long long)gw_offload_packets(gw, s));
 }
 
 /* A listing in progress: one worker's sessions at a time, copied by the
@@ -358,7 +360,7 @@ struct explained {
 	struct nat_mapping_info m;
 };
 
-static void explain_print(const struct gw *gw, const struct explained *e, FILE *out, bool json)
+static void explain_print(struct gw *gw, const struct explained *e, FILE *out, bool json)
 {
 	/* A mapping keeps the bucket it was born in; after a table-size change
 	 * only its low bits index the table. */
@@ -388,12 +390,13 @@ static void explain_print(const struct gw *gw, const struct explained *e, FILE *
 	fprintf(out,
 		json ? "{\"side\":\"%s\",\"hash\":\"0x%08x\",\"bucket\":%u,\"queue\":%u,"
 		       "\"mapping\":\"%s\",\"ext_port\":%u,\"home_bucket\":%u,\"owner\":%u,"
-		       "\"local\":\"%s\",\"why\":\"%s\"}\n"
+		       "\"local\":\"%s\",\"offloaded\":\"%s\",\"why\":\"%s\"}\n"
 		     : "side=%s hash=0x%08x bucket=%u queue=%u mapping=%s ext_port=%u "
-		       "home_bucket=%u owner=%u local=%s\nwhy: %s\n",
+		       "home_bucket=%u owner=%u local=%s\noffloaded: %s\nwhy: %s\n",
 		side, e->hash, e->bucket, e->queue,
 		e->found ? (e->m.is_static ? "static" : "yes") : "no", e->found ? e->m.ext_port : 0,
-		e->found ? e->m.bucket : e->bucket, owner, owner == e->queue ? "yes" : "no", why);
+		e->found ? e->m.bucket : e->bucket, owner, owner == e->queue ? "yes" : "no",
+		gw_offload_has(gw, &e->p) ? "yes" : "no", why);
 }
 
 int gw_ctl_explain(void *ctx, int argc, char **argv, struct ctl_reply *reply)

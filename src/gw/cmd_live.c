@@ -79,6 +79,10 @@ static void global_text(struct gw *gw, FILE *out)
 	fprintf(out, "Receive-Side Scaling State          : %s\n",
 		rc->enabled ? "enabled" : "disabled");
 	fprintf(out, "Internet Connection Sharing State   : enabled\n");
+	fprintf(out, "Offload State                       : %s\n",
+		gw_offload_enabled(gw)	   ? "enabled"
+		: gw_offload_available(gw) ? "disabled"
+					   : "unavailable");
 	fprintf(out, "Receive Queues                      : %u of %u workers\n", rc->queues, gw->n);
 	fprintf(out, "Packet I/O Backend                  : %s\n", gw->cfg.backend);
 	fprintf(out, "Hash Function                       : toeplitz\n");
@@ -113,12 +117,16 @@ static void global_json(struct gw *gw, FILE *out)
 	rss_key_format(&rc->key, key, sizeof(key));
 	rss_fields_format(rc->fields_lan, lan, sizeof(lan));
 	rss_fields_format(rc->fields_wan, wan, sizeof(wan));
-	fprintf(out,
-		"{\"rss\":\"%s\",\"ics\":\"enabled\",\"queues\":%u,\"workers\":%u,"
-		"\"backend\":\"%s\",\"hash\":\"toeplitz\",\"key\":\"%s\",\"key_hex\":\"%s\","
-		"\"fields_lan\":\"%s\",\"fields_wan\":\"%s\",\"table_size\":%u,\"weights\":[",
-		rc->enabled ? "enabled" : "disabled", rc->queues, gw->n, gw->cfg.backend,
-		key_text(&rc->key), key, lan, wan, rc->table_size);
+	fprintf(
+	    out,
+	    "{\"rss\":\"%s\",\"ics\":\"enabled\",\"offload\":\"%s\",\"queues\":%u,\"workers\":%u,"
+	    "\"backend\":\"%s\",\"hash\":\"toeplitz\",\"key\":\"%s\",\"key_hex\":\"%s\","
+	    "\"fields_lan\":\"%s\",\"fields_wan\":\"%s\",\"table_size\":%u,\"weights\":[",
+	    rc->enabled ? "enabled" : "disabled",
+	    gw_offload_enabled(gw)     ? "enabled"
+	    : gw_offload_available(gw) ? "disabled"
+				       : "unavailable",
+	    rc->queues, gw->n, gw->cfg.backend, key_text(&rc->key), key, lan, wan, rc->table_size);
 	for (unsigned q = 0; q < rc->queues; q++)
 		fprintf(out, "%s%u", q ? "," : "", rc->weights[q] ? rc->weights[q] : 1);
 	fprintf(out,
@@ -176,17 +184,39 @@ int gw_ctl_set_global(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	bool json = ctl_take_flag(&argc, argv, "--json");
 	const char *v;
 
+	int offload = -1; /* -1: not given */
+	bool rss = false;
+	const char *why = "";
+
 	if (!argc)
-		return ctl_fail(reply, 2, "set global needs rss=enabled|disabled");
+		return ctl_fail(
+		    reply, 2, "set global needs rss=enabled|disabled or offload=enabled|disabled");
 	for (int i = 0; i < argc; i++) {
-		if (!(v = ctl_arg_value(argv[i], "rss")))
-			return ctl_fail(reply, 2, "'%s': unknown setting (rss=enabled|disabled)",
+		bool is_rss = (v = ctl_arg_value(argv[i], "rss")) != NULL;
+		if (!is_rss && !(v = ctl_arg_value(argv[i], "offload")))
+			return ctl_fail(reply, 2,
+					"'%s': unknown setting (rss=enabled|disabled, "
+					"offload=enabled|disabled)",
 					argv[i]);
 		if (strcmp(v, "enabled") && strcmp(v, "disabled"))
-			return ctl_fail(reply, 2, "'%s': rss is enabled or disabled", argv[i]);
-		next.enabled = !strcmp(v, "enabled");
+			return ctl_fail(reply, 2, "'%s': %s is enabled or disabled", argv[i],
+					is_rss ? "rss" : "offload");
+		rss |= is_rss;
+		if (is_rss)
+			next.enabled = !strcmp(v, "enabled");
+		else
+			offload = !strcmp(v, "enabled");
 	}
-	return commit(gw, &next, json, reply);
+	/* Offload first: it cannot fail half way, and needs no RSS move. */
+	if (offload >= 0 && gw_offload_set(gw, offload == 1, &why))
+		return ctl_fail(reply, 1, "%s", why);
+	if (rss)
+		return commit(gw, &next, json, reply);
+	if (json)
+		global_json(gw, reply->body);
+	else
+		global_text(gw, reply->body);
+	return 0;
 }
 
 int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)

@@ -145,6 +145,7 @@ static void stats_text(struct gw *gw, FILE *out)
 	host_stats(gw, out, false);
 	arp_stats(gw, out, false);
 	ctl_stats(gw, out, false);
+	gw_offload_stats(gw, out, false);
 }
 
 static void stats_json(struct gw *gw, FILE *out)
@@ -175,6 +176,7 @@ static void stats_json(struct gw *gw, FILE *out)
 	host_stats(gw, out, true);
 	arp_stats(gw, out, true);
 	ctl_stats(gw, out, true);
+	gw_offload_stats(gw, out, true);
 	fprintf(out, "}\n");
 }
 

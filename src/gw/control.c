@@ -42,8 +42,10 @@ static void publish(struct gw *gw, int side, uint32_t ip, uint32_t now)
 	uint8_t mac[6];
 	enum arp_state st = arp_lookup(gw->arp[side], ip, now, mac);
 
-	if (st == ARP_REACHABLE || st == ARP_STALE)
+	if (st == ARP_REACHABLE || st == ARP_STALE) {
 		neigh_publish(&gw->neigh[side], ip, mac, now);
+		gw_offload_neigh(gw, side, ip, mac);
+	}
 }
 
 static void control_arp_frame(struct gw *gw, struct gw_buf *b, uint32_t now)
@@ -74,6 +76,7 @@ void gw_send_resolved(struct gw *gw, int side, uint32_t hop, uint8_t *frame, siz
 		if (frame)
 			gw_raw_send(gw, side, frame, len);
 		neigh_publish(&gw->neigh[side], hop, mac, now);
+		gw_offload_neigh(gw, side, hop, mac);
 	}
 	if (r & ARP_SEND_REQUEST) {
 		size_t n = arp_request_for(gw->arp[side], hop, req, sizeof(req));
@@ -121,9 +124,10 @@ static void refresh_one(void *arg, uint32_t ip)
 {
 	struct refresh *r = arg;
 
-	if (arp_lookup(r->gw->arp[r->side], ip, r->now, NULL) == ARP_FAILED)
+	if (arp_lookup(r->gw->arp[r->side], ip, r->now, NULL) == ARP_FAILED) {
 		neigh_withdraw(&r->gw->neigh[r->side], ip);
-	else
+		gw_offload_neigh_withdraw(r->gw, r->side, ip); /* the fast path's copy too */
+	} else
 		gw_send_resolved(r->gw, r->side, ip, NULL, 0, r->now);
 }
 

@@ -49,6 +49,7 @@ void gw_config_default(struct gw_config *cfg)
 	cfg->svc.dhcp_new_rate = 2;
 	cfg->arp_locktime_ms = ARP_LOCKTIME_MS_DEFAULT;
 	cfg->svc.dns_cache = 1024;
+	cfg->offload = true;
 	nat_config_default(&cfg->nat, 0);
 	ratelimit_config_icmp(&cfg->icmp_limit);
 }
@@ -316,7 +317,8 @@ static int open_ports(struct gw *gw, const char **why)
 					.queues = gw->n,
 					.side = (unsigned)side,
 					.snap = gw->snap,
-					.ring_frames = GW_RING_FRAMES};
+					.ring_frames = GW_RING_FRAMES,
+					.offload = gw->offload};
 		gw->ifindex[side] = (int)if_nametoindex(names[side]);
 		if ((err = gw->io->open(&prm, &gw->port[side], why)))
 			return err;
@@ -390,6 +392,7 @@ static int build(struct gw *gw, const char **why)
 	nc.lan_net = gw->cfg.lan_addr & gw->cfg.lan_mask;
 	if ((err = nat_create(&nc, gw->snap, gw->n, &gw->nat, why)))
 		return err;
+	gw_offload_load(gw);
 	if ((err = open_ports(gw, why)))
 		return err;
 	if ((err = alloc_workers(gw))) {
@@ -397,6 +400,7 @@ static int build(struct gw *gw, const char **why)
 		return err;
 	}
 	follow_device(gw);
+	gw_offload_open(gw);
 	if ((err = gw_host_open(gw, why)))
 		return err;
 	return ctl_server_open(gw->cfg.socket_path, &gw->ctl, why);
@@ -407,6 +411,7 @@ static void teardown(struct gw *gw)
 	ctl_server_close(gw->ctl);
 	gw_host_close(gw);
 	free_workers(gw);
+	gw_offload_close(gw); /* before the ports and the stack guards */
 	for (int side = 0; side < 2; side++) {
 		if (gw->port[side])
 			gw->io->close(gw->port[side]);

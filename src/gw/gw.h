@@ -71,6 +71,7 @@ struct gw_config {
 	uint32_t arp_locktime_ms; /* a neighbour's MAC heard this recently is verified
 				     before it is replaced; 0: believed at once */
 	bool pin;		  /* each worker on a CPU of its own (default off) */
+	bool offload;		  /* established flows forwarded in the kernel (default on) */
 	/* Every ICMP error the gateway sends (RFC 1812 4.3.2.8): per_sec and
 	 * key_interval_ms from --icmp-error-rate and --icmp-error-interval;
 	 * shared by the workers (gw.c sets shares and seeds). */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "../core/ratelimit.h"
@@ -132,6 +133,8 @@ struct gw_worker {
 	struct gw_counters c;
 };
 
+struct io_offload;
+
 struct gw {
 	struct gw_config cfg;
 	const struct io_ops *io;
@@ -159,6 +162,7 @@ struct gw {
 	/* This process's hold on each interface, and the stack guard it
 	 * attached there (io_claim_take(), io_claim_guard()). */
 	struct io_claim *claim[2];
+	struct io_offload *offload; /* the kernel fast path (offload.c); NULL: none */
 	uint16_t mtu[2];
 	uint8_t mac[2][6];
 	struct ctl_server *ctl;
@@ -230,6 +234,29 @@ void gw_rebalance_tick(struct gw *gw, uint32_t now);
  * them whole, then apply what can change live (RSS, NAT timeouts, port
  * mappings); log what waits for a restart. Nothing changes on an error. */
 void gw_reload(struct gw *gw);
+
+/* offload.c: the kernel fast path. gw_offload_load() - its programs and
+ * maps, before the ports open (the afxdp backend's XDP program shares the
+ * maps); gw_offload_open() - attached and enabled, after the ports are
+ * open. On any refusal one line on stderr, and user space forwards
+ * everything as before. The rest: control thread. */
+void gw_offload_load(struct gw *gw);
+void gw_offload_open(struct gw *gw);
+void gw_offload_close(struct gw *gw);
+bool gw_offload_available(const struct gw *gw);
+bool gw_offload_enabled(const struct gw *gw);
+int gw_offload_set(struct gw *gw, bool on, const char **why);
+/* gw_offload_neigh() - a neighbour just published to the workers. */
+void gw_offload_neigh(struct gw *gw, int side, uint32_t ip, const uint8_t mac[6]);
+/* gw_offload_neigh_withdraw() - a neighbour the workers must no longer use
+ * (beside neigh_withdraw()): the fast path stops using it at once. */
+void gw_offload_neigh_withdraw(struct gw *gw, int side, uint32_t ip);
+void gw_offload_stats(struct gw *gw, FILE *out, bool json);
+/* gw_offload_has() - is the frame @p describes (side, proto, addresses,
+ * ports) on the fast path now? gw_offload_packets() - frames of session
+ * @s the fast path forwarded, both ways. */
+bool gw_offload_has(struct gw *gw, const struct pkt *p);
+uint64_t gw_offload_packets(struct gw *gw, const struct nat_session_info *s);
 
 /* host.c: the host interface and the LAN services */
 int gw_host_open(struct gw *gw, const char **why);

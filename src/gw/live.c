@@ -286,6 +286,12 @@ void gw_reload(struct gw *gw)
 		nat_set_host_mappings(gw->nat, next.nat.host_mappings);
 		fprintf(stderr, "rssnat: reload: host-mappings now %u\n", next.nat.host_mappings);
 	}
+	if (gw_offload_available(gw) && gw_offload_enabled(gw) != next.offload) {
+		const char *unused = "";
+		if (gw_offload_set(gw, next.offload, &unused) == 0)
+			fprintf(stderr, "rssnat: reload: offload now %s\n",
+				next.offload ? "enabled" : "disabled");
+	}
 	apply_statics(gw, &running, &next);
 	restart_only(&gw->cfg, &next);
 	gw->cfg.nat.timeouts = next.nat.timeouts;

@@ -588,6 +588,23 @@ static void afp_stats(struct io_port *io, unsigned qi, struct io_queue_stats *ou
 	out->tx_dropped = io_counter(&q->tx_dropped);
 }
 
+/* The sockets are taps: each sees a frame before tc ingress does, so the
+ * fast path's filter (bpf/offload.bpf.c) takes back what tc will forward.
+ * packet_rcv()/tpacket_rcv() run it on the member the fanout chose. */
+static int afp_set_filter(struct io_port *io, int prog_fd, const char **why)
+{
+	struct afp_port *p = port_of(io);
+	int err;
+
+	for (unsigned i = 0; i < p->queues; i++)
+		if ((err = sockopt(p->q[i].fd, SOL_SOCKET, SO_ATTACH_BPF, &prog_fd,
+				   sizeof(prog_fd)))) {
+			*why = "cannot attach the fast path's socket filter";
+			return err;
+		}
+	return 0;
+}
+
 const struct io_ops afpacket_ops = {
     .name = "afpacket",
     .open = afp_open,
@@ -595,6 +612,7 @@ const struct io_ops afpacket_ops = {
     .tx_burst = afp_tx_burst,
     .set_rss = afp_set_rss,
     .bucket_frames = afp_bucket_frames,
+    .set_filter = afp_set_filter,
     .fd = afp_fd,
     .stats = afp_stats,
     .close = afp_close,

@@ -58,6 +58,7 @@
  */
 #include "io.h"
 #include "io_internal.h"
+#include "offload.h"
 
 #include "../pkt/pkt.h"
 #include "../rss/rss.h"
@@ -467,7 +468,7 @@ static int queue_open(struct xdp_port *p, unsigned qi, const char **why)
 
 /* Open: the XDP program -------------------------------------------------------- */
 
-static int bpf_load(struct xdp_port *p, const char **why)
+static int bpf_load(struct xdp_port *p, struct io_offload *offload, const char **why)
 {
 	struct bpf_object_open_opts opts;
 	struct bpf_program *prog;
@@ -487,6 +488,8 @@ static int bpf_load(struct xdp_port *p, const char **why)
 		*why = "the embedded XDP object lacks xsk_redirect() or its map";
 		return -ENOENT;
 	}
+	if (offload && (err = io_offload_reuse_maps(offload, p->obj, why)))
+		return err;
 	if (bpf_object__load(p->obj)) {
 		err = -errno;
 		*why = err == -EPERM ? "loading XDP needs CAP_BPF and CAP_NET_ADMIN (run as root)"
@@ -678,7 +681,7 @@ static int xdp_open(const struct io_params *params, struct io_port **out, const 
 	for (unsigned i = 0; i < p->queues; i++)
 		if ((err = queue_open(p, i, why)))
 			goto fail;
-	if ((err = bpf_load(p, why)) || (err = xdp_commit(p, why)) ||
+	if ((err = bpf_load(p, params->offload, why)) || (err = xdp_commit(p, why)) ||
 	    (err = xdp_set_rss((struct io_port *)(void *)p, params->snap, why)))
 		goto fail;
 	*out = (struct io_port *)(void *)p;

@@ -47,7 +47,8 @@ enum { CLAIM_RECORD_MAX = 128 };
 struct io_claim {
 	int fd; /* the open file description that holds the flock */
 	char ifname[IFNAMSIZ];
-	struct io_guard guard; /* this process's stack guard, once attached */
+	struct io_guard guard;	 /* this process's stack guard, once attached */
+	struct io_guard offload; /* and its fast path filter (offload.h) */
 };
 
 /* The file's name for @ifindex in this process's network namespace. */
@@ -63,20 +64,29 @@ static int claim_path(int ifindex, char *path, size_t size, const char **why)
 	return 0;
 }
 
-/* The record in the file: "pid P" and, once attached, "guard H P ID". */
-static void record_read(int fd, long *pid, struct io_guard *guard)
+/* The record in the file: "pid P" and, once attached, "guard H P ID",
+ * then "offload H P ID". */
+static void record_read(int fd, long *pid, struct io_guard *guard, struct io_guard *offload)
 {
 	char buf[CLAIM_RECORD_MAX];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	int got;
 
 	*pid = 0;
 	memset(guard, 0, sizeof(*guard));
+	memset(offload, 0, sizeof(*offload));
 	if (n <= 0)
 		return;
 	buf[n] = '\0';
-	if (sscanf(buf, "pid %ld\nguard %" SCNu32 " %" SCNu32 " %" SCNu32, pid, &guard->handle,
-		   &guard->priority, &guard->prog_id) != 4)
+	got = sscanf(buf,
+		     "pid %ld\nguard %" SCNu32 " %" SCNu32 " %" SCNu32 "\noffload %" SCNu32
+		     " %" SCNu32 " %" SCNu32,
+		     pid, &guard->handle, &guard->priority, &guard->prog_id, &offload->handle,
+		     &offload->priority, &offload->prog_id);
+	if (got < 4)
 		memset(guard, 0, sizeof(*guard));
+	if (got < 7)
+		memset(offload, 0, sizeof(*offload));
 }
 
 static void record_write(const struct io_claim *c)
@@ -88,6 +98,10 @@ static void record_write(const struct io_claim *c)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 			      "guard %" PRIu32 " %" PRIu32 " %" PRIu32 "\n", c->guard.handle,
 			      c->guard.priority, c->guard.prog_id);
+	if (c->guard.prog_id && c->offload.prog_id)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+			      "offload %" PRIu32 " %" PRIu32 " %" PRIu32 "\n", c->offload.handle,
+			      c->offload.priority, c->offload.prog_id);
 	/* Best effort: the lock is the claim, the record only its details
 	 * (a write that fails on /run leaves a dead holder's guard behind,
 	 * which is all it could cost). */
@@ -100,10 +114,10 @@ static void record_write(const struct io_claim *c)
  * predecessor, or none). */
 static int refuse(int fd, const char *ifname, const char **why)
 {
-	struct io_guard unused;
+	struct io_guard unused, unused_offload;
 	long pid;
 
-	record_read(fd, &pid, &unused);
+	record_read(fd, &pid, &unused, &unused_offload);
 	if (pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH)
 		pid = 0;
 	*why = pid > 0 ? io_why_fmt("%s is in use by rssnat (pid %ld)", ifname, pid)
@@ -141,7 +155,7 @@ int io_claim_take(const char *ifname, struct io_claim **out, const char **why)
 {
 	int ifindex = (int)if_nametoindex(ifname), fd = -1, err;
 	struct io_claim *c;
-	struct io_guard left;
+	struct io_guard left, left_offload;
 	long dead_pid;
 
 	*out = NULL;
@@ -159,11 +173,14 @@ int io_claim_take(const char *ifname, struct io_claim **out, const char **why)
 	c->fd = fd;
 	snprintf(c->ifname, sizeof(c->ifname), "%s", ifname);
 	/* We hold the lock, so whoever wrote the record is gone. */
-	record_read(fd, &dead_pid, &left);
-	left.ifindex = ifindex;
+	record_read(fd, &dead_pid, &left, &left_offload);
+	left.ifindex = left_offload.ifindex = ifindex;
 	if (io_stack_guard_detach(&left))
 		fprintf(stderr, "rssnat: removed the stack guard pid %ld left on %s\n", dead_pid,
 			ifname);
+	if (io_stack_guard_detach(&left_offload))
+		fprintf(stderr, "rssnat: removed the fast path filter pid %ld left on %s\n",
+			dead_pid, ifname);
 	record_write(c);
 	*out = c;
 	return 0;
@@ -178,10 +195,21 @@ int io_claim_guard(struct io_claim *c, const char **why)
 	return err;
 }
 
+void io_claim_offload(struct io_claim *c, const struct io_guard *filter)
+{
+	c->offload = *filter;
+	record_write(c);
+}
+
 void io_claim_release(struct io_claim *c)
 {
 	if (!c)
 		return;
+	if (c->offload.prog_id) {
+		(void)io_stack_guard_detach(&c->offload); /* gone already after a clean close */
+		memset(&c->offload, 0, sizeof(c->offload));
+		record_write(c);
+	}
 	if (c->guard.prog_id) {
 		(void)io_stack_guard_detach(&c->guard);
 		memset(&c->guard, 0, sizeof(c->guard));

@@ -19,6 +19,7 @@ struct pkt;
 struct rss_snapshot;
 struct rss_config;
 struct io_port;
+struct io_offload;
 
 struct io_params {
 	const char *ifname;
@@ -26,6 +27,10 @@ struct io_params {
 	unsigned side;			 /* enum pkt_side: which field set to hash with */
 	const struct rss_snapshot *snap; /* initial RSS; io_set_rss() changes it */
 	unsigned ring_frames;		 /* per queue and direction; 0: backend default */
+	/* The kernel fast path whose maps the backend's own eBPF program
+	 * shares (afxdp: its XDP program passes the fast path's frames to
+	 * tc); NULL: none. */
+	struct io_offload *offload;
 };
 
 struct io_queue_stats {
@@ -57,6 +62,11 @@ struct io_ops {
 	 * the port opened (@n buckets into @out), for rebalancing by load;
 	 * NULL where the backend cannot count them (a NIC's own RSS). */
 	int (*bucket_frames)(struct io_port *port, uint64_t *out, unsigned n);
+	/* set_filter() - a socket filter program (eBPF, BPF_PROG_TYPE_SOCKET_FILTER)
+	 * on every queue's socket: frames it refuses never reach rx_burst()
+	 * (the kernel fast path's, src/io/offload.h). NULL where the backend's
+	 * receive is not a tap. */
+	int (*set_filter)(struct io_port *port, int prog_fd, const char **why);
 	/* fd() - a descriptor to poll for queue @q's input. */
 	int (*fd)(struct io_port *port, unsigned q);
 	void (*stats)(struct io_port *port, unsigned q, struct io_queue_stats *out);
@@ -75,7 +85,8 @@ int io_tc_rss_attach(const char *ifname, const struct rss_snapshot *snap, unsign
  * it: rssnat owns the interface (bpf/stack_guard.bpf.c says why). *out
  * names the filter this call installed, and only it. 0 or -errno with *why.
  * io_stack_guard_detach() removes that filter if it still runs that
- * program (true if it did), never another process's. */
+ * program (true if it did), never another process's: any tc ingress
+ * filter so named (the fast path's too, offload.h). */
 struct io_guard {
 	int ifindex;
 	uint32_t handle, priority, prog_id; /* as the kernel answered the attach */
@@ -92,6 +103,10 @@ bool io_stack_guard_detach(const struct io_guard *g);
 struct io_claim;
 int io_claim_take(const char *ifname, struct io_claim **out, const char **why);
 int io_claim_guard(struct io_claim *c, const char **why);
+/* io_claim_offload() - record the fast path's filter on the interface
+ * (offload.h), removed with the claim, or by the next holder if this
+ * process dies. */
+void io_claim_offload(struct io_claim *c, const struct io_guard *filter);
 void io_claim_release(struct io_claim *c);
 
 /* io_rss_from_device() - the engine configuration that computes what a

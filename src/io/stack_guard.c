@@ -18,7 +18,7 @@
 #include <string.h>
 
 enum {
-	GUARD_PRIORITY = 1,   /* before any filter of lower precedence */
+	GUARD_PRIORITY = 2,   /* after the fast path (offload.c), before the rest */
 	GUARD_ANY_HANDLE = 0, /* the kernel chooses one that is free */
 };
 

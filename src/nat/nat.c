@@ -622,7 +622,7 @@ size_t nat_memory(const struct nat *nat)
 }
 
 /* The memory budget (bytes per session, `rssnat bench nat`) rests on these. */
-_Static_assert(sizeof(struct nat_session) == 44, "a session is 44 bytes");
+_Static_assert(sizeof(struct nat_session) == 48, "a session is 48 bytes");
 _Static_assert(sizeof(struct nat_mapping) == 28, "a mapping is 28 bytes");
 
 static const struct {

@@ -190,7 +190,12 @@ enum { NAT_PARSE_REASONS = 16 };
 	X(sessions_migrated_out, "sessions given to a bucket's new owner")                         \
 	X(sessions_migrated_in, "sessions taken from a bucket's old owner")                        \
 	X(sessions_migrate_lost, "sessions ended in a move: the new owner's table was full")       \
-	X(migration_handoffs, "packets handed to a bucket's old owner during a move")
+	X(migration_handoffs, "packets handed to a bucket's old owner during a move")              \
+	X(offload_installs, "sessions put on the kernel fast path")                                \
+	X(offload_removals, "sessions taken off the kernel fast path")                             \
+	X(offload_full, "sessions left in user space: the fast path's table was full")             \
+	X(offload_failed, "sessions left in user space: the kernel refused the entry")             \
+	X(offload_kept_alive, "expiries deferred: the fast path forwarded the session meanwhile")
 
 struct nat_counters {
 #define NAT_COUNTER_FIELD(name, text) uint64_t name;
@@ -440,10 +445,46 @@ size_t nat_memory(const struct nat *nat);
  * packets only the addresses among those fields. */
 uint32_t nat_packet_hash(const struct rss_snapshot *snap, const struct pkt *p);
 
+/* The kernel fast path ("offload"). The NAT stays the one authority: the
+ * worker that owns a session installs it once it is established (TCP: SYN
+ * seen both ways; UDP and ICMP echo: a packet seen each way), neither a
+ * hairpin nor the host's own traffic, and offload is enabled; it removes
+ * it when the session leaves the established state (FIN or RST seen here:
+ * the fast path sends those up), when it expires or is lost in a move,
+ * and on the session's next packet here once offload is disabled (the
+ * programs then send everything up; entries are dropped lazily). A
+ * session's expiry asks last_seen() first: forwarded by the kernel since,
+ * it lives on from then. Entries do not depend on the CPU: a move takes
+ * only the session's flag along. The ops run on the owning worker's
+ * thread (install and remove are one syscall each, once per session). */
+struct nat_offload_flow {
+	uint8_t proto;
+	uint32_t lan_addr, rem_addr, ext_addr; /* network byte order */
+	uint16_t lan_port, rem_port, ext_port; /* host order; ICMP: identifiers, rem_port 0 */
+};
+
+struct nat_offload_ops {
+	/* install() - both directions: 0, -ENOSPC when the table is full, or
+	 * another negative errno. */
+	int (*install)(void *ctx, const struct nat_offload_flow *f);
+	void (*remove)(void *ctx, const struct nat_offload_flow *f);
+	/* last_seen() - the last time (seconds, the clock of nat_expire()) the
+	 * fast path forwarded a packet of @f either way: false if never. */
+	bool (*last_seen)(void *ctx, const struct nat_offload_flow *f, uint32_t *sec);
+};
+
+/* nat_set_offload() - before the workers start; @ops NULL: no fast path.
+ * nat_set_offload_enabled() - any thread, at once for new installs; the
+ * caller switches the programs themselves. */
+void nat_set_offload(struct nat *nat, const struct nat_offload_ops *ops, void *ctx);
+void nat_set_offload_enabled(struct nat *nat, bool on);
+bool nat_offload_enabled(const struct nat *nat);
+
 /* A session, for tests and `rssnat show sessions` (nat_dump_sessions()). */
 struct nat_session_info {
 	uint8_t proto;
 	uint8_t tcp_state;
+	bool offloaded;
 	uint32_t lan_addr, rem_addr; /* network byte order */
 	uint16_t lan_port, rem_port, ext_port;
 	uint32_t expires;

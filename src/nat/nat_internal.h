@@ -105,9 +105,16 @@ enum nat_tcp_state {
 	NAT_TCP_RST,
 };
 
-/* One session: 44 bytes. The LAN and WAN lookup chains run through the
- * sessions themselves (next_lan, next_wan), so the two indexes cost only
- * their bucket heads. A free session is kept on the free list via next_lan. */
+/* nat_session.offload bits (offload.c). */
+enum {
+	NAT_OFF_SEEN_LAN = 1,  /* a packet from the LAN went through */
+	NAT_OFF_SEEN_WAN = 2,  /* one from the WAN */
+	NAT_OFF_INSTALLED = 4, /* both directions are in the fast path's table */
+};
+
+/* One session: 48 bytes (44 before the fast path's flags). The LAN and WAN lookup chains run
+ * through the sessions themselves (next_lan, next_wan), so the two indexes cost only their bucket
+ * heads. A free session is kept on the free list via next_lan. */
 struct nat_session {
 	uint32_t lan_addr;
 	uint32_t rem_addr;
@@ -116,6 +123,7 @@ struct nat_session {
 	uint16_t ext_port;
 	uint8_t proto;
 	uint8_t tcp_state;
+	uint8_t offload; /* NAT_OFF_* */
 	uint32_t next_lan;
 	uint32_t next_wan;
 	uint32_t mapping;
@@ -228,6 +236,10 @@ struct nat {
 	/* RFC 6888 REQ-4: nat_set_host_mappings() stores, workers load
 	 * (relaxed: a plain number, read for each new mapping). */
 	_Atomic uint32_t host_quota;
+	/* The kernel fast path (nat.h): set before the workers start. */
+	const struct nat_offload_ops *offload_ops;
+	void *offload_ctx;
+	_Atomic bool offload_on;
 	/* Live mappings per LAN host, for the quota: one counter per host of
 	 * the LAN prefix (index = host part) when it has at most 16 host bits,
 	 * else 65536 counters hashed by address (hosts that share one share a
@@ -377,6 +389,17 @@ void nat_sessions_export(struct nat_worker *w, const struct nat_view *v);
 unsigned nat_sessions_import(struct nat_worker *w);
 void nat_sessions_free_exported(struct nat_worker *w);
 void nat_sessions_dump(struct nat_worker *w);
+
+/* offload.c */
+/* nat_offload_seen() - after a packet of @s went through here. */
+void nat_offload_seen(struct nat_worker *w, struct nat_session *s, bool from_lan);
+/* nat_offload_keep() - @s is due to expire: true if the fast path
+ * forwarded it within @timeout seconds, and then its expiry is moved to
+ * that packet plus @timeout (later than @now). Otherwise its entries are
+ * removed and it may go. */
+bool nat_offload_keep(struct nat_worker *w, struct nat_session *s, uint32_t timeout);
+/* nat_offload_forget() - @s ends without expiring (lost in a move). */
+void nat_offload_forget(struct nat_worker *w, const struct nat_session *s);
 
 /* frag.c */
 int nat_frags_init(struct nat_worker *w, uint32_t capacity);

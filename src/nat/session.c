@@ -205,6 +205,7 @@ uint32_t nat_session_create(struct nat_worker *w, uint32_t map_id, uint32_t rem_
 	s->ext_port = m->ext_port;
 	s->proto = m->proto;
 	s->tcp_state = NAT_TCP_NONE;
+	s->offload = 0;
 	s->mapping = map_id;
 	session_link(w, i);
 	m->sessions++;
@@ -259,6 +260,7 @@ void nat_session_seen(struct nat_worker *w, struct nat_session *s, const struct 
 		timer_del(&w->wheel, &w->timer_space, idx);
 		timer_add(&w->wheel, &w->timer_space, idx);
 	}
+	nat_offload_seen(w, s, from_lan);
 }
 
 /* New timeouts: each session's expiry becomes its last packet plus the
@@ -292,6 +294,12 @@ static void expire_session(void *ctx, uint32_t idx)
 	struct nat_worker *w = ctx;
 	struct nat_session *s = &w->sessions[idx];
 
+	/* Forwarded by the kernel since: it lives on. Filing it again from
+	 * here is safe: its new expiry is later than the slot being run. */
+	if (nat_offload_keep(w, s, state_timeout(&w->timeouts, s))) {
+		timer_add(&w->wheel, &w->timer_space, idx);
+		return;
+	}
 	session_unlink(w, idx);
 	nat_map_release(w, s->mapping);
 	s->proto = 0;
@@ -343,6 +351,7 @@ static void import_from(struct nat_worker *w, const struct nat_worker *from)
 		uint32_t j = w->free_session;
 		if (j == NAT_NONE) {
 			/* No room: the session ends here, as if it had expired. */
+			nat_offload_forget(w, src);
 			nat_map_release(w, src->mapping);
 			w->c.sessions_migrate_lost++;
 			continue;
@@ -411,6 +420,7 @@ static struct nat_session_info session_info(const struct nat_session *s)
 	return (struct nat_session_info){
 	    .proto = s->proto,
 	    .tcp_state = s->tcp_state,
+	    .offloaded = (s->offload & NAT_OFF_INSTALLED) != 0,
 	    .lan_addr = s->lan_addr,
 	    .rem_addr = s->rem_addr,
 	    .lan_port = s->lan_port,

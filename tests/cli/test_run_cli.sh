@@ -20,6 +20,7 @@ t_usage_error "bad port mapping" "^rssnat: --port-map: 'tcp:80' is not PROTO:POR
 t_usage_error "port mapping protocol" "^rssnat: --port-map: 'sctp' is neither tcp nor udp" "$RSSNAT" run $OK --port-map sctp:1=192.168.137.10:1
 t_usage_error "bad filtering" "^rssnat: --filtering: 'open'" "$RSSNAT" run $OK --filtering open
 t_usage_error "bad pin" "^rssnat: --pin: 'yes'" "$RSSNAT" run $OK --pin yes
+t_usage_error "bad offload" "^rssnat: --offload: 'maybe' is neither enabled nor disabled" "$RSSNAT" run $OK --offload maybe
 t_usage_error "MSS out of range" "^rssnat: --mss-clamp: '100'" "$RSSNAT" run $OK --mss-clamp 100
 t_usage_error "ICMP error rate out of range" "^rssnat: --icmp-error-rate: '1000001'" "$RSSNAT" run $OK --icmp-error-rate 1000001
 t_usage_error "ICMP error interval not a number" "^rssnat: --icmp-error-interval: '1s'" "$RSSNAT" run $OK --icmp-error-interval 1s

@@ -133,17 +133,21 @@ PY
 		t_fail "$1: 5 DNS queries, each answered once, NOERROR" "rcodes per query: $got"
 }
 
-filters() { # DEV: the tc ingress filters on DEV in the gateway's namespace
-	in_ns ${RG}-gw tc filter show dev "$1" ingress 2>/dev/null | grep -c ' handle .* bpf\| bpf .* handle '
+filters() { # DEV [PROGRAM]: the tc ingress filters (running PROGRAM) on DEV in the gateway's namespace
+	in_ns ${RG}-gw tc filter show dev "$1" ingress 2>/dev/null | grep ' handle .* bpf\| bpf .* handle ' |
+		grep -c "${2:-.}"
 }
 
-# guarded NAME: the first instance's stack guards are in place.
+# guarded NAME: the first instance's stack guards are in place, and its
+# fast path filters (issue 12), and nothing else.
 guarded() {
-	local l w
-	l=$(filters lan0) w=$(filters wan0)
-	[ "$l" = 1 ] && [ "$w" = 1 ] && t_pass "$1: one stack guard each on lan0 and wan0" ||
-		t_fail "$1: one stack guard each on lan0 and wan0" "lan0: $l, wan0: $w" \
-			"$(in_ns ${RG}-gw tc filter show dev lan0 ingress)"
+	local l w o=1
+	l="$(filters lan0 stack_guard) $(filters lan0 offload_tc) $(filters lan0)"
+	w="$(filters wan0 stack_guard) $(filters wan0 offload_tc) $(filters wan0)"
+	[ "$l" = "1 $o $((1 + o))" ] && [ "$w" = "1 $o $((1 + o))" ] &&
+		t_pass "$1: one stack guard (and $o fast path filter) each on lan0 and wan0" ||
+		t_fail "$1: one stack guard (and $o fast path filter) each on lan0 and wan0" \
+			"lan0 guard, offload, all: $l; wan0: $w" "$(in_ns ${RG}-gw tc filter show dev lan0 ingress)"
 }
 
 # nothing_left NAME: no filter, XDP program or host interface remains.

@@ -1,5 +1,9 @@
 /* xsk_redirect.bpf.c - the XDP program of the afxdp backend: every frame goes
- * to the AF_XDP socket of the receive queue it arrived on.
+ * to the AF_XDP socket of the receive queue it arrived on, except those of
+ * flows on the kernel fast path (offload.bpf.c): XDP_PASS takes them to tc
+ * ingress, where offload_tc forwards them. Its maps are the fast path's
+ * (the backend reuses their fds); without them (offload unavailable) the
+ * configuration says disabled and every frame goes to the socket.
  *
  * The backend puts queue q's socket at index q of the XSKMAP. A frame on a
  * queue without a socket (the interface has more queues than the port) is
@@ -9,7 +13,11 @@
 #include <bpf/bpf_helpers.h>
 
 /* bpf_helpers.h's SEC(), spelled out as in rss_fanout.bpf.c. */
-#define SECTION(name) __attribute__((section(name), used))
+#define SECTION(name)			 __attribute__((section(name), used))
+#define OFFLOAD_CTX			 struct xdp_md
+#define OFFLOAD_LOAD(ctx, off, buf, len) bpf_xdp_load_bytes(ctx, off, buf, len)
+#define OFFLOAD_IFINDEX(ctx)		 ((ctx)->ingress_ifindex)
+#include "offload_decide.h"
 
 enum {
 	XSK_QUEUES_MAX = 64, /* = RSS_QUEUES_MAX */
@@ -25,6 +33,10 @@ struct {
 SECTION("xdp")
 int xsk_redirect(struct xdp_md *ctx)
 {
+	struct seen s;
+
+	if (offload_decide(ctx, &s) == FORWARD)
+		return XDP_PASS;
 	return (int)bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 
