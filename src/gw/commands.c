@@ -15,7 +15,8 @@
 
 /* ---- `rssnat show stats` ---- */
 
-/* Frames the kernel dropped because a queue's receive ring was full: the
+/* Frames the kernel dropped because a queue's receive ring was full, and
+ * frames CoDel dropped because they waited in it too long (RFC 8289): the
  * backend counts them, the workers never see them. */
 static void print_ring_drops(struct gw *gw, unsigned q, FILE *out, bool json)
 {
@@ -25,8 +26,11 @@ static void print_ring_drops(struct gw *gw, unsigned q, FILE *out, bool json)
 	gw->io->stats(gw->port[GW_WAN], q, &wan);
 	fprintf(out,
 		json ? "\"ring_dropped_lan\":%llu,\"ring_dropped_wan\":%llu,"
-		     : " ring_dropped_lan=%llu ring_dropped_wan=%llu\n",
-		(unsigned long long)lan.rx_dropped, (unsigned long long)wan.rx_dropped);
+		       "\"codel_dropped_lan\":%llu,\"codel_dropped_wan\":%llu,"
+		     : " ring_dropped_lan=%llu ring_dropped_wan=%llu"
+		       " codel_dropped_lan=%llu codel_dropped_wan=%llu\n",
+		(unsigned long long)lan.rx_dropped, (unsigned long long)wan.rx_dropped,
+		(unsigned long long)lan.rx_codel, (unsigned long long)wan.rx_codel);
 }
 
 /* The worker's ICMP error limiter (RFC 1812 4.3.2.8): icmp_limit_allowed,

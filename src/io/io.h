@@ -26,11 +26,16 @@ struct io_params {
 	unsigned side;			 /* enum pkt_side: which field set to hash with */
 	const struct rss_snapshot *snap; /* initial RSS; io_set_rss() changes it */
 	unsigned ring_frames;		 /* per queue and direction; 0: backend default */
+	/* CoDel (RFC 8289) on each receive ring, by the time each frame waited
+	 * in it (src/core/codel.h): the ring must not become a standing queue.
+	 * Target 0: off. */
+	uint64_t codel_target_ns, codel_interval_ns;
 };
 
 struct io_queue_stats {
 	uint64_t rx, tx;
 	uint64_t rx_dropped; /* by the kernel: ring full (tp_drops) */
+	uint64_t rx_codel;   /* by CoDel: waited in the ring too long (RFC 8289) */
 	uint64_t tx_dropped; /* TX ring full or send error */
 };
 

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <bpf/libbpf.h>
 
@@ -64,6 +65,15 @@ static inline uint64_t io_counter(const _Atomic uint64_t *c)
 static inline void io_counter_add(_Atomic uint64_t *c, uint64_t n)
 {
 	atomic_store_explicit(c, io_counter(c) + n, memory_order_relaxed);
+}
+
+/* A clock in nanoseconds, for the receive rings' CoDel (a vDSO call). */
+static inline uint64_t io_clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 #endif
