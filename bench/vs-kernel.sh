@@ -16,7 +16,8 @@
 #   kernel   nftables masquerade (kernel-rps with BENCH_RPS=1: RPS over all
 #            CPUs on the gateway's veths);
 #   B, or B-offload-on and B-offload-off: rssnat with backend B, once per
-#            value of BENCH_OFFLOAD where the binary knows --offload.
+#            value of BENCH_OFFLOAD where the binary knows --offload (and
+#            once per value of BENCH_CODEL, B-...-codel-V, if given).
 # No router namespace: the server namespace is the gateway's next hop too.
 # Offloads off on every veth. A veth has no RSS: on every topology the peers
 # emulate a NIC's with 'rssnat io tc-rss' (a tc egress program), and every
@@ -39,7 +40,10 @@
 # BENCH_FLOWS (1024), BENCH_QUEUES (2), BENCH_BACKENDS ("afxdp afpacket";
 # the first one gives the headline), BENCH_OFFLOAD ("on off": rssnat once per
 # value with --offload V; skipped, said out loud, if the binary does not know
-# --offload; empty: never passed), BENCH_RPS=1, BENCH_TCP_ROUNDS (5),
+# --offload; empty: never passed), BENCH_CODEL (empty; e.g. "500 0": rssnat
+# once per value with --codel-target V, side by side), BENCH_RSSNAT_BEFORE
+# (another build of rssnat, run as B-before for each backend B, with its
+# defaults: before and after a change, side by side), BENCH_RPS=1, BENCH_TCP_ROUNDS (5),
 # BENCH_TCP_SECONDS (8), BENCH_PINGS (200), BENCH_PERF=DIR (perf record -g of
 # rssnat during its UDP test), BENCH_QUIET_BUDGET (60).
 # Every wait is bounded; an EXIT trap removes the namespaces and processes,
@@ -88,6 +92,7 @@ for tool in ip nft ethtool iperf3 ping python3 cc; do
 	command -v $tool >/dev/null || die "$tool not found (tools/deps.sh installs it)"
 done
 [ -x "$RSSNAT" ] || die "$RSSNAT not built (make build/rssnat)"
+[ -z "${BENCH_RSSNAT_BEFORE:-}" ] || [ -x "$BENCH_RSSNAT_BEFORE" ] || die "BENCH_RSSNAT_BEFORE: $BENCH_RSSNAT_BEFORE is not an executable"
 [ "$TCP_SECS" -ge 4 ] || die "BENCH_TCP_SECONDS must be at least 4"
 [ "$SECS" -ge 3 ] || die "BENCH_SECONDS must be at least 3"
 cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror "$ROOT/bench/gen.c" -o "$GEN" ||
@@ -98,14 +103,31 @@ if [ -n "$OFFLOADS" ] && ! "$RSSNAT" run --help 2>&1 | grep -q -- '--offload'; t
 	echo "offload: $RSSNAT run does not know --offload: the offload on/off variants ($OFFLOADS) are skipped; rssnat runs once per backend with its defaults"
 	OFFLOADS=""
 fi
+CODELS=${BENCH_CODEL:-}
+if [ -n "$CODELS" ] && ! "$RSSNAT" run --help 2>&1 | grep -q -- '--codel-target'; then
+	echo "codel: $RSSNAT run does not know --codel-target: the variants ($CODELS) are skipped"
+	CODELS=""
+fi
 GATEWAYS="direct kernel"
 [ "${BENCH_RPS:-0}" = 1 ] && GATEWAYS="$GATEWAYS kernel-rps"
+# rssnat's gateways: backend x offload x CoDel target, each with its
+# command-line options in GW_ARGS.
+declare -A GW_ARGS GW_BIN
 RSSNAT_GWS=""
 for b in $BACKENDS; do
-	if [ -z "$OFFLOADS" ]; then
-		RSSNAT_GWS="$RSSNAT_GWS $b"
-	else
-		for o in $OFFLOADS; do RSSNAT_GWS="$RSSNAT_GWS $b-offload-$o"; done
+	for o in ${OFFLOADS:--}; do
+		for c in ${CODELS:--}; do
+			g=$b args="--backend $b"
+			[ "$o" = - ] || { g="$g-offload-$o" args="$args --offload $o"; }
+			[ "$c" = - ] || { g="$g-codel-$c" args="$args --codel-target $c"; }
+			RSSNAT_GWS="$RSSNAT_GWS $g"
+			GW_ARGS[$g]=$args GW_BIN[$g]=$RSSNAT
+		done
+	done
+	# Another build side by side (what a change did), with its defaults.
+	if [ -n "${BENCH_RSSNAT_BEFORE:-}" ]; then
+		RSSNAT_GWS="$RSSNAT_GWS $b-before"
+		GW_ARGS[$b-before]="--backend $b" GW_BIN[$b-before]=$BENCH_RSSNAT_BEFORE
 	fi
 done
 RSSNAT_GWS=${RSSNAT_GWS# }
@@ -198,14 +220,13 @@ rps_all() { # kernel-rps: RPS over every CPU on the gateway's veths
 	done
 }
 
-# gw_rssnat GATEWAY: B or B-offload-V.
+# gw_rssnat GATEWAY: rssnat with the options of GW_ARGS[GATEWAY].
 gw_rssnat() {
-	local backend=${1%%-offload-*} offload=""
-	[ "$backend" != "$1" ] && offload=${1#*-offload-}
 	rm -f "$SOCK"
-	ip netns exec rb-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
+	# shellcheck disable=SC2086 # the options are words
+	ip netns exec rb-gw "${GW_BIN[$1]}" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
 		--wan-gateway 198.51.100.1 --queues "$QUEUES" --socket "$SOCK" --dhcp off --dns off \
-		--backend "$backend" ${offload:+--offload "$offload"} >"$TMP/gw.log" 2>&1 &
+		${GW_ARGS[$1]} >"$TMP/gw.log" 2>&1 &
 	GW_PID=$!
 	for _ in $(seq 1 50); do
 		[ -S "$SOCK" ] && return 0
