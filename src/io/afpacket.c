@@ -42,7 +42,9 @@
  * skb->tstamp, kept across veth and namespaces), and the slot does not say
  * which. A stamp no later than the monotonic clock plus a second is taken
  * as monotonic (the realtime clock is decades ahead of it), else as
- * realtime. A frame CoDel drops is counted (rx_codel) and never copied.
+ * realtime. A frame CoDel would drop is forwarded marked CE instead if it is
+ * ECN-capable IPv4 (RFC 3168 section 5; counted rx_codel_marked), else
+ * dropped uncopied (rx_codel).
  *
  * Transmit: sendmmsg() on the queue's own socket, MSG_DONTWAIT, with the
  * qdisc bypassed. The contract copies frames out anyway, and one sendmmsg()
@@ -111,9 +113,10 @@ struct afp_queue {
 	unsigned head;	      /* the slot of the next frame to read */
 	struct mmsghdr *msgs; /* AFP_TX_BATCH of each, for sendmmsg() */
 	struct iovec *iov;
-	struct codel codel;					    /* the worker's */
-	_Atomic uint64_t rx, tx, rx_oversize, tx_dropped, rx_codel; /* the worker writes */
-	_Atomic uint64_t kernel_drops;				    /* stats() writes */
+	struct codel codel;				  /* the worker's */
+	_Atomic uint64_t rx, tx, rx_oversize, tx_dropped; /* the worker writes */
+	_Atomic uint64_t rx_codel, rx_codel_marked;	  /* the worker writes */
+	_Atomic uint64_t kernel_drops;			  /* stats() writes */
 };
 
 struct afp_port {
@@ -563,7 +566,7 @@ static bool codel_says_drop(struct afp_queue *q, const struct tpacket2_hdr *h, u
 static unsigned afp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts, unsigned max)
 {
 	struct afp_queue *q = &port_of(io)->q[qi];
-	unsigned n = 0, bad = 0, late = 0;
+	unsigned n = 0, bad = 0, late = 0, marked = 0;
 	uint64_t mono = 0, real = 0;
 
 	if (q->codel.target) {
@@ -577,9 +580,14 @@ static unsigned afp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 			codel_empty(&q->codel);
 			break;
 		}
-		if (q->codel.target && codel_says_drop(q, h, mono, real))
-			late++;
-		else if (frame_copy(h, pkts[n]))
+		if (q->codel.target && codel_says_drop(q, h, mono, real)) {
+			if (frame_copy(h, pkts[n]) && pkt_mark_ce(pkts[n]->data, pkts[n]->len)) {
+				n++;
+				marked++;
+			} else {
+				late++;
+			}
+		} else if (frame_copy(h, pkts[n]))
 			n++;
 		else
 			bad++;
@@ -592,6 +600,8 @@ static unsigned afp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 		io_counter_add(&q->rx_oversize, bad);
 	if (late)
 		io_counter_add(&q->rx_codel, late);
+	if (marked)
+		io_counter_add(&q->rx_codel_marked, marked);
 	return n;
 }
 
@@ -643,6 +653,7 @@ static void afp_stats(struct io_port *io, unsigned qi, struct io_queue_stats *ou
 	out->rx_dropped = io_counter(&q->kernel_drops) + io_counter(&q->rx_oversize);
 	out->tx_dropped = io_counter(&q->tx_dropped);
 	out->rx_codel = io_counter(&q->rx_codel);
+	out->rx_codel_marked = io_counter(&q->rx_codel_marked);
 }
 
 const struct io_ops afpacket_ops = {

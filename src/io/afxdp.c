@@ -50,8 +50,9 @@
  * (bpf_xdp_adjust_meta), which the kernel copies into the UMEM with it, in
  * copy mode as in zero-copy mode. rx_burst() zeroes them before the frame
  * goes back to the fill ring, so a driver without metadata support leaves
- * 0 there: no stamp, no sojourn, no CoDel drop. A frame CoDel drops is
- * counted (rx_codel) and never copied.
+ * 0 there: no stamp, no sojourn, no CoDel drop. A frame CoDel would drop is
+ * forwarded marked CE instead if it is ECN-capable IPv4 (RFC 3168 section
+ * 5; counted rx_codel_marked), else dropped uncopied (rx_codel).
  *
  * Transmit: tx_burst() first takes finished frames back from the completion
  * ring, copies each packet into a free transmit frame, publishes the
@@ -134,9 +135,10 @@ struct xdp_queue {
 	struct xdp_ring fill, comp, rx, tx;
 	uint64_t *tx_free; /* a stack of transmit frame addresses */
 	unsigned tx_free_n;
-	struct codel codel;							  /* the worker's */
-	_Atomic uint64_t rx_frames, tx_frames, rx_oversize, tx_dropped, rx_codel; /* the worker's */
-	_Atomic uint64_t kernel_drops; /* stats() writes */
+	struct codel codel;						/* the worker's */
+	_Atomic uint64_t rx_frames, tx_frames, rx_oversize, tx_dropped; /* the worker's */
+	_Atomic uint64_t rx_codel, rx_codel_marked;			/* the worker's */
+	_Atomic uint64_t kernel_drops;					/* stats() writes */
 };
 
 struct xdp_port {
@@ -741,7 +743,7 @@ static unsigned xdp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 {
 	struct xdp_queue *q = &port_of(io)->q[qi];
 	uint32_t ready = cons_ready(&q->rx), room = prod_free(&q->fill);
-	unsigned n = 0, bad = 0, late = 0, take = ready < max ? ready : max;
+	unsigned n = 0, bad = 0, late = 0, marked = 0, take = ready < max ? ready : max;
 	uint64_t now = take && q->codel.target ? io_clock_ns(CLOCK_MONOTONIC) : 0;
 
 	if (!ready)
@@ -751,9 +753,14 @@ static unsigned xdp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 	for (unsigned i = 0; i < take; i++) {
 		const struct xdp_desc *d = desc_at(&q->rx, q->rx.cached++);
 		uint64_t ts = d->addr < q->umem_len ? take_stamp(q, d->addr) : 0;
-		if (q->codel.target && codel_says_drop(q, ts, now, ready - i - 1))
-			late++;
-		else if (desc_copy(q, d, pkts[n]))
+		if (q->codel.target && codel_says_drop(q, ts, now, ready - i - 1)) {
+			if (desc_copy(q, d, pkts[n]) && pkt_mark_ce(pkts[n]->data, pkts[n]->len)) {
+				n++;
+				marked++;
+			} else {
+				late++;
+			}
+		} else if (desc_copy(q, d, pkts[n]))
 			n++;
 		else
 			bad++;
@@ -767,6 +774,8 @@ static unsigned xdp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 			io_counter_add(&q->rx_oversize, bad);
 		if (late)
 			io_counter_add(&q->rx_codel, late);
+		if (marked)
+			io_counter_add(&q->rx_codel_marked, marked);
 	}
 	if (needs_wakeup(&q->fill))
 		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
@@ -851,6 +860,7 @@ static void xdp_stats(struct io_port *io, unsigned qi, struct io_queue_stats *ou
 	out->rx_dropped = io_counter(&q->kernel_drops) + io_counter(&q->rx_oversize);
 	out->tx_dropped = io_counter(&q->tx_dropped);
 	out->rx_codel = io_counter(&q->rx_codel);
+	out->rx_codel_marked = io_counter(&q->rx_codel_marked);
 }
 
 const struct io_ops afxdp_ops = {

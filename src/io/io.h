@@ -34,9 +34,10 @@ struct io_params {
 
 struct io_queue_stats {
 	uint64_t rx, tx;
-	uint64_t rx_dropped; /* by the kernel: ring full (tp_drops) */
-	uint64_t rx_codel;   /* by CoDel: waited in the ring too long (RFC 8289) */
-	uint64_t tx_dropped; /* TX ring full or send error */
+	uint64_t rx_dropped;	  /* by the kernel: ring full (tp_drops) */
+	uint64_t rx_codel;	  /* by CoDel: waited in the ring too long (RFC 8289) */
+	uint64_t rx_codel_marked; /* ... and ECN-capable: marked CE instead (RFC 3168) */
+	uint64_t tx_dropped;	  /* TX ring full or send error */
 };
 
 struct io_ops {

@@ -4,7 +4,8 @@
 # (--codel-target 1: 1 us, an interval of 20 us), the workers drop at the
 # head of their rings and `show stats` counts it (codel_dropped_lan/wan, in
 # text and --json), and TCP still gets through; with --codel-target 0
-# nothing is dropped by CoDel. So the frames' stamps reach CoDel in both
+# nothing is dropped by CoDel; with ECN-capable TCP, CoDel marks CE
+# instead (codel_marked_lan/wan). So the frames' stamps reach CoDel in both
 # backends (afpacket: the kernel's receive timestamp; afxdp: the XDP
 # program's metadata). The workers run at nice -10 (gw_internal.h says
 # why). Needs root.
@@ -100,6 +101,29 @@ sys.exit(0 if qs and all("codel_dropped_lan" in q and "codel_dropped_wan" in q f
 	else
 		t_fail "$backend: --codel-target 0: no CoDel drop under the same load" "codel drops: $drops, iperf3: $bps bit/s"
 	fi
+	stop_gw
+
+	# ECN-capable TCP (both ends ask for it): CoDel marks CE instead of
+	# dropping (RFC 3168 section 5), counted as codel_marked_lan/wan.
+	GW_ARGS="--codel-target 1"
+	in_ns ${RG}-lan sysctl -qw net.ipv4.tcp_ecn=1
+	in_ns ${RG}-srv sysctl -qw net.ipv4.tcp_ecn=1
+	if ! start_gw $QUEUES $backend; then
+		t_fail "$backend: rssnat starts with --codel-target 1" "$(cat "$T_TMP/gw.log")"
+		continue
+	fi
+	ip netns exec ${RG}-lan ping -c 3 -i 0.2 -W 1 203.0.113.80 >/dev/null 2>&1
+	bps=$(load)
+	marks=$("$RSSNAT" show stats --socket "$SOCK" 2>/dev/null | awk '/^queue=/ {
+		for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] ~ /^codel_marked_(lan|wan)$/) n += a[2]; seen = 1 } }
+		END { print seen ? n + 0 : "none" }')
+	if [ "$marks" != none ] && [ "$marks" -gt 0 ] && [ "${bps%.*}" -gt 0 ]; then
+		t_pass "$backend: ECN-capable TCP: CoDel marked $marks frames CE instead of dropping them ($((bps / 1000000)) Mbit/s)"
+	else
+		t_fail "$backend: ECN-capable TCP: CoDel marks CE" "codel marks: $marks, iperf3: $bps bit/s"
+	fi
+	in_ns ${RG}-lan sysctl -qw net.ipv4.tcp_ecn=2
+	in_ns ${RG}-srv sysctl -qw net.ipv4.tcp_ecn=2
 	stop_gw
 done
 t_done
