@@ -98,11 +98,20 @@ done
 cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror "$ROOT/bench/gen.c" -o "$GEN" ||
 	die "cannot build the generator"
 
-# The offload variants exist only where the binary knows the option.
+# The offload variants exist only where the binary knows the option; on
+# and off are spelled as its --help spells them (enabled|disabled, netsh's
+# words, or on|off).
 if [ -n "$OFFLOADS" ] && ! "$RSSNAT" run --help 2>&1 | grep -q -- '--offload'; then
 	echo "offload: $RSSNAT run does not know --offload: the offload on/off variants ($OFFLOADS) are skipped; rssnat runs once per backend with its defaults"
 	OFFLOADS=""
 fi
+offload_value() {
+	case $1 in
+	on) "$RSSNAT" run --help 2>&1 | grep -q -- '--offload enabled' && echo enabled || echo on ;;
+	off) "$RSSNAT" run --help 2>&1 | grep -q -- '--offload enabled' && echo disabled || echo off ;;
+	*) echo "$1" ;;
+	esac
+}
 CODELS=${BENCH_CODEL:-}
 if [ -n "$CODELS" ] && ! "$RSSNAT" run --help 2>&1 | grep -q -- '--codel-target'; then
 	echo "codel: $RSSNAT run does not know --codel-target: the variants ($CODELS) are skipped"
@@ -118,7 +127,7 @@ for b in $BACKENDS; do
 	for o in ${OFFLOADS:--}; do
 		for c in ${CODELS:--}; do
 			g=$b args="--backend $b"
-			[ "$o" = - ] || { g="$g-offload-$o" args="$args --offload $o"; }
+			[ "$o" = - ] || { g="$g-offload-$o" args="$args --offload $(offload_value "$o")"; }
 			[ "$c" = - ] || { g="$g-codel-$c" args="$args --codel-target $c"; }
 			RSSNAT_GWS="$RSSNAT_GWS $g"
 			GW_ARGS[$g]=$args GW_BIN[$g]=$RSSNAT
