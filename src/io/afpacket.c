@@ -581,10 +581,15 @@ static unsigned afp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 			break;
 		}
 		if (q->codel.target && codel_says_drop(q, h, mono, real)) {
-			if (frame_copy(h, pkts[n]) && pkt_mark_ce(pkts[n]->data, pkts[n]->len)) {
-				n++;
+			switch (io_codel_fate(pkts[n], frame_copy(h, pkts[n]))) {
+			case IO_CODEL_MARK:
 				marked++;
-			} else {
+				n++;
+				break;
+			case IO_CODEL_SPARE:
+				n++;
+				break;
+			default:
 				late++;
 			}
 		} else if (frame_copy(h, pkts[n]))

@@ -754,10 +754,15 @@ static unsigned xdp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 		const struct xdp_desc *d = desc_at(&q->rx, q->rx.cached++);
 		uint64_t ts = d->addr < q->umem_len ? take_stamp(q, d->addr) : 0;
 		if (q->codel.target && codel_says_drop(q, ts, now, ready - i - 1)) {
-			if (desc_copy(q, d, pkts[n]) && pkt_mark_ce(pkts[n]->data, pkts[n]->len)) {
-				n++;
+			switch (io_codel_fate(pkts[n], desc_copy(q, d, pkts[n]))) {
+			case IO_CODEL_MARK:
 				marked++;
-			} else {
+				n++;
+				break;
+			case IO_CODEL_SPARE:
+				n++;
+				break;
+			default:
 				late++;
 			}
 		} else if (desc_copy(q, d, pkts[n]))

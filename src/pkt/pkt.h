@@ -281,6 +281,14 @@ void pkt_set_ttl(struct pkt *p, uint8_t ttl);
  * is left as it was. Needs no parse. */
 bool pkt_mark_ce(uint8_t *frame, size_t len);
 
+/* pkt_congestion_controlled() - does the raw frame carry IPv4 TCP or UDP,
+ * the protocols whose senders slow down when a packet is lost (TCP, and
+ * QUIC and the like over UDP)? A queue that drops to signal congestion
+ * (CoDel) drops only these: ARP and ICMP do not slow down, and losing them
+ * breaks neighbour resolution and diagnostics (fq_codel spares them by
+ * giving sparse flows their own queue; one ring cannot). */
+bool pkt_congestion_controlled(const uint8_t *frame, size_t len);
+
 /* Checksums ---------------------------------------------------------------- */
 
 /* csum_add() - add @n bytes, as big-endian 16-bit words (an odd last byte

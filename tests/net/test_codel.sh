@@ -5,7 +5,8 @@
 # head of their rings and `show stats` counts it (codel_dropped_lan/wan, in
 # text and --json), and TCP still gets through; with --codel-target 0
 # nothing is dropped by CoDel; with ECN-capable TCP, CoDel marks CE
-# instead (codel_marked_lan/wan). So the frames' stamps reach CoDel in both
+# instead (codel_marked_lan/wan); pings through the load are never dropped
+# (ICMP does not slow down for a loss). So the frames' stamps reach CoDel in both
 # backends (afpacket: the kernel's receive timestamp; afxdp: the XDP
 # program's metadata). The workers run at nice -10 (gw_internal.h says
 # why). Needs root.
@@ -69,7 +70,13 @@ for backend in afpacket afxdp; do
 	*" $QUEUES -10;"*) t_pass "$backend: the $QUEUES workers run at nice -10 ($nices)" ;;
 	*) t_fail "$backend: the $QUEUES workers run at nice -10" "nice values (count value;): $nices" ;;
 	esac
+	ip netns exec ${RG}-lan ping -c 40 -i 0.05 -W 1 203.0.113.80 >"$T_TMP/ping.log" 2>&1 &
+	PING=$!
 	bps=$(load)
+	wait $PING
+	received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T_TMP/ping.log")
+	[ "${received:-0}" = 40 ] && t_pass "$backend: CoDel spares ICMP: 40 pings through the load at a 1 us target, all answered" ||
+		t_fail "$backend: CoDel spares ICMP: 40 pings through the load, all answered" "$(tail -2 "$T_TMP/ping.log")"
 	drops=$(codel_drops)
 	if [ "$drops" != none ] && [ "$drops" -gt 0 ] && [ "${bps%.*}" -gt 0 ]; then
 		t_pass "$backend: a 1 us target under iperf3 -P 4: CoDel dropped $drops frames, TCP still moved $((bps / 1000000)) Mbit/s"

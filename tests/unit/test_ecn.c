@@ -2,7 +2,7 @@
  * of dropping (RFC 3168 section 5, RFC 8289 section 5): ECT(0) and ECT(1)
  * become CE with a header checksum a receiver accepts; CE stays CE;
  * Not-ECT, non-IPv4 and short frames are left alone; one VLAN tag is
- * looked through. */
+ * looked through; only TCP and UDP are dropped as a congestion signal. */
 #include "test.h"
 #include "../../src/pkt/build.h"
 #include "../../src/pkt/pkt.h"
@@ -90,4 +90,20 @@ TEST(ecn_looks_through_one_vlan_tag)
 	CHECK(pkt_mark_ce(f, len + PKT_VLAN_LEN));
 	CHECK_EQ(f[TOS + PKT_VLAN_LEN], 2 | PKT_ECN_CE);
 	CHECK(header_csum_ok(f + PKT_ETH_LEN + PKT_VLAN_LEN));
+}
+
+TEST(ecn_only_tcp_and_udp_are_dropped_as_a_congestion_signal)
+{
+	uint8_t f[FRAME];
+	size_t len = tcp_frame(f, 0);
+
+	CHECK(pkt_congestion_controlled(f, len)); /* TCP */
+	f[PKT_ETH_LEN + PKT_IP_PROTO] = 17;
+	CHECK(pkt_congestion_controlled(f, len)); /* UDP: QUIC and the like */
+	f[PKT_ETH_LEN + PKT_IP_PROTO] = 1;
+	CHECK(!pkt_congestion_controlled(f, len)); /* ICMP: ping does not slow down */
+	tcp_frame(f, 0);
+	f[PKT_ETH_TYPE + 1] = 0x06;
+	CHECK(!pkt_congestion_controlled(f, len)); /* ARP: neighbours must resolve */
+	CHECK(!pkt_congestion_controlled(f, 10));
 }
