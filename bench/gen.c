@@ -2,15 +2,21 @@
  *
  *   bench-gen send --iface IF --src-mac MAC --dst-mac MAC --src IP --dst IP
  *                  [--flows N] [--size BYTES] [--seconds S] [--dport P] [--sport P]
- *                  [--batch B] [--cpu C]
+ *                  [--batch B] [--cpu C] [--qdisc-bypass on|off]
  *   bench-gen recv --iface IF [--seconds S] [--dport P] [--cpu C]
  *
  * send: builds one frame per flow up front (flow i has UDP source port
  * --sport + i; valid IPv4 header and UDP checksums), then cycles over them
- * with sendmmsg() of --batch frames on an AF_PACKET socket with the qdisc
- * bypassed, as fast as it can for --seconds. --size counts the frame as on
- * the wire, FCS included (64: 60 bytes handed to the device, 18 of payload).
- * Prints "sent=N pps=R send_errors=E seconds=T".
+ * with sendmmsg() of --batch frames on an AF_PACKET socket, as fast as it
+ * can for --seconds. The frames go through the device's transmit path with
+ * its tc egress hook (--qdisc-bypass off, the default): a veth has no RSS,
+ * and the emulated one ('rssnat io tc-rss') is a tc egress program on the
+ * sender's side, which PACKET_QDISC_BYPASS skips: the transmit queue (and
+ * so the gateway's receive queue) is then the kernel's own flow hash, not
+ * the engine's, and about half the frames reach a worker that must hand
+ * them off. --qdisc-bypass on skips it, to measure what that path costs. --size counts the frame
+ * as on the wire, FCS included (64: 60 bytes handed to the device, 18 of payload). Prints "sent=N
+ * pps=R send_errors=E seconds=T".
  *
  * recv: a TPACKET_V3 receive ring bound to the interface for all protocols
  * (so it sees frames before any ingress filter drops them), counts the IPv4
@@ -72,7 +78,7 @@ static void usage(const char *why)
 		"bench-gen: %s\n"
 		"usage: bench-gen send --iface IF --src-mac MAC --dst-mac MAC --src IP --dst IP\n"
 		"                      [--flows N] [--size BYTES] [--seconds S] [--dport P]\n"
-		"                      [--sport P] [--batch B] [--cpu C]\n"
+		"                      [--sport P] [--batch B] [--cpu C] [--qdisc-bypass on|off]\n"
 		"       bench-gen recv --iface IF [--seconds S] [--dport P] [--cpu C]\n",
 		why);
 	exit(2);
@@ -231,7 +237,7 @@ static int cmd_send(int argc, char **argv)
 	uint32_t src = 0, dst = 0;
 	bool have_smac = false, have_dmac = false;
 	long flows = 1024, size = 64, seconds = 5, dport = 9, sport = 10000, batch = 64, cpu = -1;
-	int ifindex, one = 1;
+	int ifindex, bypass = 0;
 
 	for (int i = 0; i < argc; i += 2) {
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -245,8 +251,7 @@ static int cmd_send(int argc, char **argv)
 		} else if (!strcmp(k, "--dst-mac")) {
 			parse_mac(v, dmac, k);
 			have_dmac = true;
-		}
-		else if (!strcmp(k, "--src"))
+		} else if (!strcmp(k, "--src"))
 			src = parse_ip(v, k);
 		else if (!strcmp(k, "--dst"))
 			dst = parse_ip(v, k);
@@ -264,8 +269,10 @@ static int cmd_send(int argc, char **argv)
 			batch = num(v, 1, MAX_BATCH, k);
 		else if (!strcmp(k, "--cpu"))
 			cpu = num(v, 0, CPU_SETSIZE - 1, k);
+		else if (!strcmp(k, "--qdisc-bypass") && (!strcmp(v, "on") || !strcmp(v, "off")))
+			bypass = !strcmp(v, "on");
 		else
-			usage("unknown option for send");
+			usage("unknown option for send (or --qdisc-bypass not on or off)");
 	}
 	if (!iface || !have_smac || !have_dmac || !src || !dst)
 		usage("send needs --iface, --src-mac, --dst-mac, --src and --dst");
@@ -291,11 +298,11 @@ static int cmd_send(int argc, char **argv)
 	}
 
 	int fd = open_packet(iface, 0, &ifindex); /* protocol 0: receives nothing */
-	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)))
+	if (bypass && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &bypass, sizeof(bypass)))
 		perror("bench-gen: PACKET_QDISC_BYPASS (going on through the qdisc)");
 
-	uint64_t sent = 0, errors = 0, start = now_ns(), end = start + (uint64_t)seconds * 1000000000u,
-		 t = start;
+	uint64_t sent = 0, errors = 0, start = now_ns(),
+		 end = start + (uint64_t)seconds * 1000000000u, t = start;
 	long next = 0;
 	while (!stop && t < end) {
 		for (long i = 0; i < batch; i++) {
@@ -383,7 +390,8 @@ static int cmd_recv(int argc, char **argv)
 		return 1;
 	}
 	size_t ring_len = (size_t)RX_BLOCK * RX_BLOCKS;
-	uint8_t *ring = mmap(NULL, ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	uint8_t *ring =
+	    mmap(NULL, ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (ring == MAP_FAILED) {
 		perror("bench-gen: mmap of the receive ring");
 		return 1;
@@ -403,7 +411,8 @@ static int cmd_recv(int argc, char **argv)
 		if (t >= end || (last_seen && t - last_seen > RX_IDLE_END_NS))
 			break;
 		struct tpacket_block_desc *bd = (void *)(ring + (size_t)block * RX_BLOCK);
-		if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {
+		if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) &
+		      TP_STATUS_USER)) {
 			struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLERR};
 			poll(&pfd, 1, 100);
 			continue;
@@ -412,7 +421,8 @@ static int cmd_recv(int argc, char **argv)
 		for (uint32_t i = 0; i < n && off <= RX_BLOCK - sizeof(struct tpacket3_hdr); i++) {
 			const struct tpacket3_hdr *h = (const void *)((uint8_t *)bd + off);
 			if (h->tp_mac + h->tp_snaplen <= RX_BLOCK - off &&
-			    is_udp_to((const uint8_t *)h + h->tp_mac, h->tp_snaplen, (unsigned)dport)) {
+			    is_udp_to((const uint8_t *)h + h->tp_mac, h->tp_snaplen,
+				      (unsigned)dport)) {
 				uint64_t ts = (uint64_t)h->tp_sec * 1000000000u + h->tp_nsec;
 				if (!first_ts)
 					first_ts = ts;
@@ -434,9 +444,10 @@ static int cmd_recv(int argc, char **argv)
 	double span = last_ts > first_ts ? (double)(last_ts - first_ts) / 1e9 : 0.0;
 	double pps = span > 0 ? (double)(received - 1) / span : 0.0;
 	double apps = span > 0 ? (double)(received + drops - 1) / span : 0.0;
-	printf("received=%llu sink_drops=%llu arrived=%llu pps=%.0f arrived_pps=%.0f seconds=%.3f\n",
-	       (unsigned long long)received, (unsigned long long)drops,
-	       (unsigned long long)(received + drops), pps, apps, span);
+	printf(
+	    "received=%llu sink_drops=%llu arrived=%llu pps=%.0f arrived_pps=%.0f seconds=%.3f\n",
+	    (unsigned long long)received, (unsigned long long)drops,
+	    (unsigned long long)(received + drops), pps, apps, span);
 	munmap(ring, ring_len);
 	close(fd);
 	return 0;

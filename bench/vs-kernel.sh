@@ -1,30 +1,51 @@
 #!/usr/bin/env bash
-# vs-kernel.sh - rssnat against the kernel's own NAT (nftables masquerade), in
-# network namespaces on this machine, side by side in one run. Needs root.
+# vs-kernel.sh - rssnat against the kernel's own NAT (nftables masquerade)
+# and against no gateway at all, in network namespaces on this machine,
+# side by side in one run. Needs root.
 #
 #   netns rb-lan               netns rb-gw                   netns rb-srv
 #   lanh 192.168.137.10/24 <-> lan0 == GATEWAY == wan0  <->  srv 198.51.100.1/24 (next hop)
 #   bench-gen send,            kernel: .137.1 | 198.51.100.2     203.0.113.80/24 (server)
-#   iperf3 -c                  rssnat: no kernel address     bench-gen recv, iperf3 -s
+#   iperf3 -c, ping            rssnat: no kernel address     bench-gen recv, iperf3 -s
 #
-# No router namespace: the server namespace is the gateway's next hop too
-# (one forwarding hop fewer, so more of the CPU goes to what is measured).
-# The topology is built afresh for every gateway. Offloads off on every veth.
+# The gateways, each on a topology built afresh:
+#   direct   no gateway: lanh and srv are the two ends of one veth pair (the
+#            physical limit: what the two ends can move with nothing between
+#            them; a router without NAT would itself be a gateway, with a
+#            forwarding hop and a second veth crossing to pay);
+#   kernel   nftables masquerade (kernel-rps with BENCH_RPS=1: RPS over all
+#            CPUs on the gateway's veths);
+#   B, or B-offload-on and B-offload-off: rssnat with backend B, once per
+#            value of BENCH_OFFLOAD where the binary knows --offload (and
+#            once per value of BENCH_CODEL, B-...-codel-V, if given).
+# No router namespace: the server namespace is the gateway's next hop too.
+# Offloads off on every veth. A veth has no RSS: on every topology the peers
+# emulate a NIC's with 'rssnat io tc-rss' (a tc egress program), and every
+# sender goes through the qdisc to reach it, so that every gateway's senders
+# do the same work (afxdp needs it; the others pay it too, for fair ratios).
 #
-# Per gateway: (a) 64-byte UDP frames over many flows from bench-gen for
-# BENCH_SECONDS, counted by bench-gen recv in the server namespace (an nft
-# ingress rule then drops them there, so the server's IP stack costs
-# nothing); (b) iperf3 -P 4 TCP. Before them, the generator alone into a
-# namespace that drops at ingress: its ceiling.
+# Phase 1, per gateway: an idle ping (200 at 10 ms), then 64-byte UDP frames
+# over many flows from bench-gen for BENCH_SECONDS, counted by bench-gen recv
+# in the server namespace (an nft ingress rule then drops them there).
+# Before them, the generator alone into a namespace that drops at ingress:
+# its ceiling, through the qdisc and the emulated RSS as in the runs, and
+# bypassing both (what that path costs).
+# Phase 2: BENCH_TCP_ROUNDS rounds, each every gateway in turn: iperf3 -P 4
+# for BENCH_TCP_SECONDS, 200 pings at 10 ms during it (RTT under load), CPU
+# from /proc/stat over the middle of the run divided by the bytes the server
+# received then (CPU seconds per GB). Ratios are taken within a round; the
+# headline is the median of the rounds'.
 #
 # Environment: RSSNAT (default build/rssnat), BENCH_SECONDS (5),
-# BENCH_FLOWS (1024), BENCH_QUEUES (2), BENCH_BACKENDS ("afxdp afpacket":
-# rssnat is run once per backend, afxdp with the NIC's RSS emulated on the
-# peers by 'rssnat io tc-rss'; the first one gives the headline), BENCH_RPS=1 adds a kernel run with
-# RPS over all CPUs on the gateway's veths, BENCH_TCP_ROUNDS (5: TCP is
-# measured in that many rounds, each the kernel then every backend, and the
-# ratio is the median of the rounds'), BENCH_PERF=DIR records
-# `perf record -g` of rssnat during its UDP test into DIR.
+# BENCH_FLOWS (1024), BENCH_QUEUES (2), BENCH_BACKENDS ("afxdp afpacket";
+# the first one gives the headline), BENCH_OFFLOAD ("on off": rssnat once per
+# value with --offload V; skipped, said out loud, if the binary does not know
+# --offload; empty: never passed), BENCH_CODEL (empty; e.g. "500 0": rssnat
+# once per value with --codel-target V, side by side), BENCH_RSSNAT_BEFORE
+# (another build of rssnat, run as B-before for each backend B, with its
+# defaults: before and after a change, side by side), BENCH_RPS=1, BENCH_TCP_ROUNDS (5),
+# BENCH_TCP_SECONDS (8), BENCH_PINGS (200), BENCH_PERF=DIR (perf record -g of
+# rssnat during its UDP test), BENCH_QUIET_BUDGET (60).
 # Every wait is bounded; an EXIT trap removes the namespaces and processes,
 # also on failure.
 set -u
@@ -34,12 +55,11 @@ GEN=$ROOT/build/bench-gen
 SECS=${BENCH_SECONDS:-5}
 FLOWS=${BENCH_FLOWS:-1024}
 QUEUES=${BENCH_QUEUES:-2}
-# Both backends, the first one's ratios are the headline: afxdp is the fast
-# path (AF_XDP, steered by the NIC's RSS, here emulated on the veth peers).
 BACKENDS=${BENCH_BACKENDS:-afxdp afpacket}
-BACKEND=${BACKENDS%% *}
-TCP_SECS=8
+OFFLOADS=${BENCH_OFFLOAD-on off}
+TCP_SECS=${BENCH_TCP_SECONDS:-8}
 TCP_ROUNDS=${BENCH_TCP_ROUNDS:-5}
+PINGS=${BENCH_PINGS:-200}
 NS="rb-lan rb-gw rb-srv"
 TMP=$(mktemp -d /tmp/rb-bench.XXXXXX)
 SOCK=$TMP/rssnat.sock
@@ -47,6 +67,7 @@ GW_PID=""
 BG=""
 NCPU=$(nproc)
 HZ=$(getconf CLK_TCK)
+declare -A PPS SENT BPS_LIST TCPR_K TCPR_D CPUGB_TCP CPUGB_UDP RTT_IDLE RTT_LOAD
 
 die() { echo "vs-kernel: $*" >&2; exit 1; }
 
@@ -67,12 +88,60 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
-for tool in ip nft ethtool iperf3 python3 cc; do
+for tool in ip nft ethtool iperf3 ping python3 cc; do
 	command -v $tool >/dev/null || die "$tool not found (tools/deps.sh installs it)"
 done
 [ -x "$RSSNAT" ] || die "$RSSNAT not built (make build/rssnat)"
+[ -z "${BENCH_RSSNAT_BEFORE:-}" ] || [ -x "$BENCH_RSSNAT_BEFORE" ] || die "BENCH_RSSNAT_BEFORE: $BENCH_RSSNAT_BEFORE is not an executable"
+[ "$TCP_SECS" -ge 4 ] || die "BENCH_TCP_SECONDS must be at least 4"
+[ "$SECS" -ge 3 ] || die "BENCH_SECONDS must be at least 3"
 cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror "$ROOT/bench/gen.c" -o "$GEN" ||
 	die "cannot build the generator"
+
+# The offload variants exist only where the binary knows the option; on
+# and off are spelled as its --help spells them (enabled|disabled, netsh's
+# words, or on|off).
+if [ -n "$OFFLOADS" ] && ! "$RSSNAT" run --help 2>&1 | grep -q -- '--offload'; then
+	echo "offload: $RSSNAT run does not know --offload: the offload on/off variants ($OFFLOADS) are skipped; rssnat runs once per backend with its defaults"
+	OFFLOADS=""
+fi
+offload_value() {
+	case $1 in
+	on) "$RSSNAT" run --help 2>&1 | grep -q -- '--offload enabled' && echo enabled || echo on ;;
+	off) "$RSSNAT" run --help 2>&1 | grep -q -- '--offload enabled' && echo disabled || echo off ;;
+	*) echo "$1" ;;
+	esac
+}
+CODELS=${BENCH_CODEL:-}
+if [ -n "$CODELS" ] && ! "$RSSNAT" run --help 2>&1 | grep -q -- '--codel-target'; then
+	echo "codel: $RSSNAT run does not know --codel-target: the variants ($CODELS) are skipped"
+	CODELS=""
+fi
+GATEWAYS="direct kernel"
+[ "${BENCH_RPS:-0}" = 1 ] && GATEWAYS="$GATEWAYS kernel-rps"
+# rssnat's gateways: backend x offload x CoDel target, each with its
+# command-line options in GW_ARGS.
+declare -A GW_ARGS GW_BIN
+RSSNAT_GWS=""
+for b in $BACKENDS; do
+	for o in ${OFFLOADS:--}; do
+		for c in ${CODELS:--}; do
+			g=$b args="--backend $b"
+			[ "$o" = - ] || { g="$g-offload-$o" args="$args --offload $(offload_value "$o")"; }
+			[ "$c" = - ] || { g="$g-codel-$c" args="$args --codel-target $c"; }
+			RSSNAT_GWS="$RSSNAT_GWS $g"
+			GW_ARGS[$g]=$args GW_BIN[$g]=$RSSNAT
+		done
+	done
+	# Another build side by side (what a change did), with its defaults.
+	if [ -n "${BENCH_RSSNAT_BEFORE:-}" ]; then
+		RSSNAT_GWS="$RSSNAT_GWS $b-before"
+		GW_ARGS[$b-before]="--backend $b" GW_BIN[$b-before]=$BENCH_RSSNAT_BEFORE
+	fi
+done
+RSSNAT_GWS=${RSSNAT_GWS# }
+GATEWAYS="$GATEWAYS $RSSNAT_GWS"
+HEAD=${RSSNAT_GWS%% *}
 
 in_ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 mac_of() { ip -n "$1" link show "$2" | awk '/link\/ether/ {print $2; exit}'; }
@@ -88,27 +157,40 @@ teardown() {
 	return 0
 }
 
+veth_pair() { # NS_A IF_A NS_B IF_B, as many queues as the gateway has workers
+	ip link add "$2" netns "$1" numtxqueues "$QUEUES" numrxqueues "$QUEUES" type veth \
+		peer name "$4" netns "$3" numtxqueues "$QUEUES" numrxqueues "$QUEUES"
+}
+
+# topology GATEWAY: the namespaces and veths; for direct, lanh and srv are
+# one pair and rb-gw stays empty. Then the sink, the iperf3 server and the
+# emulated RSS on the peers.
 topology() {
-	local n pair d
+	local n pair d pairs
 	teardown
 	for n in $NS; do ip netns add "$n" || return 1; ip -n "$n" link set lo up; done
-	# As many queues as the gateway has workers: the afxdp backend reads
-	# hardware queues (afpacket's fanout does not care).
-	ip link add lanh netns rb-lan numtxqueues "$QUEUES" numrxqueues "$QUEUES" type veth \
-		peer name lan0 netns rb-gw numtxqueues "$QUEUES" numrxqueues "$QUEUES" &&
-		ip link add wan0 netns rb-gw numtxqueues "$QUEUES" numrxqueues "$QUEUES" type veth \
-			peer name srv netns rb-srv numtxqueues "$QUEUES" numrxqueues "$QUEUES" ||
-		return 1
-	for pair in rb-lan:lanh rb-gw:lan0 rb-gw:wan0 rb-srv:srv; do
+	if [ "$1" = direct ]; then
+		veth_pair rb-lan lanh rb-srv srv || return 1
+		pairs="rb-lan:lanh rb-srv:srv"
+	else
+		veth_pair rb-lan lanh rb-gw lan0 && veth_pair rb-gw wan0 rb-srv srv || return 1
+		pairs="rb-lan:lanh rb-gw:lan0 rb-gw:wan0 rb-srv:srv"
+	fi
+	for pair in $pairs; do
 		n=${pair%%:*} d=${pair#*:}
 		in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 		in_ns "$n" ethtool -K "$d" tx off tso off gso off gro off >/dev/null 2>&1
 		ip -n "$n" link set "$d" up
 	done
 	ip -n rb-lan addr add 192.168.137.10/24 dev lanh
-	ip -n rb-lan route add default via 192.168.137.1
 	ip -n rb-srv addr add 198.51.100.1/24 dev srv
 	ip -n rb-srv addr add 203.0.113.80/24 dev srv
+	if [ "$1" = direct ]; then
+		ip -n rb-lan route add 203.0.113.0/24 dev lanh
+		ip -n rb-srv route add 192.168.137.0/24 dev srv
+	else
+		ip -n rb-lan route add default via 192.168.137.1
+	fi
 	# The sink: bench-gen recv (ETH_P_ALL) sees the frames first, then they go.
 	in_ns rb-srv nft -f - <<-'NFT' || return 1
 		table netdev sink {
@@ -118,9 +200,13 @@ topology() {
 			}
 		}
 	NFT
-	in_ns rb-srv iperf3 -s -B 203.0.113.80 >/dev/null 2>&1 &
+	# ip netns exec execs: $! is iperf3's own PID (its CPU share is read).
+	ip netns exec rb-srv iperf3 -s -B 203.0.113.80 >/dev/null 2>&1 &
 	SRV_IPERF=$!
 	BG="$BG $SRV_IPERF"
+	[ "${NO_TC_RSS:-0}" = 1 ] && return 0 # the generator's ceiling without it
+	in_ns rb-lan "$RSSNAT" io tc-rss --iface lanh --queues "$QUEUES" --side lan >/dev/null &&
+		in_ns rb-srv "$RSSNAT" io tc-rss --iface srv --queues "$QUEUES" --side wan >/dev/null
 }
 
 gw_kernel() {
@@ -134,26 +220,22 @@ gw_kernel() {
 }
 
 rps_all() { # kernel-rps: RPS over every CPU on the gateway's veths
-	local mask d
+	local mask d q
 	mask=$(printf '%x' $(((1 << NCPU) - 1)))
 	for d in lan0 wan0; do
-		in_ns rb-gw sh -c "echo $mask > /sys/class/net/$d/queues/rx-0/rps_cpus"
+		for q in /sys/class/net/$d/queues/rx-*; do
+			in_ns rb-gw sh -c "echo $mask > $q/rps_cpus"
+		done
 	done
 }
 
+# gw_rssnat GATEWAY: rssnat with the options of GW_ARGS[GATEWAY].
 gw_rssnat() {
-	in_ns rb-gw sysctl -qw net.ipv4.ip_forward=0
-	ip -n rb-gw addr flush dev lan0
-	ip -n rb-gw addr flush dev wan0
 	rm -f "$SOCK"
-	if [ "$BACKEND" = afxdp ]; then # a veth has no RSS: the peers emulate a NIC's
-		in_ns rb-lan "$RSSNAT" io tc-rss --iface lanh --queues "$QUEUES" --side lan >/dev/null &&
-			in_ns rb-srv "$RSSNAT" io tc-rss --iface srv --queues "$QUEUES" --side wan \
-				>/dev/null || return 1
-	fi
-	ip netns exec rb-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
+	# shellcheck disable=SC2086 # the options are words
+	ip netns exec rb-gw "${GW_BIN[$1]}" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
 		--wan-gateway 198.51.100.1 --queues "$QUEUES" --socket "$SOCK" --dhcp off --dns off \
-		--backend "$BACKEND" >"$TMP/gw.log" 2>&1 &
+		${GW_ARGS[$1]} >"$TMP/gw.log" 2>&1 &
 	GW_PID=$!
 	for _ in $(seq 1 50); do
 		[ -S "$SOCK" ] && return 0
@@ -168,11 +250,26 @@ warm_up() { # resolves the neighbours on both sides; true if the path works
 	in_ns rb-lan ping -c 3 -W 1 -i 0.2 203.0.113.80 >/dev/null 2>&1
 }
 
+# gateway_up GATEWAY: a fresh topology with GATEWAY in it, the path tested.
+gateway_up() {
+	topology "$1" || return 1
+	case $1 in
+	direct) ;;
+	kernel) gw_kernel || return 1 ;;
+	kernel-rps) { gw_kernel && rps_all; } || return 1 ;;
+	*) gw_rssnat "$1" || return 1 ;;
+	esac
+	warm_up
+}
+
+is_rssnat() { case " $RSSNAT_GWS " in *" $1 "*) return 0 ;; esac; return 1; }
+
 # ---- CPU accounting ----
 
 # cpu_snap FILE PID...: /proc/stat's cpu line, then "pid PID utime stime"
 # per process (the sum over its threads) and per ksoftirqd thread, then the
-# backlog drops and squeezes summed from /proc/net/softnet_stat.
+# backlog drops and squeezes summed from /proc/net/softnet_stat, then the
+# bytes the server's veth received ("bytes N").
 cpu_snap() {
 	local f=$1 p drop=0 squeeze=0 x dr sq rest
 	shift
@@ -188,12 +285,14 @@ cpu_snap() {
 			[ -r "/proc/$p/stat" ] && awk -v p="$p" '{sub(/^.*\) /, ""); print "ksoftirqd", p, $12, $13}' "/proc/$p/stat"
 		done
 		echo "softnet $drop $squeeze"
+		echo "bytes $(ifstat rb-srv srv rx_bytes)"
 	} >"$f" 2>/dev/null
 }
 
 # cpu_report LABEL BEFORE AFTER NAME=PID...: shares of all CPUs over the
 # interval, and each named process (and the ksoftirqd threads together) in
-# % of one CPU.
+# % of one CPU; then the CPU seconds (all CPUs, busy) per GB the server's
+# veth received in the interval.
 cpu_report() {
 	local label=$1 a=$2 b=$3
 	shift 3
@@ -203,7 +302,8 @@ cpu_report() {
 	$1 == "cpu" { for (i = 2; i <= NF; i++) v[w, i] = $i; next }
 	$1 == "pid" { t[w, $2] = $3 + $4; next }
 	$1 == "ksoftirqd" { ks[w] += $3 + $4; next }
-	$1 == "softnet" { sd[w] = $2; sq[w] = $3 }
+	$1 == "softnet" { sd[w] = $2; sq[w] = $3; next }
+	$1 == "bytes" { by[w] = $2 }
 	END {
 		tot = 0; for (i = 2; i <= 11; i++) { d[i] = v[1, i] - v[0, i]; tot += d[i] }
 		if (tot <= 0) tot = 1
@@ -218,11 +318,15 @@ cpu_report() {
 		# idle): not counted as outside work, so this is a lower bound.
 		other = 100 * (busy - d[8] - named - (ks[1] - ks[0])) / hz / secs
 		if (other < 0) other = 0
-		line = line sprintf(" ksoftirqd %.0f%%, other work >= %.0f%%; backlog drops %d, squeezes %d", 100 * (ks[1] - ks[0]) / hz / secs, other, sd[1] - sd[0], sq[1] - sq[0])
+		gb = (by[1] - by[0]) / 1e9
+		line = line sprintf(" ksoftirqd %.0f%%, other work >= %.0f%%; backlog drops %d, squeezes %d; cpu_s_per_gb=%.2f (%.2f CPU s busy, %.3f GB at the server)",
+			100 * (ks[1] - ks[0]) / hz / secs, other, sd[1] - sd[0], sq[1] - sq[0], gb > 0 ? busy / hz / gb : 0, busy / hz, gb)
 		print line
 		if (other > 20) print "warning: " label ": at least " sprintf("%.0f", other) "% of a CPU went to work outside the benchmark: figures disturbed"
 	}' "$a" "$b"
 }
+
+cpu_per_gb() { sed -n 's/.*cpu_s_per_gb=\([0-9.]*\).*/\1/p' "$1"; }
 
 # rssnat's threads, % of one CPU each, over the interval (ticks from /proc).
 thread_snap() {
@@ -241,6 +345,32 @@ thread_report() {
 		END { print "rssnat threads (% of one CPU):" line }' "$a" "$b"
 }
 
+# ---- round trips ----
+
+# ping_times OUT: BENCH_PINGS pings at 10 ms from the LAN to the server;
+# one round trip in ms a line into OUT, "lost N" for the unanswered.
+ping_times() {
+	in_ns rb-lan timeout $((PINGS / 50 + 10)) ping -n -c "$PINGS" -i 0.01 -W 1 203.0.113.80 2>/dev/null |
+		awk -v n="$PINGS" '/time=/ {sub(/.*time=/, ""); print $1 + 0; got++} END {print "lost", n - got}' >"$1"
+}
+
+# rtt_stats FILE...: "mean p99 samples lost" over the files (p99 by rank).
+rtt_stats() {
+	cat "$@" 2>/dev/null | python3 -c 'import math, sys
+t, lost = [], 0
+for line in sys.stdin:
+    f = line.split()
+    if f and f[0] == "lost":
+        lost += int(f[1])
+    elif f:
+        t.append(float(f[0]))
+t.sort()
+if not t:
+    print("0 0 0", lost)
+else:
+    print("%.3f %.3f %d %d" % (sum(t) / len(t), t[max(0, math.ceil(0.99 * len(t)) - 1)], len(t), lost))'
+}
+
 # ---- measurements ----
 
 # wait_quiet: other work on the machine (tests, builds) disturbs the figures;
@@ -256,31 +386,41 @@ busy_pct() { # over 0.5 s
 }
 wait_quiet() {
 	local b
-	while b=$(busy_pct) && [ "$b" -gt 20 ] && [ "$QUIET_LEFT" -gt 0 ]; do
+	while [ "$QUIET_LEFT" -gt 0 ] && b=$(busy_pct) && [ "$b" -gt 20 ]; do
 		echo "($1: the machine is ${b}% busy with other work; waiting, ${QUIET_LEFT}s of waiting left)"
 		sleep 1
 		QUIET_LEFT=$((QUIET_LEFT - 2))
 	done
 }
 
-# udp_run NAME DST_NS DST_IF: the generator towards the gateway's LAN side,
+rssnat_rx() { # "rx_lan rx_wan" summed over the queues
+	"$RSSNAT" show stats --socket "$SOCK" 2>/dev/null | awk '/^queue=/ {for (i = 2; i <= NF; i++) {split($i, a, "="); if (a[1] == "rx_lan") l += a[2]; if (a[1] == "rx_wan") w += a[2]}} END {print l + 0, w + 0}'
+}
+
+rssnat_stats() {
+	"$RSSNAT" show stats --socket "$SOCK" 2>/dev/null |
+		awk '/^queue=/ {printf "rssnat %s", $1; for (i = 2; i <= NF; i++) if ($i ~ /^(rx_lan|rx_wan|tx_lan|tx_wan|tx_failed|no_buffer|handoff_ring_full|local|handoff|dropped|sessions|ring_dropped_lan|ring_dropped_wan|codel_[a-z_]*)=/) printf " %s", $i; print ""}'
+}
+
+# udp_run NAME DST_NS DST_IF [GEN_OPTION...]: the generator towards DST_IF,
 # the sink in the server namespace; prints one line and keeps the figures
 # in R_SENT_PPS, R_PPS (counted by the sink).
 udp_run() {
-	local name=$1 smac dmac gpid rpid lan_rx0 srv_rx0 lan_rx srv_rx
+	local name=$1 dns=$2 dif=$3 smac dmac gpid rpid lan_rx0 srv_rx0 lan_rx srv_rx
+	shift 3
 	smac=$(mac_of rb-lan lanh)
-	dmac=$(mac_of "$2" "$3")
+	dmac=$(mac_of "$dns" "$dif")
 	R_SENT_PPS=0 R_PPS=0
 	wait_quiet "udp $name"
 	ip netns exec rb-srv "$GEN" recv --iface srv --dport 9 --seconds $((SECS + 5)) >"$TMP/recv.out" 2>&1 &
 	rpid=$!
 	for _ in $(seq 1 50); do grep -q ready "$TMP/recv.out" 2>/dev/null && break; sleep 0.1; done
-	lan_rx0=$(ifstat "$2" "$3" rx_packets)
+	lan_rx0=$(ifstat "$dns" "$dif" rx_packets)
 	srv_rx0=$(ifstat rb-srv srv rx_packets)
 	[ -n "$GW_PID" ] && rssnat_rx >"$TMP/rx0"
 	ip netns exec rb-lan "$GEN" send --iface lanh --src-mac "$smac" --dst-mac "$dmac" \
 		--src 192.168.137.10 --dst 203.0.113.80 --flows "$FLOWS" --size 64 --seconds "$SECS" \
-		>"$TMP/send.out" 2>&1 &
+		"$@" >"$TMP/send.out" 2>&1 &
 	gpid=$!
 	if [ -n "${BENCH_PERF:-}" ] && [ -n "$GW_PID" ]; then
 		mkdir -p "$BENCH_PERF"
@@ -295,7 +435,7 @@ udp_run() {
 	thread_snap "$TMP/t2"
 	wait "$gpid"
 	wait "$rpid"
-	lan_rx=$(($(ifstat "$2" "$3" rx_packets) - lan_rx0))
+	lan_rx=$(($(ifstat "$dns" "$dif" rx_packets) - lan_rx0))
 	[ -n "$GW_PID" ] && rssnat_rx >"$TMP/rx1"
 	srv_rx=$(($(ifstat rb-srv srv rx_packets) - srv_rx0))
 	local sent spps recvd drops rpps apps
@@ -306,14 +446,14 @@ udp_run() {
 	rpps=$(sed -n 's/.* pps=\([0-9]*\).*/\1/p' "$TMP/recv.out")
 	apps=$(sed -n 's/.*arrived_pps=\([0-9]*\).*/\1/p' "$TMP/recv.out")
 	R_SENT_PPS=${spps:-0} R_PPS=${rpps:-0}
-	printf 'udp %-10s generator sent=%s pps=%s | gateway LAN veth rx=%s | sink received=%s pps=%s (sink_drops=%s arrived_pps=%s) | server veth rx=%s\n' \
-		"$name" "${sent:-?}" "${spps:-?}" "$lan_rx" "${recvd:-?}" "${rpps:-?}" "${drops:-?}" "${apps:-?}" "$srv_rx"
+	printf 'udp %-10s generator sent=%s pps=%s | %s veth rx=%s | sink received=%s pps=%s (sink_drops=%s arrived_pps=%s) | server veth rx=%s\n' \
+		"$name" "${sent:-?}" "${spps:-?}" "$dif" "$lan_rx" "${recvd:-?}" "${rpps:-?}" "${drops:-?}" "${apps:-?}" "$srv_rx"
 	[ -n "$sent" ] && [ -n "$recvd" ] || { cat "$TMP/send.out" "$TMP/recv.out" >&2; return 1; }
 	cpu_report "$name-udp" "$TMP/c1" "$TMP/c2" gen="$gpid" sink="$rpid" ${GW_PID:+rssnat=$GW_PID} | tee "$TMP/cpu-$name-udp"
 	if [ -n "$GW_PID" ]; then
 		thread_report "$TMP/t1" "$TMP/t2" $((SECS - 2))
-		read -r l0 w0 <"$TMP/rx0"
-		read -r l1 w1 <"$TMP/rx1"
+		read -r l0 _ <"$TMP/rx0"
+		read -r l1 _ <"$TMP/rx1"
 		echo "rssnat during UDP: lan0 veth rx=$lan_rx, rssnat rx_lan=$((l1 - l0)) (lost before rssnat read them: $((lan_rx - (l1 - l0))))"
 	fi
 	return 0
@@ -335,62 +475,61 @@ except Exception as x:
 IPERF_CLIENT=(ip netns exec rb-lan timeout $((TCP_SECS + 20)) iperf3 -c 203.0.113.80 -P 4
 	-t "$TCP_SECS" -J)
 
-# tcp_run NAME: iperf3 -P 4 through the gateway; R_BPS in bits/s.
+# tcp_run GATEWAY ROUND: iperf3 -P 4 through the gateway, pings during it
+# (from the 2nd second), CPU over the middle; R_BPS in bits/s, R_CPUGB. The
+# first round prints the CPU shares in full.
 tcp_run() {
-	local name=$1 cpid
-	R_BPS=0
+	local name=$1 round=$2 cpid ppid ipc lan0=0 wan0=0
+	R_BPS=0 R_CPUGB=0
 	wait_quiet "tcp $name"
-	local ipc lan0 wan0
-	lan0=$(ifstat rb-gw lan0 rx_packets) wan0=$(ifstat rb-gw wan0 rx_packets)
-	[ -n "$GW_PID" ] && rssnat_rx >"$TMP/rx0"
+	[ -n "$GW_PID" ] && { lan0=$(ifstat rb-gw lan0 rx_packets) wan0=$(ifstat rb-gw wan0 rx_packets); rssnat_rx >"$TMP/rx0"; }
 	"${IPERF_CLIENT[@]}" >"$TMP/iperf.json" 2>&1 &
 	cpid=$!
 	sleep 1
 	ipc=$(pgrep -P "$cpid" | head -1)
 	cpu_snap "$TMP/c1" ${GW_PID:+$GW_PID} $ipc $SRV_IPERF
 	thread_snap "$TMP/t1"
-	sleep $((TCP_SECS - 2))
+	sleep 1
+	ping_times "$TMP/ping-load-$name-$round" &
+	ppid=$!
+	sleep $((TCP_SECS - 3))
 	cpu_snap "$TMP/c2" ${GW_PID:+$GW_PID} $ipc $SRV_IPERF
 	thread_snap "$TMP/t2"
 	wait "$cpid"
-	lan0=$(($(ifstat rb-gw lan0 rx_packets) - lan0)) wan0=$(($(ifstat rb-gw wan0 rx_packets) - wan0))
+	wait "$ppid"
 	local rx tx rt
 	read -r rx tx rt <<<"$(iperf_figures)"
 	R_BPS=$rx
-	printf 'tcp %-10s iperf3 -P 4 -t %s: received %s Mbit/s (sent %s Mbit/s, retransmits %s)\n' \
-		"$name" "$TCP_SECS" "$((rx / 1000000))" "$((tx / 1000000))" "$rt"
+	cpu_report "$name-tcp" "$TMP/c1" "$TMP/c2" ${GW_PID:+rssnat=$GW_PID} ${ipc:+iperf3-client=$ipc} iperf3-server="$SRV_IPERF" >"$TMP/cpu-$name-tcp-$round"
+	R_CPUGB=$(cpu_per_gb "$TMP/cpu-$name-tcp-$round")
+	read -r pm pp pn pl <<<"$(rtt_stats "$TMP/ping-load-$name-$round")"
+	printf 'tcp %-10s round %s: iperf3 -P 4 -t %s: received %s Mbit/s (sent %s Mbit/s, retransmits %s); cpu_s_per_gb=%s; ping under load: mean %s ms p99 %s ms (%s answered, %s lost)\n' \
+		"$name" "$round" "$TCP_SECS" "$((rx / 1000000))" "$((tx / 1000000))" "$rt" "$R_CPUGB" "$pm" "$pp" "$pn" "$pl"
 	[ "$rx" != 0 ] || { tail -5 "$TMP/iperf.json" >&2; return 1; }
-	cpu_report "$name-tcp" "$TMP/c1" "$TMP/c2" ${GW_PID:+rssnat=$GW_PID} ${ipc:+iperf3-client=$ipc} iperf3-server="$SRV_IPERF" | tee "$TMP/cpu-$name-tcp"
+	[ "$round" = 1 ] || return 0
+	cat "$TMP/cpu-$name-tcp-$round"
 	if [ -n "$GW_PID" ]; then
-		thread_report "$TMP/t1" "$TMP/t2" $((TCP_SECS - 2))
+		thread_report "$TMP/t1" "$TMP/t2" $((TCP_SECS - 3))
 		rssnat_rx >"$TMP/rx1"
+		lan0=$(($(ifstat rb-gw lan0 rx_packets) - lan0)) wan0=$(($(ifstat rb-gw wan0 rx_packets) - wan0))
 		read -r l0 w0 <"$TMP/rx0"
 		read -r l1 w1 <"$TMP/rx1"
-		R_TCP_LOST=$((lan0 - (l1 - l0) + wan0 - (w1 - w0)))
 		echo "rssnat during TCP: lan0 veth rx=$lan0, rssnat rx_lan=$((l1 - l0)) (lost before rssnat read them: $((lan0 - (l1 - l0)))); wan0 veth rx=$wan0, rx_wan=$((w1 - w0)) (lost: $((wan0 - (w1 - w0))))"
+		rssnat_stats
 	fi
 	return 0
 }
 
-rssnat_rx() { # "rx_lan rx_wan" summed over the queues
-	"$RSSNAT" show stats --socket "$SOCK" 2>/dev/null | awk '/^queue=/ {for (i = 2; i <= NF; i++) {split($i, a, "="); if (a[1] == "rx_lan") l += a[2]; if (a[1] == "rx_wan") w += a[2]}} END {print l + 0, w + 0}'
-}
+ratio() { python3 -c 'import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print("%.2f" % (a / b if b else 0))' "$1" "$2"; }
+median() { python3 -c 'import statistics, sys; v = list(map(float, sys.argv[1:])); print("%.2f" % statistics.median(v) if v else "?")' "$@"; }
 
-# ping_rtt NAME: 20 pings through the idle gateway; R_RTT is the average in ms.
-ping_rtt() {
-	R_RTT=$(in_ns rb-lan ping -c 20 -i 0.05 -W 1 -q 203.0.113.80 2>/dev/null | awk -F/ '/^rtt/ {print $5}')
-	echo "ping $1: idle round trip through the gateway, avg ${R_RTT:-?} ms (20 pings)"
-}
+echo "vs-kernel: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $NCPU CPUs, kernel $(uname -r), loadavg before: $(cut -d' ' -f1-3 /proc/loadavg); ${SECS}s UDP, $FLOWS flows, 64-byte frames; ${TCP_SECS}s TCP x $TCP_ROUNDS rounds; rssnat --queues $QUEUES"
+echo "gateways: $GATEWAYS (headline: $HEAD)"
 
-rssnat_stats() {
-	"$RSSNAT" show stats --socket "$SOCK" 2>/dev/null |
-		awk '/^queue=/ {printf "rssnat %s", $1; for (i = 2; i <= NF; i++) if ($i ~ /^(rx_lan|rx_wan|tx_lan|tx_wan|tx_failed|no_buffer|handoff_ring_full|local|handoff|dropped|sessions)=/) printf " %s", $i; print ""}'
-}
-
-echo "vs-kernel: $NCPU CPUs, kernel $(uname -r), loadavg before: $(cut -d' ' -f1-3 /proc/loadavg); ${SECS}s UDP, $FLOWS flows, 64-byte frames; ${TCP_SECS}s TCP; rssnat --queues $QUEUES"
-
-# 0. The generator's ceiling: into the gateway's LAN veth, dropped at ingress.
-topology || die "cannot build the namespaces"
+# 0. The generator's ceiling: into the gateway's LAN veth, dropped at
+# ingress; as every run sends (through the qdisc and the emulated RSS), and
+# bypassing the qdisc (which skips the emulated RSS): what that path costs.
+topology kernel || die "cannot build the namespaces"
 in_ns rb-gw nft -f - <<-'NFT' || die "nft (netdev ingress) failed"
 	table netdev blackhole {
 		chain in {
@@ -400,117 +539,107 @@ in_ns rb-gw nft -f - <<-'NFT' || die "nft (netdev ingress) failed"
 NFT
 udp_run generator rb-gw lan0 || die "generator baseline failed"
 GEN_CEIL=$R_SENT_PPS
+udp_run gen-bypass rb-gw lan0 --qdisc-bypass on || die "generator baseline (qdisc bypassed) failed"
+GEN_BYPASS=$R_SENT_PPS
+NO_TC_RSS=1 topology kernel || die "cannot build the namespaces"
+in_ns rb-gw nft -f - <<-'NFT' || die "nft (netdev ingress) failed"
+	table netdev blackhole {
+		chain in {
+			type filter hook ingress device "lan0" priority 0; policy drop;
+		}
+	}
+NFT
+udp_run gen-no-rss rb-gw lan0 || die "generator baseline (no emulated RSS) failed"
+GEN_NO_RSS=$R_SENT_PPS
+cost() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.0f' % (100 * (1 - a / b)) if b else '?')" "$1" "$2"; }
+echo "generator ceiling: ${GEN_CEIL} pps through the qdisc and the emulated RSS (as every run sends); ${GEN_NO_RSS} pps through the qdisc without the emulated RSS; ${GEN_BYPASS} pps bypassing the qdisc (and so the emulated RSS): the qdisc path costs the generator $(cost "$GEN_NO_RSS" "$GEN_BYPASS")% of its rate, the emulated RSS $(cost "$GEN_CEIL" "$GEN_NO_RSS")% more, $(cost "$GEN_CEIL" "$GEN_BYPASS")% in all"
+echo "generator_pps_bypass=$GEN_BYPASS generator_pps_qdisc=$GEN_NO_RSS generator_pps_qdisc_rss=$GEN_CEIL"
 
-# 1. The kernel: nftables masquerade.
-topology || die "cannot build the namespaces"
-gw_kernel || die "cannot set up the kernel NAT"
-warm_up || die "kernel NAT: ping through the gateway fails"
-ping_rtt kernel
-R_RTT_KERNEL=$R_RTT
-udp_run kernel rb-gw lan0 || die "kernel UDP test failed"
-K_PPS=$R_PPS K_SENT=$R_SENT_PPS
-tcp_run kernel || die "kernel TCP test failed"
-K_BPS=$R_BPS
-in_ns rb-gw nft list ruleset | grep -q masquerade || die "masquerade rule missing"
-echo "kernel conntrack entries: $(in_ns rb-gw cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo ?)"
-
-if [ "${BENCH_RPS:-0}" = 1 ]; then
-	topology || die "cannot build the namespaces"
-	gw_kernel || die "cannot set up the kernel NAT"
-	rps_all
-	warm_up || die "kernel-rps: ping through the gateway fails"
-	udp_run kernel-rps rb-gw lan0 || die "kernel-rps UDP test failed"
-	KR_PPS=$R_PPS
-	tcp_run kernel-rps || die "kernel-rps TCP test failed"
-	KR_BPS=$R_BPS
-fi
-
-# 2. rssnat, once per backend.
-for BACKEND in $BACKENDS; do
-	echo "rssnat backend: $BACKEND"
-	topology || die "cannot build the namespaces"
-	gw_rssnat || die "rssnat ($BACKEND) does not start"
-	warm_up || die "rssnat ($BACKEND): ping through the gateway fails"
-	ping_rtt rssnat
-	R_RTT_RSSNAT=$R_RTT
-	udp_run rssnat rb-gw lan0 || die "rssnat ($BACKEND) UDP test failed"
-	R_PPS_RSSNAT=$R_PPS R_SENT=$R_SENT_PPS
-	rssnat_stats
-	tcp_run rssnat || die "rssnat ($BACKEND) TCP test failed"
-	R_BPS_RSSNAT=$R_BPS
-	kill -0 "$GW_PID" 2>/dev/null || die "rssnat died during the tests: $(cat "$TMP/gw.log")"
-	teardown
-	eval "PPS_$BACKEND=\$R_PPS_RSSNAT BPS_$BACKEND=\$R_BPS_RSSNAT RTT_$BACKEND=\$R_RTT_RSSNAT"
-	[ -n "${HEAD_PPS:-}" ] || { HEAD_PPS=$R_PPS_RSSNAT HEAD_BPS=$R_BPS_RSSNAT HEAD_SENT=$R_SENT; }
-done
-
-# 3. More TCP rounds, each one the kernel then every backend, each on a
-# fresh topology. The machine's speed drifts between minutes (the kernel's
-# own TCP figure moved from 5.6 to 7.2 Gbit/s across runs of this script),
-# so a ratio is taken within a round, and the headline is the median of
-# the rounds' ratios (round 1 is the runs above).
-# tcp_round NAME: one iperf3 -P 4 run, its line only; R_BPS.
-tcp_round() {
-	local name=$1
-	R_BPS=0
-	wait_quiet "tcp $name"
-	"${IPERF_CLIENT[@]}" >"$TMP/iperf.json" 2>&1
-	local rx tx rt
-	read -r rx tx rt <<<"$(iperf_figures)"
-	R_BPS=$rx
-	printf 'tcp %-10s round %s: received %s Mbit/s (sent %s Mbit/s, retransmits %s)\n' \
-		"$name" "$ROUND" "$((rx / 1000000))" "$((tx / 1000000))" "$rt"
-	[ "$rx" != 0 ]
-}
-
-ratio() { python3 -c 'import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print("%.2f" % (a / b if b else 0))' "$1" "$2"; }
-median() { python3 -c 'import statistics, sys; print("%.2f" % statistics.median(map(float, sys.argv[1:])))' "$@"; }
-
-for b in $BACKENDS; do
-	eval "t=\$BPS_$b"
-	eval "TCPR_$b=$(ratio "$t" "$K_BPS")"
-done
-for ROUND in $(seq 2 "$TCP_ROUNDS"); do
-	if ! { topology && gw_kernel && warm_up; }; then
-		die "kernel NAT, TCP round $ROUND: the path does not work"
+# 1. Per gateway: an idle ping, then UDP.
+for g in $GATEWAYS; do
+	[ "$g" = direct ] && dst="rb-srv srv" || dst="rb-gw lan0"
+	gateway_up "$g" || die "$g: the path does not work$( [ -n "$GW_PID" ] && cat "$TMP/gw.log")"
+	ping_times "$TMP/ping-idle-$g"
+	read -r pm pp pn pl <<<"$(rtt_stats "$TMP/ping-idle-$g")"
+	RTT_IDLE[$g]="$pm $pp"
+	echo "ping $g: idle round trip: mean $pm ms p99 $pp ms ($pn answered, $pl lost)"
+	# shellcheck disable=SC2086
+	udp_run "$g" $dst || die "$g UDP test failed"
+	PPS[$g]=$R_PPS SENT[$g]=$R_SENT_PPS
+	CPUGB_UDP[$g]=$(cpu_per_gb "$TMP/cpu-$g-udp")
+	if [ -n "$GW_PID" ]; then
+		rssnat_stats
+		kill -0 "$GW_PID" 2>/dev/null || die "rssnat died during the tests: $(cat "$TMP/gw.log")"
 	fi
-	tcp_round kernel || die "kernel TCP round $ROUND failed"
-	KB=$R_BPS
-	for BACKEND in $BACKENDS; do
-		if ! { topology && gw_rssnat && warm_up; }; then
-			die "rssnat ($BACKEND), TCP round $ROUND: the path does not work"
-		fi
-		tcp_round "$BACKEND" || die "rssnat ($BACKEND) TCP round $ROUND failed"
-		kill -0 "$GW_PID" 2>/dev/null || die "rssnat died in TCP round $ROUND: $(cat "$TMP/gw.log")"
-		eval "TCPR_$BACKEND=\"\$TCPR_$BACKEND $(ratio "$R_BPS" "$KB")\""
+	[ "$g" = kernel ] && echo "kernel conntrack entries: $(in_ns rb-gw cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo ?)"
+done
+teardown
+
+# 2. TCP rounds, each every gateway on a fresh topology. The machine's
+# speed drifts between minutes, so a ratio is taken within a round, and the
+# headline is the median of the rounds' ratios.
+for ROUND in $(seq 1 "$TCP_ROUNDS"); do
+	declare -A RB=()
+	for g in $GATEWAYS; do
+		gateway_up "$g" || die "$g, TCP round $ROUND: the path does not work"
+		tcp_run "$g" "$ROUND" || die "$g TCP round $ROUND failed"
+		[ -n "$GW_PID" ] && { kill -0 "$GW_PID" 2>/dev/null || die "rssnat died in TCP round $ROUND: $(cat "$TMP/gw.log")"; }
+		RB[$g]=$R_BPS
+		BPS_LIST[$g]="${BPS_LIST[$g]:-} $R_BPS"
+		CPUGB_TCP[$g]="${CPUGB_TCP[$g]:-} $R_CPUGB"
+	done
+	for g in $GATEWAYS; do
+		TCPR_K[$g]="${TCPR_K[$g]:-} $(ratio "${RB[$g]}" "${RB[kernel]}")"
+		TCPR_D[$g]="${TCPR_D[$g]:-} $(ratio "${RB[$g]}" "${RB[direct]}")"
 	done
 	teardown
 done
-BACKEND=${BACKENDS%% *}
 
 # ---- summary ----
-echo "generator ceiling (into a drop at ingress): $GEN_CEIL pps"
 field() { sed -n "s/.* $2 \([0-9-]*\)%.*/\1/p" "$TMP/cpu-$1" 2>/dev/null; }
 echo "summary (what limits each side):"
-echo "  generator: ${GEN_CEIL} pps alone; it sent ${K_SENT} pps with the kernel and ${R_SENT} pps with rssnat."
-echo "  kernel UDP: veth runs the receiving side's softirq on the sender's CPU, so the whole NAT path (conntrack, masquerade, forwarding, the server's ingress) runs inside the generator's sendmmsg(): generator $(field kernel-udp gen)% of a CPU, $(field kernel-udp idle)% of all CPU time idle (of 2 CPUs: about the whole second one). The generator's CPU is the limit; the kernel NAT does not use the second core here (BENCH_RPS=1 spreads it with RPS)."
-echo "  rssnat UDP: generator $(field rssnat-udp gen)%, rssnat $(field rssnat-udp rssnat)% of a CPU, idle $(field rssnat-udp idle)% of all. rssnat's workers pay in their own sendmmsg() for the server side's softirq (most of their system time) and share both CPUs with the generator; rssnat's own code is a few % of its profile."
-echo "  TCP: the kernel gateway forwards inline in iperf3's sends, without a copy (iperf3 client $(field kernel-tcp iperf3-client)% of a CPU, $(field kernel-tcp idle)% of all CPU time idle, idle round trip ${R_RTT_KERNEL:-?} ms): the client's CPU is its limit. rssnat ($BACKEND, the last run): $(field rssnat-tcp rssnat)% of a CPU in its workers, $(field rssnat-tcp idle)% of all idle, ${R_TCP_LOST:-?} frames lost in its rings: both CPUs are the limit, and most of what they do for rssnat is the kernel's plumbing into and out of user space. In a perf profile of the afxdp workers during TCP (relative to their time): native XDP on a veth first copies each cloned TCP skb into a page (skb_pp_cow_data, about 10%), AF_XDP copy mode copies it again into the UMEM and frees the page (about 18%), AF_XDP transmit allocates an skb and copies it a third time (about 9%); the server's TCP receive, run in the workers' sendto(), is about 25%; rssnat's own code is under 10% (the two copies between its buffers and the UMEM, about 7%, included). A NIC with AF_XDP zero-copy has none of the three kernel copies; a veth cannot do zero-copy. Idle round trip through rssnat: afxdp ${RTT_afxdp:-?} ms, afpacket ${RTT_afpacket:-?} ms (a worker that was busy within the last ms naps 50 us when a round finds nothing, else it sleeps in poll() until the next frame). The kernel's own figure moves by up to 20% between rounds, hence the median of paired rounds."
-for pair in kernel:$K_PPS:$K_SENT rssnat:$HEAD_PPS:$HEAD_SENT; do
-	IFS=: read -r g d s <<<"$pair"
-	[ "$s" -lt $((GEN_CEIL * 9 / 10)) ] && [ "$d" -ge $((s * 95 / 100)) ] &&
-		echo "  note: $g delivered >= 95% of what the generator sent, and the generator sent less than its ceiling: the limit is the CPU the generator shares with the path behind it, not a drop in the gateway"
+echo "  generator: ${GEN_CEIL} pps alone (${GEN_BYPASS} pps with the qdisc and the emulated RSS bypassed, which no run does); it sent$(for g in $GATEWAYS; do printf ' %s pps with %s,' "${SENT[$g]}" "$g"; done)"
+echo "  direct (no gateway): the UDP figure is the generator's CPU, which also runs the receiving side's softirq (veth runs it on the sender's CPU); the TCP figure is what iperf3's two ends can move: the physical limit of this machine for these ends."
+echo "  kernel UDP: the whole NAT path runs inside the generator's sendmmsg(): generator $(field kernel-udp gen)% of a CPU, $(field kernel-udp idle)% of all CPU time idle. kernel TCP round 1: iperf3 client $(field kernel-tcp-1 iperf3-client)%, server $(field kernel-tcp-1 iperf3-server)% of a CPU, idle $(field kernel-tcp-1 idle)% of all."
+for g in $RSSNAT_GWS; do
+	echo "  $g: UDP: generator $(field "$g-udp" gen)%, rssnat $(field "$g-udp" rssnat)% of a CPU, idle $(field "$g-udp" idle)% of all; TCP round 1: rssnat $(field "$g-tcp-1" rssnat)%, iperf3 client $(field "$g-tcp-1" iperf3-client)%, server $(field "$g-tcp-1" iperf3-server)% of a CPU, idle $(field "$g-tcp-1" idle)% of all."
+done
+for g in $GATEWAYS; do
+	s=${SENT[$g]} d=${PPS[$g]}
+	[ "$s" -gt 0 ] 2>/dev/null || continue
 	[ "$d" -lt $((s * 95 / 100)) ] &&
 		echo "  note: $g lost $((100 - 100 * d / s))% of what the generator sent: the gateway is the limit"
 done
-r=""
-for b in $BACKENDS; do
-	eval "p=\$PPS_$b t=\$BPS_$b r=\$TCPR_$b"
+echo "per gateway (TCP: median of the rounds; RTT: all rounds' pings pooled; ratios within a round, median):"
+for g in $GATEWAYS; do
 	# shellcheck disable=SC2086
-	echo "backend $b: udp $p pps, tcp $t bit/s (round 1); pps_ratio $(ratio "$p" "$K_PPS"), tcp_ratio $(median $r) (median of the rounds: $r)"
+	{
+		read -r im ip <<<"${RTT_IDLE[$g]}"
+		read -r lm lp _ ll <<<"$(rtt_stats "$TMP"/ping-load-"$g"-*)"
+		RTT_LOAD[$g]="$lm $lp"
+		echo "gateway=$g udp_pps=${PPS[$g]} tcp_bps=$(median ${BPS_LIST[$g]} | cut -d. -f1) tcp_rounds_bps=$(echo ${BPS_LIST[$g]} | tr ' ' ,)" \
+			"rtt_idle_mean_ms=$im rtt_idle_p99_ms=$ip rtt_load_mean_ms=$lm rtt_load_p99_ms=$lp rtt_load_lost=$ll" \
+			"cpu_s_per_gb_tcp=$(median ${CPUGB_TCP[$g]}) cpu_s_per_gb_udp=${CPUGB_UDP[$g]}" \
+			"tcp_vs_direct=$(median ${TCPR_D[$g]}) pps_vs_direct=$(ratio "${PPS[$g]}" "${PPS[direct]}")" \
+			"tcp_vs_kernel=$(median ${TCPR_K[$g]}) pps_vs_kernel=$(ratio "${PPS[$g]}" "${PPS[kernel]}")" \
+			"(tcp rounds vs kernel: $(echo ${TCPR_K[$g]}))"
+	}
 done
-[ "${BENCH_RPS:-0}" = 1 ] && echo "kernel-rps: udp $KR_PPS pps, tcp $KR_BPS bit/s; pps_ratio_vs_kernel_rps=$(ratio "$HEAD_PPS" "$KR_PPS") tcp_ratio_vs_kernel_rps=$(ratio "$HEAD_BPS" "$KR_BPS")"
-echo "headline: rssnat with the ${BACKENDS%% *} backend"
-echo "pps_ratio_vs_kernel=$(ratio "$HEAD_PPS" "$K_PPS")"
+# The round trip a gateway adds under load: its mean under load less its
+# own idle mean; and less the direct path's under load (what the two ends'
+# own queues add under the same load is in both).
+sub() { python3 -c "import sys; print('%.3f' % (float(sys.argv[1]) - float(sys.argv[2])))" "$1" "$2"; }
+for g in $GATEWAYS; do
+	read -r lm _ <<<"${RTT_LOAD[$g]}"
+	read -r im _ <<<"${RTT_IDLE[$g]}"
+	read -r dm _ <<<"${RTT_LOAD[direct]}"
+	echo "rtt_added_under_load_ms_$g=$(sub "$lm" "$im") rtt_load_vs_direct_ms_$g=$(sub "$lm" "$dm")"
+done
+echo "headline: rssnat $HEAD"
 # shellcheck disable=SC2086
-echo "tcp_ratio_vs_kernel=$(eval median \$TCPR_$BACKEND)"
+echo "tcp_vs_direct=$(median ${TCPR_D[$HEAD]})"
+# shellcheck disable=SC2086
+echo "kernel_tcp_vs_direct=$(median ${TCPR_D[kernel]})"
+echo "pps_ratio_vs_kernel=$(ratio "${PPS[$HEAD]}" "${PPS[kernel]}")"
+# shellcheck disable=SC2086
+echo "tcp_ratio_vs_kernel=$(median ${TCPR_K[$HEAD]})"

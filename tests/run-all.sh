@@ -62,7 +62,11 @@ run_suite "net: rssnat top in a pty (release)" tests/net/test_top.sh "$BUILD/rss
 run_suite "net: rssnat top in a pty (asan+ubsan)" tests/net/test_top.sh "$BUILD/asan/rssnat"
 run_suite "net: one instance per interface, kill -9 and restart (release)" tests/net/test_instance.sh "$BUILD/rssnat"
 run_suite "net: one instance per interface, kill -9 and restart (asan+ubsan)" tests/net/test_instance.sh "$BUILD/asan/rssnat"
+run_suite "net: CoDel on the receive rings under iperf3, both backends (release)" tests/net/test_codel.sh "$BUILD/rssnat"
+run_suite "net: CoDel on the receive rings under iperf3, both backends (asan+ubsan)" tests/net/test_codel.sh "$BUILD/asan/rssnat"
 run_suite "net: afxdp backend and gateway (release)" tests/net/test_afxdp.sh "$BUILD/rssnat"
+# The benchmark in a short mode (its fixed namespaces rb-*: not beside another bench).
+run_suite "bench: vs-kernel.sh end to end, short mode (release)" tests/net/test_bench.sh "$BUILD/rssnat"
 run_suite "net: afxdp backend and gateway (asan+ubsan)" tests/net/test_afxdp.sh "$BUILD/asan/rssnat"
 
 [ -z "$broken" ] || echo "failed suites:$broken"

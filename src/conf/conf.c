@@ -347,6 +347,13 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 					       "'%s' is neither enabled nor disabled", v);
 		cfg->offload = !strcmp(v, "enabled");
 		return 0;
+	case 'Q':
+		if (cli_parse_uint(v, 0, GW_CODEL_TARGET_US_MAX, &n))
+			return cli_usage_error(where("--codel-target"),
+					       "'%s' is not from 0 to %d microseconds", v,
+					       GW_CODEL_TARGET_US_MAX);
+		cfg->codel_target_us = (uint32_t)n;
+		return 0;
 	case 'K':
 		if (cli_parse_uint(v, 0, 3600000, &n))
 			return cli_usage_error(where("--arp-locktime"),
@@ -402,6 +409,7 @@ static const struct option run_longopts[] = {
     {"offload", required_argument, NULL, 'O'},
     {"socket", required_argument, NULL, 's'},
     {"mss-clamp", required_argument, NULL, 'm'},
+    {"codel-target", required_argument, NULL, 'Q'},
     {"arp-locktime", required_argument, NULL, 'K'},
     {"filtering", required_argument, NULL, 'f'},
     {"port-map", required_argument, NULL, 'p'},

@@ -15,8 +15,10 @@
 
 /* ---- `rssnat show stats` ---- */
 
-/* Frames the kernel dropped because a queue's receive ring was full: the
- * backend counts them, the workers never see them. */
+/* Frames the kernel dropped because a queue's receive ring was full, and
+ * frames CoDel dropped because they waited in it too long (RFC 8289), or
+ * marked CE instead (RFC 3168): the backend counts them; the workers never
+ * see the dropped ones. */
 static void print_ring_drops(struct gw *gw, unsigned q, FILE *out, bool json)
 {
 	struct io_queue_stats lan = {0}, wan = {0};
@@ -25,8 +27,14 @@ static void print_ring_drops(struct gw *gw, unsigned q, FILE *out, bool json)
 	gw->io->stats(gw->port[GW_WAN], q, &wan);
 	fprintf(out,
 		json ? "\"ring_dropped_lan\":%llu,\"ring_dropped_wan\":%llu,"
-		     : " ring_dropped_lan=%llu ring_dropped_wan=%llu\n",
-		(unsigned long long)lan.rx_dropped, (unsigned long long)wan.rx_dropped);
+		       "\"codel_dropped_lan\":%llu,\"codel_dropped_wan\":%llu,"
+		       "\"codel_marked_lan\":%llu,\"codel_marked_wan\":%llu,"
+		     : " ring_dropped_lan=%llu ring_dropped_wan=%llu"
+		       " codel_dropped_lan=%llu codel_dropped_wan=%llu"
+		       " codel_marked_lan=%llu codel_marked_wan=%llu\n",
+		(unsigned long long)lan.rx_dropped, (unsigned long long)wan.rx_dropped,
+		(unsigned long long)lan.rx_codel, (unsigned long long)wan.rx_codel,
+		(unsigned long long)lan.rx_codel_marked, (unsigned long long)wan.rx_codel_marked);
 }
 
 /* The worker's ICMP error limiter (RFC 1812 4.3.2.8): icmp_limit_allowed,

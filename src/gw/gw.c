@@ -48,6 +48,7 @@ void gw_config_default(struct gw_config *cfg)
 	cfg->svc.lease_secs = 86400;
 	cfg->svc.dhcp_new_rate = 2;
 	cfg->arp_locktime_ms = ARP_LOCKTIME_MS_DEFAULT;
+	cfg->codel_target_us = GW_CODEL_TARGET_US_DEFAULT;
 	cfg->svc.dns_cache = 1024;
 	cfg->offload = true;
 	nat_config_default(&cfg->nat, 0);
@@ -318,7 +319,10 @@ static int open_ports(struct gw *gw, const char **why)
 					.side = (unsigned)side,
 					.snap = gw->snap,
 					.ring_frames = GW_RING_FRAMES,
-					.offload = gw->offload};
+					.offload = gw->offload,
+					.codel_target_ns = gw->cfg.codel_target_us * 1000ull,
+					.codel_interval_ns = gw->cfg.codel_target_us * 1000ull *
+							     GW_CODEL_INTERVAL_TARGETS};
 		gw->ifindex[side] = (int)if_nametoindex(names[side]);
 		if ((err = gw->io->open(&prm, &gw->port[side], why)))
 			return err;

@@ -4,6 +4,9 @@
 #include "gw_internal.h"
 
 #include <poll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "../io/io.h"
 #include "../nat/nat.h"
@@ -297,6 +300,9 @@ void *gw_worker_main(void *arg)
 {
 	struct gw_worker *w = arg;
 	struct pkt *batch[3 * GW_BURST];
+
+	/* Best effort (CAP_SYS_NICE); gw_internal.h says why. */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), GW_WORKER_NICE);
 
 	while (!atomic_load_explicit(&w->gw->stop, memory_order_relaxed)) {
 		unsigned n = 0;

@@ -32,6 +32,20 @@
  * A VLAN tag the device stripped into metadata is put back into the copy,
  * so the caller sees the frame as it was on the wire.
  *
+ * The ring is deep (a worker that shares its core must not lose a burst),
+ * so it must not become a standing queue: rx_burst() applies CoDel (RFC
+ * 8289, src/core/codel.h) to each frame it takes, by the time the frame
+ * waited, from the slot's timestamp (tp_sec, tp_nsec) to the burst's clock.
+ * The kernel stamps a slot with the skb's timestamp if it has one, else
+ * with the time it fills the slot, in CLOCK_REALTIME; but a TCP segment
+ * from a local sender keeps its departure time in CLOCK_MONOTONIC (EDT,
+ * skb->tstamp, kept across veth and namespaces), and the slot does not say
+ * which. A stamp no later than the monotonic clock plus a second is taken
+ * as monotonic (the realtime clock is decades ahead of it), else as
+ * realtime. A frame CoDel would drop is forwarded marked CE instead if it is
+ * ECN-capable IPv4 (RFC 3168 section 5; counted rx_codel_marked), else
+ * dropped uncopied (rx_codel).
+ *
  * Transmit: sendmmsg() on the queue's own socket, MSG_DONTWAIT, with the
  * qdisc bypassed. The contract copies frames out anyway, and one sendmmsg()
  * per burst costs what a TX ring's send() kick costs, without a second
@@ -48,6 +62,7 @@
 #include "io_internal.h"
 #include "rss_maps.h"
 
+#include "../core/codel.h"
 #include "../pkt/pkt.h"
 #include "../rss/rss.h"
 
@@ -87,6 +102,7 @@ enum {
 	AFP_GROUP_ID_MASK = 0xffff,	/* PACKET_FANOUT's id bits */
 	AFP_FANOUT_FLAGS_SHIFT = 16,	/* type and flags above the id */
 	AFP_NO_FD = -1,
+	AFP_STAMP_AHEAD_NS = 1000000000, /* a monotonic stamp is at most this ahead */
 };
 
 struct afp_queue {
@@ -97,7 +113,9 @@ struct afp_queue {
 	unsigned head;	      /* the slot of the next frame to read */
 	struct mmsghdr *msgs; /* AFP_TX_BATCH of each, for sendmmsg() */
 	struct iovec *iov;
+	struct codel codel;				  /* the worker's */
 	_Atomic uint64_t rx, tx, rx_oversize, tx_dropped; /* the worker writes */
+	_Atomic uint64_t rx_codel, rx_codel_marked;	  /* the worker writes */
 	_Atomic uint64_t kernel_drops;			  /* stats() writes */
 };
 
@@ -463,9 +481,11 @@ static int afp_open(const struct io_params *params, struct io_port **out, const 
 		*why = "out of memory";
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < p->queues; i++)
+	for (unsigned i = 0; i < p->queues; i++) {
 		if ((err = queue_open(&p->q[i], ifindex, params->ring_frames, why)))
 			goto fail;
+		codel_init(&p->q[i].codel, params->codel_target_ns, params->codel_interval_ns);
+	}
 	if ((err = io_iface_check_up(p->q[0].fd, params->ifname, why)) ||
 	    (err = io_promisc_on(p->q[0].fd, ifindex, why)) || (err = bpf_load(p, why)) ||
 	    (err = afp_set_rss((struct io_port *)(void *)p, params->snap, why)) ||
@@ -515,17 +535,64 @@ static bool frame_copy(const struct tpacket2_hdr *h, struct pkt *p)
 	return true;
 }
 
+/* How long the frame in @h waited, by the clock its stamp is in (the
+ * theory of operation says why there are two); 0 if it has none. */
+static uint64_t sojourn(const struct tpacket2_hdr *h, uint64_t mono, uint64_t real)
+{
+	uint64_t ts = (uint64_t)h->tp_sec * 1000000000u + h->tp_nsec;
+
+	if (!ts)
+		return 0;
+	if (ts <= mono + AFP_STAMP_AHEAD_NS)
+		return mono > ts ? mono - ts : 0;
+	return real > ts ? real - ts : 0;
+}
+
+static bool slot_ready(const struct afp_queue *q, unsigned i)
+{
+	return __atomic_load_n(&slot_at(q, i)->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER;
+}
+
+/* CoDel's verdict on the frame in slot q->head: drop it? "Last" if at most
+ * one more frame waits behind it (RFC 8289's bytes() <= maxpacket). */
+static bool codel_says_drop(struct afp_queue *q, const struct tpacket2_hdr *h, uint64_t mono,
+			    uint64_t real)
+{
+	unsigned two_ahead = (q->head + 2) % q->frame_nr;
+
+	return codel_drop(&q->codel, mono, sojourn(h, mono, real), !slot_ready(q, two_ahead));
+}
+
 static unsigned afp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts, unsigned max)
 {
 	struct afp_queue *q = &port_of(io)->q[qi];
-	unsigned n = 0, bad = 0;
+	unsigned n = 0, bad = 0, late = 0, marked = 0;
+	uint64_t mono = 0, real = 0;
 
+	if (q->codel.target) {
+		mono = io_clock_ns(CLOCK_MONOTONIC);
+		real = io_clock_ns(CLOCK_REALTIME);
+	}
 	/* Each pass consumes a slot or stops: at most max + the ring's size. */
 	for (unsigned seen = 0; n < max && seen < q->frame_nr; seen++) {
 		struct tpacket2_hdr *h = slot_at(q, q->head);
-		if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
+		if (!slot_ready(q, q->head)) {
+			codel_empty(&q->codel);
 			break;
-		if (frame_copy(h, pkts[n]))
+		}
+		if (q->codel.target && codel_says_drop(q, h, mono, real)) {
+			switch (io_codel_fate(pkts[n], frame_copy(h, pkts[n]))) {
+			case IO_CODEL_MARK:
+				marked++;
+				n++;
+				break;
+			case IO_CODEL_SPARE:
+				n++;
+				break;
+			default:
+				late++;
+			}
+		} else if (frame_copy(h, pkts[n]))
 			n++;
 		else
 			bad++;
@@ -536,6 +603,10 @@ static unsigned afp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 	io_counter_add(&q->rx, n);
 	if (bad)
 		io_counter_add(&q->rx_oversize, bad);
+	if (late)
+		io_counter_add(&q->rx_codel, late);
+	if (marked)
+		io_counter_add(&q->rx_codel_marked, marked);
 	return n;
 }
 
@@ -586,6 +657,8 @@ static void afp_stats(struct io_port *io, unsigned qi, struct io_queue_stats *ou
 	out->tx = io_counter(&q->tx);
 	out->rx_dropped = io_counter(&q->kernel_drops) + io_counter(&q->rx_oversize);
 	out->tx_dropped = io_counter(&q->tx_dropped);
+	out->rx_codel = io_counter(&q->rx_codel);
+	out->rx_codel_marked = io_counter(&q->rx_codel_marked);
 }
 
 /* The sockets are taps: each sees a frame before tc ingress does, so the

@@ -43,6 +43,17 @@
  * the RX ring, so the fill ring always has room for them). A frame larger
  * than the buffer is dropped and counted.
  *
+ * The rings must not become a standing queue: rx_burst() applies CoDel
+ * (RFC 8289, src/core/codel.h) to each frame by the time it waited since
+ * the XDP program saw it. The program puts bpf_ktime_get_ns() (the
+ * monotonic clock) in the 8 bytes of metadata before the frame
+ * (bpf_xdp_adjust_meta), which the kernel copies into the UMEM with it, in
+ * copy mode as in zero-copy mode. rx_burst() zeroes them before the frame
+ * goes back to the fill ring, so a driver without metadata support leaves
+ * 0 there: no stamp, no sojourn, no CoDel drop. A frame CoDel would drop is
+ * forwarded marked CE instead if it is ECN-capable IPv4 (RFC 3168 section
+ * 5; counted rx_codel_marked), else dropped uncopied (rx_codel).
+ *
  * Transmit: tx_burst() first takes finished frames back from the completion
  * ring, copies each packet into a free transmit frame, publishes the
  * descriptors and kicks the kernel with sendto() when the TX ring asks for
@@ -60,6 +71,7 @@
 #include "io_internal.h"
 #include "offload.h"
 
+#include "../core/codel.h"
 #include "../pkt/pkt.h"
 #include "../rss/rss.h"
 
@@ -124,7 +136,9 @@ struct xdp_queue {
 	struct xdp_ring fill, comp, rx, tx;
 	uint64_t *tx_free; /* a stack of transmit frame addresses */
 	unsigned tx_free_n;
-	_Atomic uint64_t rx_frames, tx_frames, rx_oversize, tx_dropped; /* the worker writes */
+	struct codel codel;						/* the worker's */
+	_Atomic uint64_t rx_frames, tx_frames, rx_oversize, tx_dropped; /* the worker's */
+	_Atomic uint64_t rx_codel, rx_codel_marked;			/* the worker's */
 	_Atomic uint64_t kernel_drops;					/* stats() writes */
 };
 
@@ -678,9 +692,11 @@ static int xdp_open(const struct io_params *params, struct io_port **out, const 
 	}
 	if ((err = ctl_open(p, why)))
 		goto fail;
-	for (unsigned i = 0; i < p->queues; i++)
+	for (unsigned i = 0; i < p->queues; i++) {
 		if ((err = queue_open(p, i, why)))
 			goto fail;
+		codel_init(&p->q[i].codel, params->codel_target_ns, params->codel_interval_ns);
+	}
 	if ((err = bpf_load(p, params->offload, why)) || (err = xdp_commit(p, why)) ||
 	    (err = xdp_set_rss((struct io_port *)(void *)p, params->snap, why)))
 		goto fail;
@@ -695,24 +711,67 @@ fail:
 
 static void kick_tx(struct xdp_queue *q);
 
+/* The XDP program's stamp of the frame at @addr (0: none), then cleared
+ * for the chunk's next frame (the theory of operation says why). */
+static uint64_t take_stamp(struct xdp_queue *q, uint64_t addr)
+{
+	uint64_t ts = 0;
+
+	if ((addr & (XDP_FRAME_SIZE - 1)) < sizeof(ts))
+		return 0;
+	memcpy(&ts, q->umem + addr - sizeof(ts), sizeof(ts));
+	memset(q->umem + addr - sizeof(ts), 0, sizeof(ts));
+	return ts;
+}
+
+/* CoDel's verdict on a frame stamped @ts, @behind frames waiting after it. */
+static bool codel_says_drop(struct xdp_queue *q, uint64_t ts, uint64_t now, uint32_t behind)
+{
+	if (!ts)
+		return false;
+	return codel_drop(&q->codel, now, now > ts ? now - ts : 0, behind <= 1);
+}
+
+/* Copy the frame of @d into @p; false if it does not fit or leaves the UMEM. */
+static bool desc_copy(const struct xdp_queue *q, const struct xdp_desc *d, struct pkt *p)
+{
+	if (d->len > p->cap || d->len < PKT_ETH_LEN || d->addr + d->len > q->umem_len)
+		return false;
+	memcpy(p->data, q->umem + d->addr, d->len);
+	p->len = (uint16_t)d->len;
+	return true;
+}
+
 static unsigned xdp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts, unsigned max)
 {
 	struct xdp_queue *q = &port_of(io)->q[qi];
 	uint32_t ready = cons_ready(&q->rx), room = prod_free(&q->fill);
-	unsigned n = 0, bad = 0, take = ready < max ? ready : max;
+	unsigned n = 0, bad = 0, late = 0, marked = 0, take = ready < max ? ready : max;
+	uint64_t now = take && q->codel.target ? io_clock_ns(CLOCK_MONOTONIC) : 0;
 
+	if (!ready)
+		codel_empty(&q->codel);
 	if (take > room)
 		take = room; /* cannot happen (see the theory): never lose a frame */
 	for (unsigned i = 0; i < take; i++) {
 		const struct xdp_desc *d = desc_at(&q->rx, q->rx.cached++);
-		struct pkt *p = pkts[n];
-		if (d->len <= p->cap && d->len >= PKT_ETH_LEN && d->addr + d->len <= q->umem_len) {
-			memcpy(p->data, q->umem + d->addr, d->len);
-			p->len = (uint16_t)d->len;
+		uint64_t ts = d->addr < q->umem_len ? take_stamp(q, d->addr) : 0;
+		if (q->codel.target && codel_says_drop(q, ts, now, ready - i - 1)) {
+			switch (io_codel_fate(pkts[n], desc_copy(q, d, pkts[n]))) {
+			case IO_CODEL_MARK:
+				marked++;
+				n++;
+				break;
+			case IO_CODEL_SPARE:
+				n++;
+				break;
+			default:
+				late++;
+			}
+		} else if (desc_copy(q, d, pkts[n]))
 			n++;
-		} else {
+		else
 			bad++;
-		}
 		*addr_at(&q->fill, q->fill.cached++) = d->addr & ~(uint64_t)(XDP_FRAME_SIZE - 1);
 	}
 	if (take) {
@@ -721,6 +780,10 @@ static unsigned xdp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 		io_counter_add(&q->rx_frames, n);
 		if (bad)
 			io_counter_add(&q->rx_oversize, bad);
+		if (late)
+			io_counter_add(&q->rx_codel, late);
+		if (marked)
+			io_counter_add(&q->rx_codel_marked, marked);
 	}
 	if (needs_wakeup(&q->fill))
 		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
@@ -804,6 +867,8 @@ static void xdp_stats(struct io_port *io, unsigned qi, struct io_queue_stats *ou
 	out->tx = io_counter(&q->tx_frames);
 	out->rx_dropped = io_counter(&q->kernel_drops) + io_counter(&q->rx_oversize);
 	out->tx_dropped = io_counter(&q->tx_dropped);
+	out->rx_codel = io_counter(&q->rx_codel);
+	out->rx_codel_marked = io_counter(&q->rx_codel_marked);
 }
 
 const struct io_ops afxdp_ops = {

@@ -3,6 +3,7 @@
 #include "io.h"
 #include "io_internal.h"
 
+#include "../pkt/pkt.h"
 #include "../rss/rss.h"
 
 #include <errno.h>
@@ -159,4 +160,13 @@ int io_rss_from_device(const struct rss_config *base, bool toeplitz, const uint8
 		return -EINVAL;
 	*out = c;
 	return 0;
+}
+
+enum io_codel_fate io_codel_fate(struct pkt *p, bool copied)
+{
+	if (!copied)
+		return IO_CODEL_DROP;
+	if (pkt_mark_ce(p->data, p->len))
+		return IO_CODEL_MARK;
+	return pkt_congestion_controlled(p->data, p->len) ? IO_CODEL_DROP : IO_CODEL_SPARE;
 }

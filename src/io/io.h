@@ -31,12 +31,18 @@ struct io_params {
 	 * shares (afxdp: its XDP program passes the fast path's frames to
 	 * tc); NULL: none. */
 	struct io_offload *offload;
+	/* CoDel (RFC 8289) on each receive ring, by the time each frame waited
+	 * in it (src/core/codel.h): the ring must not become a standing queue.
+	 * Target 0: off. */
+	uint64_t codel_target_ns, codel_interval_ns;
 };
 
 struct io_queue_stats {
 	uint64_t rx, tx;
-	uint64_t rx_dropped; /* by the kernel: ring full (tp_drops) */
-	uint64_t tx_dropped; /* TX ring full or send error */
+	uint64_t rx_dropped;	  /* by the kernel: ring full (tp_drops) */
+	uint64_t rx_codel;	  /* by CoDel: waited in the ring too long (RFC 8289) */
+	uint64_t rx_codel_marked; /* ... and ECN-capable: marked CE instead (RFC 3168) */
+	uint64_t tx_dropped;	  /* TX ring full or send error */
 };
 
 struct io_ops {

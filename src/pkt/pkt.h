@@ -92,6 +92,11 @@ enum pkt_ip_off {
 	PKT_IP_MAXLEN = 65535,
 };
 
+enum pkt_ip_ecn {		       /* the low two bits of the TOS byte (RFC 3168 section 5) */
+		  PKT_ECN_MASK = 0x03, /* 00 Not-ECT, 01 ECT(1), 10 ECT(0), 11 CE */
+		  PKT_ECN_CE = 0x03,
+};
+
 enum pkt_ip_frag_bits {
 	PKT_IP_DF = 0x4000,
 	PKT_IP_MF = 0x2000,
@@ -271,6 +276,22 @@ void pkt_set_inner_dst(struct pkt *p, uint32_t addr, uint16_t port);
 
 /* pkt_set_ttl() - decrement-style TTL change with IP checksum update. */
 void pkt_set_ttl(struct pkt *p, uint8_t ttl);
+
+/* pkt_mark_ce() - on a raw Ethernet frame (@len bytes, one 802.1Q tag at
+ * most) carrying IPv4: if its ECN field says ECN-capable (ECT(0), ECT(1)),
+ * set it to CE (Congestion Experienced, RFC 3168 section 5) and adjust the
+ * header checksum; true if the frame now carries CE (so a congested queue
+ * may forward it instead of dropping it), false for anything else, which
+ * is left as it was. Needs no parse. */
+bool pkt_mark_ce(uint8_t *frame, size_t len);
+
+/* pkt_congestion_controlled() - does the raw frame carry IPv4 TCP or UDP,
+ * the protocols whose senders slow down when a packet is lost (TCP, and
+ * QUIC and the like over UDP)? A queue that drops to signal congestion
+ * (CoDel) drops only these: ARP and ICMP do not slow down, and losing them
+ * breaks neighbour resolution and diagnostics (fq_codel spares them by
+ * giving sparse flows their own queue; one ring cannot). */
+bool pkt_congestion_controlled(const uint8_t *frame, size_t len);
 
 /* Checksums ---------------------------------------------------------------- */
 

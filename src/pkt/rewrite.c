@@ -243,3 +243,44 @@ void pkt_set_ttl(struct pkt *p, uint8_t ttl)
 		  csum_update16(wire_rd16(ip + PKT_IP_CSUM), old, wire_rd16(ip + PKT_IP_TTL)));
 	p->ttl = ttl;
 }
+
+/* Where the IPv4 header of a raw Ethernet frame (one 802.1Q tag at most)
+ * starts, or 0 if it carries no whole one. */
+static size_t frame_ipv4(const uint8_t *frame, size_t len)
+{
+	size_t off = PKT_ETH_LEN;
+	uint16_t type = len >= PKT_ETH_LEN ? ntohs(wire_rd16(frame + PKT_ETH_TYPE)) : 0;
+
+	if (type == PKT_ETHERTYPE_VLAN && len >= PKT_ETH_LEN + PKT_VLAN_LEN) {
+		type = ntohs(wire_rd16(frame + PKT_VLAN_TYPE));
+		off += PKT_VLAN_LEN;
+	}
+	if (type != PKT_ETHERTYPE_IPV4 || len < off + PKT_IP_MIN)
+		return 0;
+	const uint8_t *ip = frame + off;
+	if ((ip[PKT_IP_VHL] >> 4) != 4 || (ip[PKT_IP_VHL] & 0xf) * 4u < PKT_IP_MIN)
+		return 0;
+	return off;
+}
+
+bool pkt_mark_ce(uint8_t *frame, size_t len)
+{
+	size_t off = frame_ipv4(frame, len);
+	uint8_t *ip = frame + off;
+
+	if (!off || !(ip[PKT_IP_TOS] & PKT_ECN_MASK))
+		return false; /* not IPv4, or Not-ECT: the sender cannot hear a mark */
+	uint16_t old = wire_rd16(ip + PKT_IP_VHL); /* version, IHL and the TOS byte: one word */
+	ip[PKT_IP_TOS] |= PKT_ECN_CE;
+	wire_wr16(ip + PKT_IP_CSUM,
+		  csum_update16(wire_rd16(ip + PKT_IP_CSUM), old, wire_rd16(ip + PKT_IP_VHL)));
+	return true;
+}
+
+bool pkt_congestion_controlled(const uint8_t *frame, size_t len)
+{
+	size_t off = frame_ipv4(frame, len);
+
+	return off && (frame[off + PKT_IP_PROTO] == PKT_PROTO_TCP ||
+		       frame[off + PKT_IP_PROTO] == PKT_PROTO_UDP);
+}

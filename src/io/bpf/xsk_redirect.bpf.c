@@ -8,6 +8,11 @@
  * The backend puts queue q's socket at index q of the XSKMAP. A frame on a
  * queue without a socket (the interface has more queues than the port) is
  * passed to the kernel stack, as the low bits of the flags ask.
+ *
+ * Each frame for a socket is stamped: bpf_ktime_get_ns() in 8 bytes of metadata
+ * before it, which AF_XDP hands to user space with the frame, so the worker
+ * knows how long the frame waited in the rings (CoDel, RFC 8289; afxdp.c).
+ * A driver without metadata support refuses the adjustment: no stamp.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -30,13 +35,24 @@ struct {
 	__type(value, __u32);
 } xsks SECTION(".maps");
 
+static __attribute__((always_inline)) void stamp(struct xdp_md *ctx)
+{
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u64)))
+		return;
+	__u64 *meta = (void *)(long)ctx->data_meta;
+	if ((void *)(meta + 1) > (void *)(long)ctx->data)
+		return; /* the verifier's bounds check */
+	*meta = bpf_ktime_get_ns();
+}
+
 SECTION("xdp")
 int xsk_redirect(struct xdp_md *ctx)
 {
 	struct seen s;
 
 	if (offload_decide(ctx, &s) == FORWARD)
-		return XDP_PASS;
+		return XDP_PASS; /* the fast path's tc program takes it */
+	stamp(ctx); /* only what goes to a socket waits in a ring */
 	return (int)bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 
