@@ -52,7 +52,7 @@ int xsk_redirect(struct xdp_md *ctx)
 
 	if (offload_decide(ctx, &s) == FORWARD)
 		return XDP_PASS; /* the fast path's tc program takes it */
-	stamp(ctx); /* only what goes to a socket waits in a ring */
+	stamp(ctx);		 /* only what goes to a socket waits in a ring */
 	return (int)bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 
