@@ -8,7 +8,9 @@
 # instead (codel_marked_lan/wan); pings through the load are never dropped
 # (ICMP does not slow down for a loss). So the frames' stamps reach CoDel in both
 # backends (afpacket: the kernel's receive timestamp; afxdp: the XDP
-# program's metadata). The workers run at nice -10 (gw_internal.h says
+# program's metadata). The gateway runs with --offload disabled: CoDel guards
+# the user-space path, which the kernel fast path would otherwise bypass.
+# The workers run at nice -10 (gw_internal.h says
 # why). Needs root.
 #
 # The topology is drawn in gw_topo.sh (RSSNAT_NETNS: its prefix). Every wait
@@ -59,7 +61,7 @@ servers
 
 # shellcheck disable=SC2034 # GW_ARGS: read by start_gw (gw_topo.sh)
 for backend in afpacket afxdp; do
-	GW_ARGS="--codel-target 1"
+	GW_ARGS="--codel-target 1 --offload disabled" # CoDel is the user-space path's
 	if ! start_gw $QUEUES $backend; then
 		t_fail "$backend: rssnat starts with --codel-target 1" "$(cat "$T_TMP/gw.log")"
 		continue
@@ -95,7 +97,7 @@ sys.exit(0 if qs and all("codel_dropped_lan" in q and "codel_dropped_wan" in q f
 	fi
 	stop_gw
 
-	GW_ARGS="--codel-target 0"
+	GW_ARGS="--codel-target 0 --offload disabled"
 	if ! start_gw $QUEUES $backend; then
 		t_fail "$backend: rssnat starts with --codel-target 0" "$(cat "$T_TMP/gw.log")"
 		continue
@@ -112,7 +114,7 @@ sys.exit(0 if qs and all("codel_dropped_lan" in q and "codel_dropped_wan" in q f
 
 	# ECN-capable TCP (both ends ask for it): CoDel marks CE instead of
 	# dropping (RFC 3168 section 5), counted as codel_marked_lan/wan.
-	GW_ARGS="--codel-target 1"
+	GW_ARGS="--codel-target 1 --offload disabled" # CoDel is the user-space path's
 	in_ns ${RG}-lan sysctl -qw net.ipv4.tcp_ecn=1
 	in_ns ${RG}-srv sysctl -qw net.ipv4.tcp_ecn=1
 	if ! start_gw $QUEUES $backend; then
