@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # run.sh BUILD_DIR [SECONDS] - every libFuzzer harness for a short while
-# (default 10 s each), starting from a copy of its committed seeds
-# (fuzz/corpus/NAME/, which reach what random bytes would not find in 10 s;
+# (default 7 s each, nine harnesses: about a minute), starting from a copy of its committed seeds
+# (fuzz/corpus/NAME/, which reach what random bytes would not find in seconds;
 # what the run adds is thrown away); `make fuzz-long` runs longer.
 # A crash, a sanitizer report or a leak fails the harness.
 set -u
 SEEDS=$(cd "$(dirname "$0")/../../fuzz/corpus" && pwd)
 BUILD=${1:-build}
-SECONDS_EACH=${2:-${FUZZ_SECONDS:-10}}
+SECONDS_EACH=${2:-${FUZZ_SECONDS:-7}}
 passed=0 failed=0
 for f in "$BUILD"/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
