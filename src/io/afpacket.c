@@ -581,17 +581,7 @@ static unsigned afp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 			break;
 		}
 		if (q->codel.target && codel_says_drop(q, h, mono, real)) {
-			switch (io_codel_fate(pkts[n], frame_copy(h, pkts[n]))) {
-			case IO_CODEL_MARK:
-				marked++;
-				n++;
-				break;
-			case IO_CODEL_SPARE:
-				n++;
-				break;
-			default:
-				late++;
-			}
+			n += io_codel_keep(pkts[n], frame_copy(h, pkts[n]), &marked, &late);
 		} else if (frame_copy(h, pkts[n]))
 			n++;
 		else

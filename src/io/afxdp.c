@@ -757,17 +757,7 @@ static unsigned xdp_rx_burst(struct io_port *io, unsigned qi, struct pkt **pkts,
 		const struct xdp_desc *d = desc_at(&q->rx, q->rx.cached++);
 		uint64_t ts = d->addr < q->umem_len ? take_stamp(q, d->addr) : 0;
 		if (q->codel.target && codel_says_drop(q, ts, now, ready - i - 1)) {
-			switch (io_codel_fate(pkts[n], desc_copy(q, d, pkts[n]))) {
-			case IO_CODEL_MARK:
-				marked++;
-				n++;
-				break;
-			case IO_CODEL_SPARE:
-				n++;
-				break;
-			default:
-				late++;
-			}
+			n += io_codel_keep(pkts[n], desc_copy(q, d, pkts[n]), &marked, &late);
 		} else if (desc_copy(q, d, pkts[n]))
 			n++;
 		else

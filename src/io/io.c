@@ -162,11 +162,14 @@ int io_rss_from_device(const struct rss_config *base, bool toeplitz, const uint8
 	return 0;
 }
 
-enum io_codel_fate io_codel_fate(struct pkt *p, bool copied)
+unsigned io_codel_keep(struct pkt *p, bool copied, unsigned *marked, unsigned *dropped)
 {
-	if (!copied)
-		return IO_CODEL_DROP;
-	if (pkt_mark_ce(p->data, p->len))
-		return IO_CODEL_MARK;
-	return pkt_congestion_controlled(p->data, p->len) ? IO_CODEL_DROP : IO_CODEL_SPARE;
+	if (copied && pkt_mark_ce(p->data, p->len)) {
+		(*marked)++;
+		return 1;
+	}
+	if (copied && !pkt_congestion_controlled(p->data, p->len))
+		return 1;
+	(*dropped)++;
+	return 0;
 }

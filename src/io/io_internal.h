@@ -70,17 +70,13 @@ static inline void io_counter_add(_Atomic uint64_t *c, uint64_t n)
 	atomic_store_explicit(c, io_counter(c) + n, memory_order_relaxed);
 }
 
-/* io_codel_fate() - what becomes of a frame CoDel would drop, copied into
+/* io_codel_keep() - what becomes of a frame CoDel would drop, copied into
  * @p (@copied false: it could not be, and is dropped): an ECN-capable one
- * is marked CE and forwarded (RFC 3168 section 5); one whose sender would
- * not slow down for a loss (ARP, ICMP: pkt_congestion_controlled()) is
- * forwarded as it is; the rest (TCP, UDP) is dropped. */
-enum io_codel_fate {
-	IO_CODEL_DROP,
-	IO_CODEL_MARK,
-	IO_CODEL_SPARE,
-};
-enum io_codel_fate io_codel_fate(struct pkt *p, bool copied);
+ * is marked CE and forwarded (RFC 3168 section 5; *marked counts it); one
+ * whose sender would not slow down for a loss (ARP, ICMP:
+ * pkt_congestion_controlled()) is forwarded as it is; the rest (TCP, UDP)
+ * is dropped (*dropped counts it). Returns 1 if the frame stays, else 0. */
+unsigned io_codel_keep(struct pkt *p, bool copied, unsigned *marked, unsigned *dropped);
 
 /* A clock in nanoseconds, for the receive rings' CoDel (a vDSO call). */
 static inline uint64_t io_clock_ns(clockid_t clock)
