@@ -101,7 +101,7 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -DRSSNAT_VERSION='"$(VERSION)"' -g -O1 \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(BPF_BLOB) $(wildcard src/*/*.h)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(BPF_BLOB) $(wildcard src/*/*.h) $(wildcard fuzz/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(BPF_BLOB) -o $@ $(LDLIBS)
 fuzz: $(FUZZ_BIN)

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fuzz_input.h"
 #include "../src/svc/dns_msg.h"
 #include "../src/svc/dns_proxy.h"
 
@@ -54,24 +55,10 @@ struct rig {
 
 /* ---- the input ---- */
 
-static unsigned take(const uint8_t **d, size_t *n, unsigned bytes)
-{
-	unsigned v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		v = v << 8 | (*n ? **d : 0);
-		if (*n) {
-			(*d)++;
-			(*n)--;
-		}
-	}
-	return v;
-}
-
 /* Up to @max bytes of input, their count first (one byte). */
 static size_t take_bytes(const uint8_t **d, size_t *n, uint8_t *out, size_t max)
 {
-	size_t len = take(d, n, 1);
+	size_t len = fuzz_take(d, n, 1);
 
 	len = len < max ? len : max;
 	len = len < *n ? len : *n;
@@ -245,7 +232,7 @@ static size_t take_name(const uint8_t **d, size_t *n, uint8_t *name)
 					    "\0011\0010\0010\003127\7in-addr\4arpa",
 					    "\1a\1b\6mshome\3net",
 					    "\7example\3com"};
-	unsigned sel = take(d, n, 1);
+	unsigned sel = fuzz_take(d, n, 1);
 	size_t len = 0;
 
 	if (sel < 128) {
@@ -255,10 +242,10 @@ static size_t take_name(const uint8_t **d, size_t *n, uint8_t *name)
 		return len;
 	}
 	for (unsigned labels = 1 + sel % 4; labels--;) {
-		size_t l = 1 + take(d, n, 1) % 20;
+		size_t l = 1 + fuzz_take(d, n, 1) % 20;
 		name[len++] = (uint8_t)l;
 		for (size_t i = 0; i < l; i++)
-			name[len++] = (uint8_t)('a' + take(d, n, 1) % 26);
+			name[len++] = (uint8_t)('a' + fuzz_take(d, n, 1) % 26);
 	}
 	name[len++] = 0;
 	return len;
@@ -270,8 +257,8 @@ static size_t build_query(const uint8_t **d, size_t *n, uint8_t *q, uint16_t id)
 					 255,	  252,	      16,	 0};
 	uint8_t name[DNS_NAME_MAX];
 	size_t nl = take_name(d, n, name);
-	unsigned ctl = take(d, n, 1);
-	uint16_t type = types[ctl % 8] ? types[ctl % 8] : (uint16_t)take(d, n, 2);
+	unsigned ctl = fuzz_take(d, n, 1);
+	uint16_t type = types[ctl % 8] ? types[ctl % 8] : (uint16_t)fuzz_take(d, n, 2);
 
 	return dns_msg_build_query(
 	    q, BUF, id, (uint16_t)((ctl & 8 ? DNS_RD : 0) | (ctl & 16 ? DNS_CD : 0)), name, nl,
@@ -283,7 +270,7 @@ static void client_udp(struct rig *r, const uint8_t **d, size_t *n, bool raw)
 	uint8_t q[BUF];
 	size_t len;
 
-	r->last_id = (uint16_t)take(d, n, 2);
+	r->last_id = (uint16_t)fuzz_take(d, n, 2);
 	len = raw ? take_bytes(d, n, q, 255) : build_query(d, n, q, r->last_id);
 	if (raw && len >= 2)
 		r->last_id = dns_rd16(q);
@@ -297,7 +284,7 @@ static void client_tcp(struct rig *r, const uint8_t **d, size_t *n)
 	struct sockaddr_in sin = {.sin_family = AF_INET,
 				  .sin_addr.s_addr = LOOPBACK,
 				  .sin_port = htons(dns_proxy_port(r->p))};
-	unsigned ctl = take(d, n, 1), c = ctl % TCP_CLIENTS;
+	unsigned ctl = fuzz_take(d, n, 1), c = ctl % TCP_CLIENTS;
 	uint8_t buf[BUF];
 	size_t len;
 
@@ -318,7 +305,7 @@ static void client_tcp(struct rig *r, const uint8_t **d, size_t *n)
 		r->tcp[c] = -1;
 		return;
 	case 2:
-		len = build_query(d, n, buf + 2, (uint16_t)take(d, n, 2));
+		len = build_query(d, n, buf + 2, (uint16_t)fuzz_take(d, n, 2));
 		dns_wr16(buf, (uint16_t)len);
 		len += 2;
 		break;
@@ -363,7 +350,7 @@ static size_t answer_for(const uint8_t *q, size_t qlen, uint8_t *a, size_t cap, 
 		return 0;
 	len = dns_msg_build_reply(a, cap, &m, ctl & 1 ? DNS_TC : 0, ctl & 2 ? (ctl >> 2) % 6 : 0);
 	for (unsigned i = 0; i < records && len; i++) {
-		uint32_t addr = htonl(0x0a000001 + i), ttl = take(d, n, 2);
+		uint32_t addr = htonl(0x0a000001 + i), ttl = fuzz_take(d, n, 2);
 		len = dns_msg_append_rr(a, len, cap,
 					i == records - 1 && ctl & 16 ? DNS_SEC_NS : DNS_SEC_AN,
 					(const uint8_t *)"\300\014", 2,
@@ -380,11 +367,11 @@ static size_t answer_for(const uint8_t *q, size_t qlen, uint8_t *a, size_t cap, 
  * port (the spoofer). */
 static void upstream_udp(struct rig *r, const uint8_t **d, size_t *n)
 {
-	struct upstream *u = &r->up[take(d, n, 1) % UPSTREAMS];
+	struct upstream *u = &r->up[fuzz_take(d, n, 1) % UPSTREAMS];
 	uint8_t q[BUF], a[BUF];
 	struct sockaddr_in from;
 	socklen_t fl = sizeof(from);
-	unsigned ctl = take(d, n, 1), how = take(d, n, 1);
+	unsigned ctl = fuzz_take(d, n, 1), how = fuzz_take(d, n, 1);
 	ssize_t got = recvfrom(u->udp, q, sizeof(q), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 	size_t len;
 
@@ -397,7 +384,7 @@ static void upstream_udp(struct rig *r, const uint8_t **d, size_t *n)
 	case 1: { /* mangled: input bytes over the message past its header */
 		uint8_t junk[256];
 		size_t jl = take_bytes(d, n, junk, sizeof(junk));
-		size_t at = DNS_HDR_LEN + take(d, n, 1) % (len - DNS_HDR_LEN + 1);
+		size_t at = DNS_HDR_LEN + fuzz_take(d, n, 1) % (len - DNS_HDR_LEN + 1);
 		memcpy(a + at, junk, jl < sizeof(a) - at ? jl : sizeof(a) - at);
 		len = at + jl > len ? (at + jl < sizeof(a) ? at + jl : sizeof(a)) : len;
 		break;
@@ -416,8 +403,8 @@ static void upstream_udp(struct rig *r, const uint8_t **d, size_t *n)
  * answered (length-prefixed), maybe with a wrong length or cut short. */
 static void upstream_tcp(struct rig *r, const uint8_t **d, size_t *n)
 {
-	struct upstream *u = &r->up[take(d, n, 1) % UPSTREAMS];
-	unsigned ctl = take(d, n, 1), how = take(d, n, 1);
+	struct upstream *u = &r->up[fuzz_take(d, n, 1) % UPSTREAMS];
+	unsigned ctl = fuzz_take(d, n, 1), how = fuzz_take(d, n, 1);
 	uint8_t q[BUF], a[BUF];
 	int c = accept4(u->tcp_l, NULL, NULL, SOCK_CLOEXEC);
 	ssize_t got;
@@ -440,7 +427,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 
 	rig_open(&r);
 	for (unsigned rec = 0; n && rec < RECORDS; rec++) {
-		switch (take(&d, &n, 1) % 8) {
+		switch (fuzz_take(&d, &n, 1) % 8) {
 		case 0:
 			client_udp(&r, &d, &n, true);
 			break;
@@ -459,7 +446,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			upstream_tcp(&r, &d, &n);
 			break;
 		default:
-			r.now += take(&d, &n, 2);
+			r.now += fuzz_take(&d, &n, 2);
 			break;
 		}
 		pump(&r);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "../src/nat/nat.h"
 #include "../src/pkt/build.h"
 #include "../src/pkt/pkt.h"
@@ -83,27 +84,12 @@ static void state_init(struct fuzz_state *s)
 	nc.mappings = 384;
 	nc.frags_per_worker = 16;
 	nc.host_mappings = 48; /* the per-host quota is reached too */
-	nc.seed = 1; /* the port choice replays */
+	nc.seed = 1;	       /* the port choice replays */
 	nc.n_static = 1;
 	nc.statics[0] =
 	    (struct nat_static_map){PKT_PROTO_TCP, 8080, pkt_ipv4(192, 168, 137, 10), 80};
 	if (nat_create(&nc, s->snap, WORKERS, &s->nat, &why))
 		abort();
-}
-
-/* Take @n bytes of input (zeros past the end). */
-static uint32_t take(const uint8_t **d, size_t *n, unsigned bytes)
-{
-	uint32_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		v = v << 8 | (*n ? **d : 0);
-		if (*n) {
-			(*d)++;
-			(*n)--;
-		}
-	}
-	return v;
 }
 
 static void repair_ip_checksum(uint8_t *f, size_t len)
@@ -148,27 +134,27 @@ static size_t build_icmp_error(struct fuzz_state *s, uint8_t side, unsigned op, 
 static size_t build_record(struct fuzz_state *s, const uint8_t **d, size_t *n, uint8_t *f,
 			   uint8_t *side)
 {
-	unsigned op = take(d, n, 1);
+	unsigned op = fuzz_take(d, n, 1);
 	static const uint8_t protos[] = {PKT_PROTO_TCP, PKT_PROTO_UDP, PKT_PROTO_ICMP};
 	struct pkt_spec sp = {.proto = protos[op / 8 % 3]};
 	uint8_t payload[64];
-	size_t plen = take(d, n, 1) % sizeof(payload);
+	size_t plen = fuzz_take(d, n, 1) % sizeof(payload);
 
 	for (size_t i = 0; i < plen; i++)
-		payload[i] = (uint8_t)take(d, n, 1);
+		payload[i] = (uint8_t)fuzz_take(d, n, 1);
 	sp.payload = payload;
 	sp.payload_len = (uint16_t)plen;
-	sp.sport = (uint16_t)take(d, n, 2);
-	sp.dport = (uint16_t)take(d, n, 2);
-	sp.tcp_flags = (uint8_t)take(d, n, 1);
-	sp.icmp_type = (uint8_t)(take(d, n, 1) % 2 ? PKT_ICMP_ECHO : PKT_ICMP_ECHO_REPLY);
+	sp.sport = (uint16_t)fuzz_take(d, n, 2);
+	sp.dport = (uint16_t)fuzz_take(d, n, 2);
+	sp.tcp_flags = (uint8_t)fuzz_take(d, n, 1);
+	sp.icmp_type = (uint8_t)(fuzz_take(d, n, 1) % 2 ? PKT_ICMP_ECHO : PKT_ICMP_ECHO_REPLY);
 	sp.icmp_id = sp.sport;
-	sp.ip_id = (uint16_t)take(d, n, 1);
+	sp.ip_id = (uint16_t)fuzz_take(d, n, 1);
 	switch (op % 8) {
 	case 0: { /* raw frame */
-		size_t len = take(d, n, 1) + 14;
+		size_t len = fuzz_take(d, n, 1) + 14;
 		for (size_t i = 0; i < len; i++)
-			f[i] = (uint8_t)take(d, n, 1);
+			f[i] = (uint8_t)fuzz_take(d, n, 1);
 		if (op & 0x80)
 			repair_ip_checksum(f, len);
 		*side = (uint8_t)(op >> 6 & 1);
@@ -176,24 +162,24 @@ static size_t build_record(struct fuzz_state *s, const uint8_t **d, size_t *n, u
 	}
 	case 1:
 	case 2: /* a LAN host to the internet, or to our own external address */
-		sp.saddr = pkt_ipv4(192, 168, 137, 10 + take(d, n, 1) % 4);
-		sp.daddr = op % 8 == 2 ? s->wan : pkt_ipv4(203, 0, 113, 1 + take(d, n, 1) % 4);
+		sp.saddr = pkt_ipv4(192, 168, 137, 10 + fuzz_take(d, n, 1) % 4);
+		sp.daddr = op % 8 == 2 ? s->wan : pkt_ipv4(203, 0, 113, 1 + fuzz_take(d, n, 1) % 4);
 		*side = PKT_SIDE_LAN;
 		break;
 	case 3:
 	case 4: /* the internet to our external address */
-		sp.saddr = pkt_ipv4(203, 0, 113, 1 + take(d, n, 1) % 4);
+		sp.saddr = pkt_ipv4(203, 0, 113, 1 + fuzz_take(d, n, 1) % 4);
 		sp.daddr = s->wan;
 		*side = PKT_SIDE_WAN;
 		break;
 	case 5: /* an ICMP error about the last frame the NAT sent to that side */
 		*side = (uint8_t)(op >> 6 & 1);
-		return build_icmp_error(s, *side, op, (size_t)(28 + take(d, n, 1) % 32), f);
+		return build_icmp_error(s, *side, op, (size_t)(28 + fuzz_take(d, n, 1) % 32), f);
 	default: /* a fragment of a LAN or WAN datagram (6; 7 is not here) */
 		*side = (uint8_t)(op >> 6 & 1);
 		sp.saddr = *side ? pkt_ipv4(203, 0, 113, 2) : pkt_ipv4(192, 168, 137, 12);
 		sp.daddr = *side ? s->wan : pkt_ipv4(203, 0, 113, 2);
-		sp.frag_off = (uint16_t)(take(d, n, 1) % 4 * 8);
+		sp.frag_off = (uint16_t)(fuzz_take(d, n, 1) % 4 * 8);
 		sp.more_frags = op & 0x20;
 		if (sp.frag_off)
 			sp.proto = PKT_PROTO_UDP;
@@ -338,10 +324,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned rec = 0; size && rec < 64; rec++) {
 		unsigned op = *data;
 		if (op % 8 == 7) { /* the two records that are not one frame */
-			take(&data, &size, 1);
+			fuzz_take(&data, &size, 1);
 			if (op & 0x80) {
-				unsigned count = take(&data, &size, 1) + 32;
-				burst(s, op, count, take(&data, &size, 1) & 1);
+				unsigned count = fuzz_take(&data, &size, 1) + 32;
+				burst(s, op, count, fuzz_take(&data, &size, 1) & 1);
 			} else {
 				rss_change(s, op >> 3);
 			}
@@ -352,7 +338,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			receive(s, i, len, side);
 		}
 		if (rec % 8 == 7)
-			tick(s, 1 + take(&data, &size, 1) % 200);
+			tick(s, 1 + fuzz_take(&data, &size, 1) % 200);
 	}
 	/* Everything goes: the frames the NAT held are the pool's again. */
 	nat_destroy(s->nat);
