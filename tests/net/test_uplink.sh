@@ -224,9 +224,12 @@ in_ns $LAN curl -s -m 10 -o "$T_TMP/got.bin" http://$SERVER/2M.bin && cmp -s "$T
 	t_pass "HTTP download through the NAT, byte for byte" || t_fail "HTTP download" "$(tail -5 "$T_TMP/gw.log")"
 in_ns $GW ping -c 2 -W 1 -i 0.2 203.0.113.1 >/dev/null && t_pass "the gateway host's own ping to the ISP works beside rssnat" ||
 	t_fail "the host's own ping to the ISP"
+ip -n $ISP neigh flush dev wanr # so that the ISP asks for the host's MAC again
 in_ns $ISP ping -c 2 -W 1 -i 0.2 "$A1" >"$T_TMP/ping.out" 2>&1 && ! grep -q DUP "$T_TMP/ping.out" &&
 	t_pass "the ISP's ping to the host's address: answered once, by the kernel" ||
 	t_fail "ping to the host's WAN address" "$(cat "$T_TMP/ping.out")"
+t_grep "rssnat saw the ISP's ARP for the kernel's address and answered none" \
+	"^arp side=wan rx=[1-9][0-9]* requests_answered=0 probes_answered=0 " ctl show stats
 [ "$(stat_sum pings_answered)" = 0 ] && t_pass "rssnat answered no ping for the kernel's address" ||
 	t_fail "rssnat answered pings" "pings_answered=$(stat_sum pings_answered)"
 
