@@ -230,6 +230,9 @@ in_ns $LAN curl -s -m 10 -o "$T_TMP/got.bin" http://$SERVER/2M.bin && cmp -s "$T
 	t_pass "HTTP download through the NAT, byte for byte" || t_fail "HTTP download" "$(tail -5 "$T_TMP/gw.log")"
 in_ns $GW ping -c 2 -W 1 -i 0.2 203.0.113.1 >/dev/null && t_pass "the gateway host's own ping to the ISP works beside rssnat" ||
 	t_fail "the host's own ping to the ISP"
+sleep 0.2
+t_grep "the gateway's MAC taken from the kernel's neighbour table (its own ping resolved it)" \
+	"^uplink mode=shared .*kernel_neigh_published=[1-9]" ctl show stats
 ip -n $ISP neigh flush dev wanr # so that the ISP asks for the host's MAC again
 in_ns $ISP ping -c 2 -W 1 -i 0.2 "$A1" >"$T_TMP/ping.out" 2>&1 && ! grep -q DUP "$T_TMP/ping.out" &&
 	t_pass "the ISP's ping to the host's address: answered once, by the kernel" ||
