@@ -73,6 +73,7 @@ run_suite "fuzz (libFuzzer, ASan+UBSan)" tests/fuzz/run.sh "$BUILD"
 # Real interfaces in network namespaces (root; RSSNAT_SKIP_NET=1 says so and skips).
 run_suite "net: eBPF fanout = engine (release)" tests/net/test_fanout.sh "$BUILD/rssnat"
 run_pair "net: gateway, real clients" tests/net/test_gateway.sh
+run_pair "net: shared uplink, WAN address by DHCP and renumbered live" tests/net/test_uplink.sh
 # Alone: dhcpcd keeps its control socket and pid file in /run/dhcpcd by
 # interface name, which a second run in other namespaces would share.
 run_suite "net: LAN services, real DHCP clients and dig (release)" tests/net/test_services.sh "$BUILD/rssnat"
