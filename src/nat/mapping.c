@@ -131,8 +131,12 @@ static void eim_unlink(struct nat *nat, uint32_t id)
 
 /* RFC 4787 REQ-3 (port range): an internal port in 0-1023 maps into
  * 1-1023, one in 1024-65535 into 1024-65535. ICMP identifiers have no
- * classes. */
-static void port_class(uint8_t proto, uint16_t lan_port, uint32_t *lo, uint32_t *hi)
+ * classes. Then the NAT's own range (shared mode, nat.h): a class outside
+ * it takes the range as it is, since a port outside the range would be
+ * the host's, not ours (REQ-3 is a recommendation; whose frame a port is
+ * decides whether the reply arrives at all). */
+static void port_class(const struct nat_config *cfg, uint8_t proto, uint16_t lan_port, uint32_t *lo,
+		       uint32_t *hi)
 {
 	if (proto == PKT_PROTO_ICMP) {
 		*lo = 0;
@@ -144,6 +148,19 @@ static void port_class(uint8_t proto, uint16_t lan_port, uint32_t *lo, uint32_t 
 		*lo = 1024;
 		*hi = 65535;
 	}
+	if (*lo < cfg->port_lo)
+		*lo = cfg->port_lo;
+	if (*hi > cfg->port_hi)
+		*hi = cfg->port_hi;
+	if (*lo > *hi) {
+		*lo = cfg->port_lo;
+		*hi = cfg->port_hi;
+	}
+}
+
+static bool in_class(uint32_t port, uint32_t lo, uint32_t hi)
+{
+	return port >= lo && port <= hi;
 }
 
 static bool port_claim(struct nat *nat, int pi, uint32_t port, uint32_t id)
@@ -224,13 +241,14 @@ static uint32_t choose_port(struct nat_worker *w, struct nat_mapping *m, uint32_
 	uint32_t lo, hi, hash0, port;
 	struct rss_port_set set;
 
-	port_class(m->proto, m->lan_port, &lo, &hi);
+	port_class(&nat->cfg, m->proto, m->lan_port, &lo, &hi);
 	if (nat->cfg.steering == NAT_STEER_RSS &&
 	    reply_hash0(v, m->proto, nat->cfg.wan_addr, rem_addr, rem_port, &hash0)) {
 		int k = m->proto == PKT_PROTO_ICMP;
 		rss_port_solver_solve(&v->solver[k], hash0, m->bucket, &set);
 		if (!set.empty) {
-			if (port_lands(v, k, hash0, m->lan_port, m->bucket) &&
+			if (in_class(m->lan_port, lo, hi) &&
+			    port_lands(v, k, hash0, m->lan_port, m->bucket) &&
 			    port_claim(nat, pi, m->lan_port, id)) {
 				w->c.port_kept++;
 				return m->lan_port;
@@ -241,7 +259,7 @@ static uint32_t choose_port(struct nat_worker *w, struct nat_mapping *m, uint32_
 				return port;
 			}
 		}
-	} else if (port_claim(nat, pi, m->lan_port, id)) {
+	} else if (in_class(m->lan_port, lo, hi) && port_claim(nat, pi, m->lan_port, id)) {
 		/* Not steering: keep the internal port when it is free. */
 		w->c.port_kept++;
 		return m->lan_port;
