@@ -320,6 +320,7 @@ static int open_ports(struct gw *gw, const char **why)
 					.snap = gw->snap,
 					.ring_frames = GW_RING_FRAMES,
 					.offload = gw->offload,
+					.wan_claim = gw->wan_claim,
 					.codel_target_ns = gw->cfg.codel_target_us * 1000ull,
 					.codel_interval_ns = gw->cfg.codel_target_us * 1000ull *
 							     GW_CODEL_INTERVAL_TARGETS};
@@ -381,11 +382,15 @@ static int claim_ports(struct gw *gw, const char **why)
 
 static int build(struct gw *gw, const char **why)
 {
-	struct nat_config nc = gw->cfg.nat;
+	struct nat_config nc;
 	int err;
 
 	if ((err = claim_ports(gw, why)))
 		return err;
+	gw->ifindex[GW_WAN] = (int)if_nametoindex(gw->cfg.wan_if);
+	if ((err = gw_wan_owner_open(gw, why))) /* the NAT's port range first */
+		return err;
+	nc = gw->cfg.nat;
 	gw->io = io_backend(gw->cfg.backend);
 	gw->n = gw->cfg.queues;
 	if ((err = gw_live_init(gw, why)))
@@ -425,6 +430,7 @@ static void teardown(struct gw *gw)
 		arp_destroy(gw->arp[side]);
 	}
 	nat_destroy(gw->nat);
+	gw_wan_owner_close(gw); /* after every program that shares its maps */
 	gw_live_free(gw);
 }
 

@@ -72,6 +72,8 @@ struct gw_config {
 	uint32_t lan_addr, lan_mask; /* network byte order */
 	uint32_t wan_addr, wan_mask;
 	uint32_t wan_gateway;
+	bool wan_shared; /* shared uplink mode (issue 11): the kernel keeps the WAN interface and
+			    its address */
 	unsigned queues;
 	const char *backend;
 	char socket_path[108];

@@ -147,6 +147,7 @@ struct gw_worker {
 };
 
 struct io_offload;
+struct io_wan_claim;
 
 struct gw {
 	struct gw_config cfg;
@@ -176,6 +177,9 @@ struct gw {
 	 * attached there (io_claim_take(), io_claim_guard()). */
 	struct io_claim *claim[2];
 	struct io_offload *offload; /* the kernel fast path (offload.c); NULL: none */
+	/* Shared uplink mode: whose WAN frames are (wan_owner.c); NULL in
+	 * dedicated mode, where every frame is rssnat's. */
+	struct io_wan_claim *wan_claim;
 	uint16_t mtu[2];
 	uint8_t mac[2][6];
 	struct ctl_server *ctl;
@@ -213,6 +217,28 @@ static inline bool gw_in_lan(const struct gw *gw, uint32_t addr)
 {
 	return (addr & gw->cfg.lan_mask) == (gw->cfg.lan_addr & gw->cfg.lan_mask);
 }
+
+/* wan_owner.c: shared uplink mode, which WAN frames are rssnat's (the rest
+ * are the host's). gw_wan_owner_open() - before the NAT is created: the
+ * NAT's port range apart from the kernel's (a configured overlap refused
+ * with one line), port mappings checked against the host's listening
+ * sockets, the eBPF programs' maps created and filled; nothing in
+ * dedicated mode. 0 or -errno with *why. */
+int gw_wan_owner_open(struct gw *gw, const char **why);
+void gw_wan_owner_close(struct gw *gw);
+/* gw_wan_owner_check_mapping() - shared mode: -EADDRINUSE with *why if a
+ * host socket listens on the port mapping's external port. */
+int gw_wan_owner_check_mapping(const struct gw *gw, const struct nat_static_map *sm,
+			       const char **why);
+/* gw_wan_owner_mapped() - a port mapping's external port, added or gone:
+ * its frames are rssnat's, or no longer. gw_wan_owner_addr() - the
+ * kernel's WAN address changed (0: none). Control thread; never block. */
+void gw_wan_owner_mapped(struct gw *gw, uint8_t proto, uint16_t port, bool mapped);
+void gw_wan_owner_addr(struct gw *gw, uint32_t addr);
+/* gw_wan_owner_is_host() - would the programs leave the WAN frame @p
+ * describes to the host? (explain) */
+bool gw_wan_owner_is_host(const struct gw *gw, const struct pkt *p);
+void gw_wan_owner_stats(const struct gw *gw, FILE *out, bool json);
 
 /* worker.c */
 void *gw_worker_main(void *arg);
