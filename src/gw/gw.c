@@ -508,6 +508,7 @@ int gw_run(const struct gw_config *cfg, const char **why)
 	}
 	gw->cfg = *cfg;
 	gw->raw[0] = gw->raw[1] = -1;
+	gw->arp_tap = -1;
 	gw->tun = -1;
 	/* Signals go to the control thread's signalfd, not to a worker: INT
 	 * and TERM stop, HUP reloads the configuration. */

@@ -180,6 +180,7 @@ struct gw {
 	/* Shared uplink mode: whose WAN frames are (wan_owner.c); NULL in
 	 * dedicated mode, where every frame is rssnat's. */
 	struct io_wan_claim *wan_claim;
+	int arp_tap; /* shared mode on afxdp: the WAN's ARP as the kernel gets it; -1: none */
 	uint16_t mtu[2];
 	uint8_t mac[2][6];
 	struct ctl_server *ctl;
@@ -239,6 +240,15 @@ void gw_wan_owner_addr(struct gw *gw, uint32_t addr);
  * describes to the host? (explain) */
 bool gw_wan_owner_is_host(const struct gw *gw, const struct pkt *p);
 void gw_wan_owner_stats(const struct gw *gw, FILE *out, bool json);
+/* gw_wan_owner_arp_tap() - shared mode on afxdp: the WAN's ARP frames read
+ * so far (the XDP program passes ARP to the kernel, which answers for its
+ * address; rssnat learns the neighbours' MACs from a copy). Control thread;
+ * never blocks. */
+void gw_wan_owner_arp_tap(struct gw *gw, uint32_t now);
+
+/* control.c: an ARP frame received on @side (@frame holds GW_FRAME bytes:
+ * a reply is written in place and sent). */
+void gw_control_arp(struct gw *gw, int side, uint8_t *frame, size_t len, uint32_t now);
 
 /* worker.c */
 void *gw_worker_main(void *arg);

@@ -15,14 +15,20 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../io/io.h"
 #include "../io/wan_claim.h"
 #include "../nat/nat.h"
 
 #define KERNEL_PORT_RANGE "/proc/sys/net/ipv4/ip_local_port_range"
+
+enum { ARP_TAP_BURST = 32 }; /* frames read per turn of the control loop */
 
 static char why_buf[300];
 
@@ -116,6 +122,41 @@ int gw_wan_owner_check_mapping(const struct gw *gw, const struct nat_static_map 
 	return -EADDRINUSE;
 }
 
+/* afxdp: ARP goes to the kernel only (an XDP program cannot give a frame
+ * to two), so a packet socket for ARP on the WAN reads the copy every
+ * packet tap gets of what the kernel receives. */
+static int open_arp_tap(struct gw *gw, const char **why)
+{
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_ARP),
+				  .sll_ifindex = gw->ifindex[GW_WAN]};
+
+	gw->arp_tap = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ARP));
+	if (gw->arp_tap < 0 || bind(gw->arp_tap, (struct sockaddr *)&sll, sizeof(sll))) {
+		*why = "cannot open a packet socket for the WAN's ARP";
+		return -errno;
+	}
+	return 0;
+}
+
+void gw_wan_owner_arp_tap(struct gw *gw, uint32_t now)
+{
+	uint8_t frame[GW_FRAME];
+	struct sockaddr_ll from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	for (int i = 0; gw->arp_tap > 0 && i < ARP_TAP_BURST; i++) {
+		n = recvfrom(gw->arp_tap, frame, sizeof(frame), MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &fl);
+		if (n <= 0)
+			return;
+		if (from.sll_pkttype != PACKET_OUTGOING) /* not what this host sent */
+			gw_control_arp(gw, GW_WAN, frame, (size_t)n, now);
+		fl = sizeof(from);
+	}
+}
+
 int gw_wan_owner_open(struct gw *gw, const char **why)
 {
 	struct gw_config *cfg = &gw->cfg;
@@ -130,6 +171,7 @@ int gw_wan_owner_open(struct gw *gw, const char **why)
 			return err;
 	if ((err = io_wan_claim_open(&gw->wan_claim, why)))
 		return err;
+	cfg->nat.icmp_ids_live = io_wan_claim_icmp_ids(gw->wan_claim);
 	if ((err = io_wan_claim_share(gw->wan_claim, gw->ifindex[GW_WAN], cfg->wan_addr,
 				      cfg->nat.port_lo, cfg->nat.port_hi))) {
 		*why = "cannot write the WAN claim's configuration map";
@@ -139,6 +181,8 @@ int gw_wan_owner_open(struct gw *gw, const char **why)
 		gw_wan_owner_mapped(gw, cfg->nat.statics[i].proto, cfg->nat.statics[i].ext_port,
 				    true);
 	io_claim_share(gw->claim[GW_WAN], gw->wan_claim);
+	if (!strcmp(cfg->backend, "afxdp") && (err = open_arp_tap(gw, why)))
+		return err;
 	fprintf(stderr,
 		"rssnat: shared uplink: NAT ports %u-%u, the rest of the WAN's frames are the "
 		"host's\n",
@@ -148,6 +192,9 @@ int gw_wan_owner_open(struct gw *gw, const char **why)
 
 void gw_wan_owner_close(struct gw *gw)
 {
+	if (gw->arp_tap > 0)
+		close(gw->arp_tap);
+	gw->arp_tap = -1;
 	io_wan_claim_close(gw->wan_claim);
 	gw->wan_claim = NULL;
 }

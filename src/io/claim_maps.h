@@ -15,6 +15,7 @@ enum {
 	CLAIM_PORT_WORDS = 65536 / 64, /* one bit per port, per protocol */
 	CLAIM_PORT_PROTOS = 2,	       /* TCP at word 0, UDP at CLAIM_PORT_WORDS */
 	CLAIM_FRAGS_MAX = 1024,	       /* datagrams whose first fragment decided */
+	CLAIM_ICMP_WORDS = 65536 / 64, /* claim_icmp_ids: one bit per identifier */
 };
 
 /* Entry 0 of the one-slot array claim_conf. */

@@ -350,6 +350,23 @@ static void retire_flush(struct nat_worker *w)
 	}
 }
 
+/* An ICMP mapping's identifier, live or gone (nat.h icmp_ids_live): an
+ * atomic OR or AND of its bit, since another worker may change another bit
+ * of the same word at the same moment. */
+static void icmp_id_publish(struct nat *nat, const struct nat_mapping *m, bool live)
+{
+	_Atomic uint64_t *word;
+	uint64_t bit = 1ull << (m->ext_port & 63);
+
+	if (m->proto != PKT_PROTO_ICMP || !nat->cfg.icmp_ids_live)
+		return;
+	word = &nat->cfg.icmp_ids_live[m->ext_port >> 6];
+	if (live)
+		atomic_fetch_or_explicit(word, bit, memory_order_release);
+	else
+		atomic_fetch_and_explicit(word, ~bit, memory_order_release);
+}
+
 uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, uint16_t lan_port,
 			uint32_t rem_addr, uint16_t rem_port, unsigned bucket, bool *existing,
 			enum nat_drop *why)
@@ -400,6 +417,7 @@ uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, 
 		return first;
 	}
 	m->linked = 1;
+	icmp_id_publish(nat, m, true);
 	w->c.mappings_created++;
 	return id;
 }
@@ -410,6 +428,7 @@ static void map_free(struct nat_worker *w, uint32_t id)
 	struct nat_mapping *m = &w->nat->maps[id];
 
 	atomic_store_explicit(&m->state, MAP_DEAD, memory_order_release);
+	icmp_id_publish(w->nat, m, false);
 	atomic_store_explicit(port_slot(w->nat, nat_proto_index(m->proto), m->ext_port), 0,
 			      memory_order_release);
 	if (id < w->nat->static_base) /* port mappings are not a host's quota */

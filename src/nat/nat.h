@@ -289,6 +289,12 @@ struct nat_config {
 	 * says whose a frame is (src/io/bpf/claim_decide.h). Port mappings
 	 * are not bound by it. */
 	uint16_t port_lo, port_hi;
+	/* Where the NAT publishes the ICMP echo identifiers its mappings hold
+	 * (bit id of 65536, set while the mapping lives), for whoever must
+	 * tell its echo replies from the host's (shared mode: the host's ping
+	 * picks identifiers of its own, from the whole 16-bit space; the eBPF
+	 * claim reads this, src/io/bpf/claim_decide.h). NULL: nowhere. */
+	_Atomic uint64_t *icmp_ids_live;
 	uint64_t seed; /* port choice and table hashing; 0: from the clock */
 	unsigned n_static;
 	struct nat_static_map statics[NAT_STATIC_MAX];

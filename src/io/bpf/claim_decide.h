@@ -9,10 +9,14 @@
  *
  * rssnat's frames, to the WAN address:
  *   - TCP or UDP to a port of the NAT's range or of a port mapping;
- *   - an ICMP echo reply whose identifier is in the range (echo requests
- *     are the host's: the kernel answers ping for its address);
- *   - an ICMP error quoting a datagram whose source port (echo request:
- *     identifier) is in the range or mapped: the datagram was rssnat's;
+ *   - an ICMP echo reply whose identifier one of rssnat's mappings holds
+ *     (claim_icmp_ids, which the NAT writes as mappings come and go: the
+ *     host's ping picks identifiers anywhere in 0-65535, a range cannot
+ *     keep them apart); echo requests are the host's: the kernel answers
+ *     ping for its address;
+ *   - an ICMP error quoting a datagram whose source port is in the range
+ *     or mapped, or an echo request whose identifier rssnat holds: the
+ *     datagram was rssnat's;
  *   - a fragment of one of its datagrams: the first fragment decides by
  *     port and the decision is kept in claim_frags for the rest. A later
  *     fragment with no decision (it overtook its first, or the entry was
@@ -68,6 +72,17 @@ struct {
 	__type(value, __u32);
 } claim_frags SECTION(".maps");
 
+/* The identifiers of rssnat's ICMP mappings, a bit each: user space maps
+ * the array (BPF_F_MMAPABLE) and the NAT's workers set and clear bits
+ * with atomic operations, no system call (nat.h icmp_ids_live). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CLAIM_ICMP_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} claim_icmp_ids SECTION(".maps");
+
 /* Frames left to the host, per CPU: counted where they go to the kernel
  * (the stack guard), once each. */
 struct {
@@ -110,15 +125,22 @@ static __always_inline int claim_in_range(const struct claim_conf *c, __u16 port
 	return port >= c->port_lo && port <= c->port_hi;
 }
 
-/* TCP or UDP port, or ICMP identifier (@proto ICMP), of rssnat's? */
+/* TCP or UDP port of rssnat's? */
 static __always_inline enum claim_owner claim_port(const struct claim_conf *c, __u8 proto,
 						   __u16 port)
 {
-	if (claim_in_range(c, port))
-		return CLAIM_OURS;
-	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && claim_port_mapped(proto, port))
+	if (claim_in_range(c, port) || claim_port_mapped(proto, port))
 		return CLAIM_OURS;
 	return CLAIM_HOST;
+}
+
+/* An ICMP echo identifier one of rssnat's mappings holds? */
+static __always_inline enum claim_owner claim_icmp_id(__u16 id)
+{
+	__u32 key = id >> 6;
+	__u64 *word = bpf_map_lookup_elem(&claim_icmp_ids, &key);
+
+	return word && (*word >> (id & 63)) & 1 ? CLAIM_OURS : CLAIM_HOST;
 }
 
 /* An ICMP error (RFC 792): whose the quoted datagram was, by its source
@@ -138,7 +160,7 @@ static __always_inline enum claim_owner claim_quoted(CLAIM_CTX *ctx, const struc
 	if (in.proto == IPPROTO_TCP || in.proto == IPPROTO_UDP)
 		return claim_port(c, in.proto, (__u16)(l4[0] << 8 | l4[1]));
 	if (in.proto == IPPROTO_ICMP && l4[0] == CLAIM_ICMP_ECHO)
-		return claim_port(c, IPPROTO_ICMP, (__u16)(l4[4] << 8 | l4[5]));
+		return claim_icmp_id((__u16)(l4[4] << 8 | l4[5]));
 	return CLAIM_HOST;
 }
 
@@ -158,7 +180,7 @@ static __always_inline enum claim_owner claim_l4(CLAIM_CTX *ctx, const struct cl
 		if (CLAIM_LOAD(ctx, l4_off, b, 8))
 			return CLAIM_HOST;
 		if (b[0] == CLAIM_ICMP_ECHO_REPLY)
-			return claim_port(c, proto, (__u16)(b[4] << 8 | b[5]));
+			return claim_icmp_id((__u16)(b[4] << 8 | b[5]));
 		if (b[0] == CLAIM_ICMP_UNREACH || b[0] == CLAIM_ICMP_TIME_EXCEEDED ||
 		    b[0] == CLAIM_ICMP_PARAMPROB)
 			return claim_quoted(ctx, c, l4_off + 8);
