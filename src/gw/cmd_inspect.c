@@ -309,11 +309,7 @@ int gw_ctl_delete_portmapping(void *ctx, int argc, char **argv, struct ctl_reply
 		return ctl_fail(reply, 2, "%s", why);
 	if (nat_static_delete(gw->nat, sm.proto, sm.ext_port, &why))
 		return ctl_fail(reply, 1, "%s: %s", argv[0], why);
-	/* Its port stays rssnat's while a connection of it lives on (the NAT
-	 * still holds the port: nat.h); after that the next add or a restart
-	 * gives it back. */
-	if (!nat_find_mapping(gw->nat, sm.proto, 0, sm.ext_port, &(struct nat_mapping_info){0}))
-		gw_wan_owner_mapped(gw, sm.proto, sm.ext_port, false);
+	gw_wan_owner_unmapped(gw, sm.proto, sm.ext_port);
 	fprintf(reply->body,
 		json ? "{\"deleted\":\"%s\"}\n"
 		     : "deleted %s (its open connections run until they end)\n",

@@ -236,6 +236,9 @@ int gw_wan_owner_check_mapping(const struct gw *gw, const struct nat_static_map 
  * kernel's WAN address changed (0: none). Control thread; never block. */
 void gw_wan_owner_mapped(struct gw *gw, uint8_t proto, uint16_t port, bool mapped);
 void gw_wan_owner_addr(struct gw *gw, uint32_t addr);
+/* gw_wan_owner_unmapped() - a port mapping deleted: its port the host's
+ * again once the NAT no longer holds it. */
+void gw_wan_owner_unmapped(struct gw *gw, uint8_t proto, uint16_t port);
 /* gw_wan_owner_is_host() - would the programs leave the WAN frame @p
  * describes to the host? (explain) */
 bool gw_wan_owner_is_host(const struct gw *gw, const struct pkt *p);

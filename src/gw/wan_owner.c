@@ -206,6 +206,17 @@ void gw_wan_owner_mapped(struct gw *gw, uint8_t proto, uint16_t port, bool mappe
 			proto == PKT_PROTO_TCP ? "tcp" : "udp", port);
 }
 
+void gw_wan_owner_unmapped(struct gw *gw, uint8_t proto, uint16_t port)
+{
+	struct nat_mapping_info m;
+
+	/* Its port stays rssnat's while a connection of it lives on (the NAT
+	 * still holds the port, nat.h); after that the next add or a restart
+	 * gives it back. */
+	if (!nat_find_mapping(gw->nat, proto, 0, port, &m))
+		gw_wan_owner_mapped(gw, proto, port, false);
+}
+
 void gw_wan_owner_addr(struct gw *gw, uint32_t addr)
 {
 	if (gw->wan_claim && io_wan_claim_set_addr(gw->wan_claim, addr))
