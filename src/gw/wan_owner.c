@@ -157,7 +157,7 @@ void gw_wan_owner_arp_tap(struct gw *gw, uint32_t now)
 	}
 }
 
-int gw_wan_owner_open(struct gw *gw, const char **why)
+int gw_wan_owner_check(struct gw *gw, const char **why)
 {
 	struct gw_config *cfg = &gw->cfg;
 	int err;
@@ -169,10 +169,20 @@ int gw_wan_owner_open(struct gw *gw, const char **why)
 	for (unsigned i = 0; i < cfg->nat.n_static; i++)
 		if ((err = gw_wan_owner_check_mapping(gw, &cfg->nat.statics[i], why)))
 			return err;
+	return 0;
+}
+
+int gw_wan_owner_open(struct gw *gw, const char **why)
+{
+	struct gw_config *cfg = &gw->cfg;
+	int err;
+
+	if (!cfg->wan_shared)
+		return 0;
 	if ((err = io_wan_claim_open(&gw->wan_claim, why)))
 		return err;
 	cfg->nat.icmp_ids_live = io_wan_claim_icmp_ids(gw->wan_claim);
-	if ((err = io_wan_claim_share(gw->wan_claim, gw->ifindex[GW_WAN], cfg->wan_addr,
+	if ((err = io_wan_claim_share(gw->wan_claim, gw->ifindex[GW_WAN], gw_wan_addr(gw),
 				      cfg->nat.port_lo, cfg->nat.port_hi))) {
 		*why = "cannot write the WAN claim's configuration map";
 		return err;
