@@ -284,6 +284,8 @@ void gw_wan_owner_unmapped(struct gw *gw, uint8_t proto, uint16_t port);
  * describes to the host? (explain) */
 bool gw_wan_owner_is_host(const struct gw *gw, const struct pkt *p);
 void gw_wan_owner_stats(const struct gw *gw, FILE *out, bool json);
+/* gw_wan_owner_global() - show global's NAT port range line (JSON: field). */
+void gw_wan_owner_global(const struct gw *gw, FILE *out, bool json);
 /* gw_wan_owner_arp_tap() - shared mode on afxdp: the WAN's ARP frames read
  * so far (the XDP program passes ARP to the kernel, which answers for its
  * address; rssnat learns the neighbours' MACs from a copy). Control thread;

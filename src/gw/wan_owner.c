@@ -253,3 +253,23 @@ void gw_wan_owner_stats(const struct gw *gw, FILE *out, bool json)
 			gw->wan_claim ? "yes" : "no", gw->cfg.nat.port_lo, gw->cfg.nat.port_hi,
 			(unsigned long long)n);
 }
+
+void gw_wan_owner_global(const struct gw *gw, FILE *out, bool json)
+{
+	const struct nat_config *nc = &gw->cfg.nat;
+	const char *why = "";
+	uint16_t klo = 0, khi = 0;
+
+	if (json) {
+		fprintf(out, ",\"nat_ports\":\"%u-%u\"", nc->port_lo, nc->port_hi);
+		return;
+	}
+	if (gw->wan_claim && !kernel_range(&klo, &khi, &why))
+		fprintf(out,
+			"NAT Port Range                      : %u-%u (the kernel's own: %u-%u; the "
+			"rest of the WAN's frames are the host's)\n",
+			nc->port_lo, nc->port_hi, klo, khi);
+	else
+		fprintf(out, "NAT Port Range                      : %u-%u\n", nc->port_lo,
+			nc->port_hi);
+}

@@ -140,6 +140,10 @@ for backend in ${CLAIM_BACKENDS:-afpacket afxdp}; do
 	h1=$(wan_json left_to_host)
 	[ "$((h1 - h0))" -ge 6 ] && t_pass "$backend: show stats counts the frames left to the host (+$((h1 - h0)))" ||
 		t_fail "$backend: left_to_host" "before $h0 after $h1"
+	ctl show global | grep -q "^NAT Port Range *: 1024-32767 (the kernel's own: $krange" &&
+		ctl show global --json | grep -q '"nat_ports":"1024-32767"' &&
+		t_pass "$backend: show global names the NAT port range beside the kernel's" ||
+		t_fail "$backend: show global's NAT Port Range" "$(ctl show global | tail -4)"
 	ctl show stats | grep -q "^wan shared=yes nat_ports=1024-32767 left_to_host=" &&
 		t_pass "$backend: show stats (text) has the wan line" || t_fail "$backend: show stats text" "$(ctl show stats | tail -3)"
 	out=$(ctl explain 203.0.113.80:80 198.51.100.2:45000 proto=tcp)
