@@ -40,11 +40,12 @@ static void kernel_neigh(void *ctx, uint32_t ip, const uint8_t mac[6], bool usab
 {
 	struct gw *gw = ctx;
 	uint32_t now = gw_now_ms();
+	uint8_t known[6];
 
 	if (!usable || !gw->wan.ready)
 		return;
 	if (ip != gw_wan_gateway(gw) &&
-	    neigh_lookup(&gw->neigh[GW_WAN], ip, now, NULL) == NEIGH_NONE)
+	    neigh_lookup(&gw->neigh[GW_WAN], ip, now, known) == NEIGH_NONE)
 		return;
 	neigh_publish(&gw->neigh[GW_WAN], ip, mac, now);
 	gw_offload_neigh(gw, GW_WAN, ip, mac);
