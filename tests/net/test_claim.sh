@@ -6,6 +6,7 @@
 # traffic works beside a LAN host's:
 #   - the host and a LAN host ping, and download from the same server port
 #     (203.0.113.80:80) at the same time, while the LAN host runs iperf3;
+#   - both ping with 3000 bytes at once: fragmented replies, each to its own;
 #   - the host's iperf3 to the server;
 #   - a TCP server of the host on the WAN address (port 80), reached from
 #     the internet side, answers (the host, not rssnat), and ping of the
@@ -125,6 +126,16 @@ for backend in ${CLAIM_BACKENDS:-afpacket afxdp}; do
 		t_fail "$backend: both downloads" "host rc=$host_curl lan rc=$lan_curl"
 	[ $lan_iperf -eq 0 ] && t_pass "$backend: the LAN host's iperf3 meanwhile ($(grep receiver "$T_TMP/lan_iperf" | awk '{print $7, $8}'))" ||
 		t_fail "$backend: the LAN host's iperf3" "$(tail -3 "$T_TMP/lan_iperf")"
+	# Fragmented replies (3000-byte pings): the first fragment decides by
+	# the echo identifier, the rest follow it, for both at once.
+	in_ns ${RG}-lan ping -c 3 -i 0.2 -W 1 -s 3000 203.0.113.80 >"$T_TMP/lan_frag" 2>&1 &
+	p_lfrag=$!
+	in_ns ${RG}-gw ping -c 3 -i 0.2 -W 1 -s 3000 203.0.113.80 >"$T_TMP/host_frag" 2>&1
+	host_frag=$?
+	wait $p_lfrag
+	[ $? -eq 0 ] && [ $host_frag -eq 0 ] &&
+		t_pass "$backend: fragmented echo replies (ping -s 3000) reach the host and the LAN host at once" ||
+		t_fail "$backend: fragmented pings" "host: $(tail -2 "$T_TMP/host_frag")" "lan: $(tail -2 "$T_TMP/lan_frag")"
 	out=$(in_ns ${RG}-gw timeout 15 iperf3 -c 203.0.113.80 -t 2 2>&1)
 	[ $? -eq 0 ] && t_pass "$backend: the host's own iperf3 ($(echo "$out" | grep receiver | awk '{print $7, $8}'))" ||
 		t_fail "$backend: the host's iperf3" "$(echo "$out" | tail -3)"
