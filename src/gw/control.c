@@ -196,6 +196,7 @@ void gw_control_loop(struct gw *gw, int sigfd)
 			flush_arp(gw, GW_LAN, now);
 			flush_arp(gw, GW_WAN, now);
 			nat_reclaim(gw->nat);
+			gw_wan_owner_tick(gw);
 		}
 	}
 }

@@ -192,6 +192,13 @@ struct gw {
 	 * dedicated mode, where every frame is rssnat's. */
 	struct io_wan_claim *wan_claim;
 	int arp_tap; /* shared mode on afxdp: the WAN's ARP as the kernel gets it; -1: none */
+	/* Ports of deleted port mappings whose connections still run: given
+	 * back to the host once the NAT lets them go (wan_owner.c). */
+	struct gw_port_ref {
+		uint8_t proto;
+		uint16_t port;
+	} unmap_pending[NAT_STATIC_MAX];
+	unsigned n_unmap_pending;
 	uint16_t mtu[2];
 	uint8_t mac[2][6];
 	struct ctl_server *ctl;
@@ -280,6 +287,9 @@ void gw_wan_owner_addr(struct gw *gw, uint32_t addr);
 /* gw_wan_owner_unmapped() - a port mapping deleted: its port the host's
  * again once the NAT no longer holds it. */
 void gw_wan_owner_unmapped(struct gw *gw, uint8_t proto, uint16_t port);
+/* gw_wan_owner_tick() - the control thread's tick: ports of deleted port
+ * mappings the NAT has let go of are the host's again. */
+void gw_wan_owner_tick(struct gw *gw);
 /* gw_wan_owner_is_host() - would the programs leave the WAN frame @p
  * describes to the host? (explain) */
 bool gw_wan_owner_is_host(const struct gw *gw, const struct pkt *p);

@@ -209,8 +209,21 @@ void gw_wan_owner_close(struct gw *gw)
 	gw->wan_claim = NULL;
 }
 
+/* Take @proto/@port off the pending list; true if it was there. */
+static bool pending_take(struct gw *gw, uint8_t proto, uint16_t port)
+{
+	for (unsigned i = 0; i < gw->n_unmap_pending; i++)
+		if (gw->unmap_pending[i].proto == proto && gw->unmap_pending[i].port == port) {
+			gw->unmap_pending[i] = gw->unmap_pending[--gw->n_unmap_pending];
+			return true;
+		}
+	return false;
+}
+
 void gw_wan_owner_mapped(struct gw *gw, uint8_t proto, uint16_t port, bool mapped)
 {
+	if (mapped)
+		(void)pending_take(gw, proto, port); /* mapped again: no longer leaving */
 	if (gw->wan_claim && io_wan_claim_map_port(gw->wan_claim, proto, port, mapped))
 		fprintf(stderr, "rssnat: cannot update the WAN claim for %s port %u\n",
 			proto == PKT_PROTO_TCP ? "tcp" : "udp", port);
@@ -220,11 +233,32 @@ void gw_wan_owner_unmapped(struct gw *gw, uint8_t proto, uint16_t port)
 {
 	struct nat_mapping_info m;
 
+	if (!gw->wan_claim)
+		return;
 	/* Its port stays rssnat's while a connection of it lives on (the NAT
-	 * still holds the port, nat.h); after that the next add or a restart
-	 * gives it back. */
-	if (!nat_find_mapping(gw->nat, proto, 0, port, &m))
+	 * still holds the port, nat.h): the tick gives it back after. */
+	if (!nat_find_mapping(gw->nat, proto, 0, port, &m)) {
 		gw_wan_owner_mapped(gw, proto, port, false);
+		return;
+	}
+	(void)pending_take(gw, proto, port); /* in the list once */
+	if (gw->n_unmap_pending < NAT_STATIC_MAX)
+		gw->unmap_pending[gw->n_unmap_pending++] = (struct gw_port_ref){proto, port};
+}
+
+void gw_wan_owner_tick(struct gw *gw)
+{
+	struct nat_mapping_info m;
+
+	for (unsigned i = 0; i < gw->n_unmap_pending;) {
+		struct gw_port_ref r = gw->unmap_pending[i];
+		if (nat_find_mapping(gw->nat, r.proto, 0, r.port, &m)) {
+			i++;
+			continue;
+		}
+		gw->unmap_pending[i] = gw->unmap_pending[--gw->n_unmap_pending];
+		gw_wan_owner_mapped(gw, r.proto, r.port, false);
+	}
 }
 
 void gw_wan_owner_addr(struct gw *gw, uint32_t addr)

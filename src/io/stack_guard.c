@@ -87,6 +87,9 @@ bool io_stack_guard_detach(const struct io_guard *g)
 
 	if (!g->ifindex || !g->handle || !g->priority || !g->prog_id)
 		return false;
+	/* A filter gone with its interface or qdisc is no error to print:
+	 * libbpf would, before the caller's one line. */
+	libbpf_set_print(io_libbpf_quiet);
 	io_tc_hook(&hook, g->ifindex, BPF_TC_INGRESS);
 	/* Only if the filter at that handle still runs the program attached
 	 * there: not one that took its place since. */

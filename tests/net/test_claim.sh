@@ -78,7 +78,10 @@ mkdir -p "$T_TMP/hostwww" && echo "the host itself" >"$T_TMP/hostwww/who.txt"
 # range, not a mapping).
 ip netns exec ${RG}-gw python3 -m http.server 80 --bind 198.51.100.2 --directory "$T_TMP/hostwww" >/dev/null 2>&1 &
 BG="$BG $!"
-sleep 0.5
+for _ in $(seq 1 50); do # listening before anything checks for it
+	in_ns ${RG}-gw curl -s -o /dev/null http://198.51.100.2/who.txt && break
+	sleep 0.1
+done
 krange=$(in_ns ${RG}-gw cat /proc/sys/net/ipv4/ip_local_port_range | tr -s '\t ' '-')
 
 # ---- refusals, before a gateway holds the interfaces ----
@@ -172,6 +175,13 @@ for backend in ${CLAIM_BACKENDS:-afpacket afxdp}; do
 	[ $? -ne 0 ] && echo "$out" | grep -q "listens on tcp port 80" &&
 		t_pass "$backend: add portmapping on tcp 80 refused: a host socket listens there" ||
 		t_fail "$backend: add portmapping on the host's port" "$out"
+	# A port mapping added live is rssnat's; deleted, the host's again.
+	frame_of() { ctl explain 203.0.113.80:80 198.51.100.2:40080 proto=tcp --json | sed -n 's/.*"frame_of":"\([a-z]*\)".*/\1/p'; }
+	ctl add portmapping tcp:40080=192.168.137.10:8001 >/dev/null && a=$(frame_of) &&
+		ctl delete portmapping tcp:40080 >/dev/null && sleep 0.3 && d=$(frame_of)
+	[ "${a:-}" = rssnat ] && [ "${d:-}" = host ] &&
+		t_pass "$backend: tcp 40080 mapped live is rssnat's, deleted the host's again" ||
+		t_fail "$backend: a live mapping's port" "added: ${a:-?} deleted: ${d:-?}"
 	stop_gw || t_fail "$backend: rssnat exits cleanly" "$(tail -5 "$T_TMP/gw.log")"
 	# The host's uplink without rssnat.
 	in_ns ${RG}-gw ping -c 2 -i 0.2 -W 1 203.0.113.80 >/dev/null &&
