@@ -10,6 +10,9 @@
 #                                       default via 203.0.113.1)   lo 198.51.100.80: http :80, UDP echo :7
 #
 # RG is RSSNAT_NETNS (default rg), as in gw_topo.sh. RSS on with 2 queues.
+# GW_WRAP: a command to run the shared-mode rssnat under, to debug it
+# (GW_WRAP="gdb -q -batch -ex run -ex bt --args").
+# Then dedicated mode (--wan-addr) on the same links, for contrast.
 # Every wait is bounded; an EXIT trap removes the namespaces and ends
 # everything in them, also on failure.
 set -u
@@ -310,13 +313,46 @@ got=$(udp_from 5009)
 [ "$(stat_sum sessions_renumbered)" -gt "$before" ] && t_pass "the replaced address's sessions ended, counted" ||
 	t_fail "sessions_renumbered after replacement" "$before -> $(stat_sum sessions_renumbered)"
 
+# ---- events lost (ENOBUFS): everything dumped again ----
+# rssnat paused while 4000 neighbour events and an address change pass: its
+# netlink socket overruns; on waking it must rebuild, not patch, its view.
+for i in $(seq 0 15); do for j in $(seq 1 250); do
+	printf 'neigh add 10.77.%d.%d lladdr 02:00:00:00:%02x:%02x dev wan0 nud permanent\n' $i $j $i $j
+done; done >"$T_TMP/neigh.batch"
+kill -STOP "$GW_PID"
+ip -n $GW -batch "$T_TMP/neigh.batch"
+ip -n $GW addr add 203.0.113.71/24 dev wan0
+ip -n $GW addr del 203.0.113.70/24 dev wan0
+ip -n $GW route replace default via 203.0.113.254 dev wan0
+kill -CONT "$GW_PID"
+sleep 0.5
+ip -n $GW neigh flush dev wan0 nud permanent
+t_grep "socket overrun (ENOBUFS) counted" "^uplink .* overruns=[1-9]" ctl show stats
+t_grep "after the overrun: the address changed meanwhile is followed" "WAN Address +: 203.0.113.71/24" ctl show global
+got=$(udp_from 5010)
+[ "$got" = 203.0.113.71 ] && t_pass "after the overrun: new flows from 203.0.113.71" || t_fail "after the overrun" "server saw: ${got:-nothing}"
+
 kill -TERM "$GW_PID"; wait "$GW_PID"; rc=$?; GW_PID=""
 [ $rc = 0 ] && t_pass "rssnat stops cleanly (exit 0)" || t_fail "rssnat exit" "rc=$rc" "$(tail -5 "$T_TMP/gw.log")"
-cp "$T_TMP/gw.log" /tmp/uplink-gw-last.log 2>/dev/null
-if grep -q "ERROR: AddressSanitizer\|runtime error" "$T_TMP/gw.log"; then
-	t_fail "sanitizers clean" "$(grep -A5 "AddressSanitizer\|runtime error" "$T_TMP/gw.log" | head -20)"
-fi
 in_ns $GW ping -c 1 -W 1 203.0.113.254 >/dev/null && t_pass "the host's uplink works after rssnat stopped" ||
 	t_fail "the host's uplink after rssnat"
+
+# ---- dedicated mode stays: --wan-addr given, rssnat owns the address ----
+ip netns exec $GW "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 203.0.113.99/24 --wan-gateway 203.0.113.254 \
+	--queues 2 --socket "$SOCK" --dhcp off --dns off >"$T_TMP/gw2.log" 2>&1 &
+GW_PID=$!
+for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+t_grep "dedicated: show global says so, the address configured" \
+	"Uplink Mode +: dedicated.*WAN Address +: 203.0.113.99/24 on wan0 \(configured\).*WAN Gateway +: 203.0.113.254 \(configured\)" \
+	sh -c "\"$RSSNAT\" show global --socket \"$SOCK\" | tr '\n' ' '"
+got=$(udp_from 5011)
+[ "$got" = 203.0.113.99 ] && t_pass "dedicated: traffic from the configured address" || t_fail "dedicated traffic" "server saw: ${got:-nothing}"
+in_ns $ISP ping -c 2 -W 1 -i 0.2 203.0.113.99 >/dev/null && t_pass "dedicated: rssnat answers ARP and ping for its address" ||
+	t_fail "dedicated: ping to the configured address"
+kill -TERM "$GW_PID"; wait "$GW_PID"; rc=$?; GW_PID=""
+[ $rc = 0 ] && t_pass "dedicated: stops cleanly" || t_fail "dedicated: exit" "rc=$rc" "$(tail -5 "$T_TMP/gw2.log")"
+if grep -q "ERROR: AddressSanitizer\|runtime error" "$T_TMP/gw.log" "$T_TMP/gw2.log"; then
+	t_fail "sanitizers clean" "$(grep -A5 "AddressSanitizer\|runtime error" "$T_TMP/gw.log" "$T_TMP/gw2.log" | head -20)"
+fi
 echo "   suite time: $(($(date +%s) - T0)) s"
 t_done
