@@ -48,7 +48,8 @@ $(BPF_BLOB): $(BPF_OBJ)
 BPF_XDP_OBJ := $(BUILD)/bpf/xsk_redirect.bpf.o $(BUILD)/bpf/tc_rss.bpf.o $(BUILD)/bpf/stack_guard.bpf.o \
 	       $(BUILD)/bpf/offload.bpf.o
 $(BPF_XDP_OBJ): $(BUILD)/bpf/%.bpf.o: src/io/bpf/%.bpf.c src/io/bpf/rss_fanout.bpf.c src/io/rss_maps.h \
-		src/io/offload_maps.h src/io/bpf/offload_decide.h
+		src/io/offload_maps.h src/io/bpf/offload_decide.h \
+		src/io/claim_maps.h src/io/bpf/claim_decide.h
 	@mkdir -p $(dir $@)
 	clang -O2 -target bpf -g -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
 $(BUILD)/bpf/%_blob.c: $(BUILD)/bpf/%.bpf.o

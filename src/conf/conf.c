@@ -215,6 +215,25 @@ static int parse_rss(struct gw_config *cfg, int c, const char *v)
 	return CLI_USAGE;
 }
 
+/* --nat-ports LO-HI: the NAT's dynamic ports (nat.h); 1 at least, so
+ * that a range of 0 means none given (the gateway chooses, wan_owner.c). */
+static int parse_nat_ports(struct gw_config *cfg, const char *v)
+{
+	unsigned long lo, hi;
+	char buf[16], *dash;
+
+	if (strlen(v) >= sizeof(buf) || !(dash = strchr(strcpy(buf, v), '-')))
+		return cli_usage_error(where("--nat-ports"), "'%s' is not LO-HI", v);
+	*dash = '\0';
+	if (cli_parse_uint(buf, 1, 65535, &lo) || cli_parse_uint(dash + 1, 1, 65535, &hi) ||
+	    lo > hi)
+		return cli_usage_error(where("--nat-ports"),
+				       "'%s' is not LO-HI with 1 <= LO <= HI <= 65535", v);
+	cfg->nat.port_lo = (uint16_t)lo;
+	cfg->nat.port_hi = (uint16_t)hi;
+	return 0;
+}
+
 /* --timeout NAME=SECONDS */
 static int parse_timeout(struct gw_config *cfg, const char *v)
 {
@@ -372,6 +391,8 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 		return 0;
 	case 'p':
 		return parse_port_map(cfg, v);
+	case 'X':
+		return parse_nat_ports(cfg, v);
 	case 'r':
 	case 'k':
 	case 'z':
@@ -414,6 +435,7 @@ static const struct option run_longopts[] = {
     {"arp-locktime", required_argument, NULL, 'K'},
     {"filtering", required_argument, NULL, 'f'},
     {"port-map", required_argument, NULL, 'p'},
+    {"nat-ports", required_argument, NULL, 'X'},
     {"dhcp", required_argument, NULL, 'D'},
     {"dhcp-pool", required_argument, NULL, 'P'},
     {"dhcp-lease", required_argument, NULL, 'T'},

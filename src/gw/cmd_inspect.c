@@ -288,8 +288,10 @@ int gw_ctl_add_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *r
 	if (!gw_in_lan(gw, sm.lan_addr) || sm.lan_addr == gw->cfg.lan_addr)
 		return ctl_fail(reply, 2, "%s: the target must be a host of the LAN subnet",
 				argv[0]);
-	if ((err = nat_static_add(gw->nat, &sm, &why)))
+	if ((err = gw_wan_owner_check_mapping(gw, &sm, &why)) ||
+	    (err = nat_static_add(gw->nat, &sm, &why)))
 		return ctl_fail(reply, err == -EINVAL ? 2 : 1, "%s: %s", argv[0], why);
+	gw_wan_owner_mapped(gw, sm.proto, sm.ext_port, true);
 	fprintf(reply->body, json ? "{\"added\":\"%s\"}\n" : "added %s\n", argv[0]);
 	return 0;
 }
@@ -307,6 +309,7 @@ int gw_ctl_delete_portmapping(void *ctx, int argc, char **argv, struct ctl_reply
 		return ctl_fail(reply, 2, "%s", why);
 	if (nat_static_delete(gw->nat, sm.proto, sm.ext_port, &why))
 		return ctl_fail(reply, 1, "%s: %s", argv[0], why);
+	gw_wan_owner_unmapped(gw, sm.proto, sm.ext_port);
 	fprintf(reply->body,
 		json ? "{\"deleted\":\"%s\"}\n"
 		     : "deleted %s (its open connections run until they end)\n",
@@ -366,9 +369,15 @@ static void explain_print(struct gw *gw, const struct explained *e, FILE *out, b
 	 * only its low bits index the table. */
 	unsigned owner = e->found ? gw->snap->table[e->m.bucket & gw->snap->bucket_mask] : e->queue;
 	const char *side = e->p.side == GW_LAN ? "lan" : "wan";
-	char why[200];
+	char why[240];
 
-	if (!e->found && e->p.side == GW_LAN)
+	if (gw_wan_owner_is_host(gw, &e->p))
+		snprintf(why, sizeof(why),
+			 "the frame belongs to the host, not rssnat: port %u is outside the NAT's "
+			 "ports %u-%u and no port mapping uses it (shared uplink); the kernel's "
+			 "stack gets it, rssnat never sees it",
+			 e->p.dport, gw->cfg.nat.port_lo, gw->cfg.nat.port_hi);
+	else if (!e->found && e->p.side == GW_LAN)
 		snprintf(why, sizeof(why),
 			 "no mapping yet: the first packet creates one homed in bucket %u "
 			 "(queue %u), with an external port whose reply hashes there too",
@@ -390,13 +399,14 @@ static void explain_print(struct gw *gw, const struct explained *e, FILE *out, b
 	fprintf(out,
 		json ? "{\"side\":\"%s\",\"hash\":\"0x%08x\",\"bucket\":%u,\"queue\":%u,"
 		       "\"mapping\":\"%s\",\"ext_port\":%u,\"home_bucket\":%u,\"owner\":%u,"
-		       "\"local\":\"%s\",\"offloaded\":\"%s\",\"why\":\"%s\"}\n"
+		       "\"local\":\"%s\",\"offloaded\":\"%s\",\"frame_of\":\"%s\",\"why\":\"%s\"}\n"
 		     : "side=%s hash=0x%08x bucket=%u queue=%u mapping=%s ext_port=%u "
-		       "home_bucket=%u owner=%u local=%s\noffloaded: %s\nwhy: %s\n",
+		       "home_bucket=%u owner=%u local=%s\noffloaded: %s\nframe of: %s\nwhy: %s\n",
 		side, e->hash, e->bucket, e->queue,
 		e->found ? (e->m.is_static ? "static" : "yes") : "no", e->found ? e->m.ext_port : 0,
 		e->found ? e->m.bucket : e->bucket, owner, owner == e->queue ? "yes" : "no",
-		gw_offload_has(gw, &e->p) ? "yes" : "no", why);
+		gw_offload_has(gw, &e->p) ? "yes" : "no",
+		gw_wan_owner_is_host(gw, &e->p) ? "host" : "rssnat", why);
 }
 
 int gw_ctl_explain(void *ctx, int argc, char **argv, struct ctl_reply *reply)

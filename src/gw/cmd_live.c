@@ -107,6 +107,7 @@ static void global_text(struct gw *gw, FILE *out)
 	fprintf(out, "DNS Proxy                           : %s\n",
 		gw->dns ? "enabled" : "disabled");
 	gw_wan_global(gw, out, false);
+	gw_wan_owner_global(gw, out, false);
 }
 
 static void global_json(struct gw *gw, FILE *out)
@@ -140,6 +141,7 @@ static void global_json(struct gw *gw, FILE *out)
 		(unsigned long long)t.local, (unsigned long long)t.handoff,
 		gw->dhcp ? "enabled" : "disabled", gw->dns ? "enabled" : "disabled");
 	gw_wan_global(gw, out, true);
+	gw_wan_owner_global(gw, out, true);
 	fprintf(out, "}\n");
 }
 

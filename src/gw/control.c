@@ -48,22 +48,26 @@ static void publish(struct gw *gw, int side, uint32_t ip, uint32_t now)
 	}
 }
 
-static void control_arp_frame(struct gw *gw, struct gw_buf *b, uint32_t now)
+void gw_control_arp(struct gw *gw, int side, uint8_t *frame, size_t len, uint32_t now)
 {
-	int side = b->out_side;
 	size_t reply = 0;
 	struct arp_msg m;
 
-	if (arp_parse(&m, b->data, b->p.len) == ARP_OK) {
-		arp_input(gw->arp[side], b->data, b->p.len, GW_FRAME, now, &reply);
+	if (arp_parse(&m, frame, len) == ARP_OK) {
+		arp_input(gw->arp[side], frame, len, GW_FRAME, now, &reply);
 		if (reply)
-			gw_raw_send(gw, side, b->data, reply);
+			gw_raw_send(gw, side, frame, reply);
 		publish(gw, side, m.spa, now);
 		gw_host_arp_seen(gw, side, m.spa, m.sha);
 	} else {
-		arp_input(gw->arp[side], b->data, b->p.len, GW_FRAME, now, &reply); /* counted */
+		arp_input(gw->arp[side], frame, len, GW_FRAME, now, &reply); /* counted */
 	}
 	flush_arp(gw, side, now);
+}
+
+static void control_arp_frame(struct gw *gw, struct gw_buf *b, uint32_t now)
+{
+	gw_control_arp(gw, b->out_side, b->data, b->p.len, now);
 }
 
 void gw_send_resolved(struct gw *gw, int side, uint32_t hop, uint8_t *frame, size_t len,
@@ -180,6 +184,7 @@ void gw_control_loop(struct gw *gw, int sigfd)
 			break;
 		take_ctl_returns(gw);
 		control_punts(gw, now);
+		gw_wan_owner_arp_tap(gw, now);
 		/* Never blocks: each client has its own buffers and deadlines. */
 		ctl_server_run(gw->ctl, fds + 1, n_ctl, now, gw_ctl_commands, gw);
 		gw_host_run(gw, fds + 1 + n_ctl, n_host, now);
@@ -191,6 +196,7 @@ void gw_control_loop(struct gw *gw, int sigfd)
 			flush_arp(gw, GW_LAN, now);
 			flush_arp(gw, GW_WAN, now);
 			nat_reclaim(gw->nat);
+			gw_wan_owner_tick(gw);
 		}
 	}
 }

@@ -272,14 +272,11 @@ static int make_arp(struct gw *gw, int side, const char **why)
 
 /* The WAN's stack guard. Dedicated mode: every frame is rssnat's, the
  * kernel sees none (it would answer ARP and ping for our address and reset
- * our TCP sessions). Shared mode: the kernel keeps the interface, so no
- * blanket guard: which frames are rssnat's is decided per frame (issue 11,
- * the claim helper's per-frame program attaches here). Until then, shared
- * mode attaches nothing and says nothing. */
+ * our TCP sessions). Shared mode: the kernel keeps the interface, and the
+ * guard shoots only the frames that are rssnat's, decided per frame
+ * (src/io/bpf/claim_decide.h, its maps given by gw_wan_owner_open()). */
 int gw_wan_guard_attach(struct gw *gw, const char **why)
 {
-	if (gw->cfg.wan_shared)
-		return 0;
 	return io_claim_guard(gw->claim[GW_WAN], why);
 }
 
@@ -378,6 +375,7 @@ static int open_ports(struct gw *gw, const char **why)
 					.snap = gw->snap,
 					.ring_frames = GW_RING_FRAMES,
 					.offload = gw->offload,
+					.wan_claim = gw->wan_claim,
 					.codel_target_ns = gw->cfg.codel_target_us * 1000ull,
 					.codel_interval_ns = gw->cfg.codel_target_us * 1000ull *
 							     GW_CODEL_INTERVAL_TARGETS};
@@ -441,15 +439,22 @@ static int claim_ports(struct gw *gw, const char **why)
 
 static int build(struct gw *gw, const char **why)
 {
-	struct nat_config nc = gw->cfg.nat;
+	struct nat_config nc;
 	int err;
 
 	if ((err = claim_ports(gw, why)))
+		return err;
+	gw->ifindex[GW_WAN] = (int)if_nametoindex(gw->cfg.wan_if);
+	if ((err = gw_wan_owner_check(gw, why))) /* the NAT's port range, before any log */
 		return err;
 	gw->io = io_backend(gw->cfg.backend);
 	gw->n = gw->cfg.queues;
 	if ((err = gw_live_init(gw, why)) || (err = gw_wan_open(gw, why)))
 		return err;
+	/* Whose WAN frames are, before the NAT and the programs. */
+	if ((err = gw_wan_owner_open(gw, why)))
+		return err;
+	nc = gw->cfg.nat;
 	nc.wan_addr = gw_wan_addr(gw);
 	nc.lan_addr = gw->cfg.lan_addr;
 	nc.lan_mask = gw->cfg.lan_mask;
@@ -487,6 +492,7 @@ static void teardown(struct gw *gw)
 		arp_destroy(gw->arp[side]);
 	}
 	nat_destroy(gw->nat);
+	gw_wan_owner_close(gw); /* after every program that shares its maps */
 	gw_wan_close(gw);
 	gw_live_free(gw);
 }
@@ -565,6 +571,7 @@ int gw_run(const struct gw_config *cfg, const char **why)
 	}
 	gw->cfg = *cfg;
 	gw->raw[0] = gw->raw[1] = -1;
+	gw->arp_tap = -1;
 	gw->tun = -1;
 	/* Signals go to the control thread's signalfd, not to a worker: INT
 	 * and TERM stop, HUP reloads the configuration. */

@@ -147,6 +147,8 @@ struct gw_worker {
 };
 
 struct io_offload;
+struct io_wan_claim;
+
 struct uplink;
 
 /* The WAN address, its mask and the default gateway in use now (wan.c),
@@ -186,6 +188,17 @@ struct gw {
 	 * attached there (io_claim_take(), io_claim_guard()). */
 	struct io_claim *claim[2];
 	struct io_offload *offload; /* the kernel fast path (offload.c); NULL: none */
+	/* Shared uplink mode: whose WAN frames are (wan_owner.c); NULL in
+	 * dedicated mode, where every frame is rssnat's. */
+	struct io_wan_claim *wan_claim;
+	int arp_tap; /* shared mode on afxdp: the WAN's ARP as the kernel gets it; -1: none */
+	/* Ports of deleted port mappings whose connections still run: given
+	 * back to the host once the NAT lets them go (wan_owner.c). */
+	struct gw_port_ref {
+		uint8_t proto;
+		uint16_t port;
+	} unmap_pending[NAT_STATIC_MAX];
+	unsigned n_unmap_pending;
 	uint16_t mtu[2];
 	uint8_t mac[2][6];
 	struct ctl_server *ctl;
@@ -253,11 +266,51 @@ static inline bool gw_in_lan(const struct gw *gw, uint32_t addr)
 	return (addr & gw->cfg.lan_mask) == (gw->cfg.lan_addr & gw->cfg.lan_mask);
 }
 
+/* wan_owner.c: shared uplink mode, which WAN frames are rssnat's (the rest
+ * are the host's). gw_wan_owner_check() - first of all: the NAT's port
+ * range apart from the kernel's (a configured overlap refused with one
+ * line), port mappings checked against the host's listening sockets.
+ * gw_wan_owner_open() - before the NAT and the programs: their maps
+ * created and filled. Nothing in dedicated mode. 0 or -errno with *why. */
+int gw_wan_owner_check(struct gw *gw, const char **why);
+int gw_wan_owner_open(struct gw *gw, const char **why);
+void gw_wan_owner_close(struct gw *gw);
+/* gw_wan_owner_check_mapping() - shared mode: -EADDRINUSE with *why if a
+ * host socket listens on the port mapping's external port. */
+int gw_wan_owner_check_mapping(const struct gw *gw, const struct nat_static_map *sm,
+			       const char **why);
+/* gw_wan_owner_mapped() - a port mapping's external port, added or gone:
+ * its frames are rssnat's, or no longer. gw_wan_owner_addr() - the
+ * kernel's WAN address changed (0: none). Control thread; never block. */
+void gw_wan_owner_mapped(struct gw *gw, uint8_t proto, uint16_t port, bool mapped);
+void gw_wan_owner_addr(struct gw *gw, uint32_t addr);
+/* gw_wan_owner_unmapped() - a port mapping deleted: its port the host's
+ * again once the NAT no longer holds it. */
+void gw_wan_owner_unmapped(struct gw *gw, uint8_t proto, uint16_t port);
+/* gw_wan_owner_tick() - the control thread's tick: ports of deleted port
+ * mappings the NAT has let go of are the host's again. */
+void gw_wan_owner_tick(struct gw *gw);
+/* gw_wan_owner_is_host() - would the programs leave the WAN frame @p
+ * describes to the host? (explain) */
+bool gw_wan_owner_is_host(const struct gw *gw, const struct pkt *p);
+void gw_wan_owner_stats(const struct gw *gw, FILE *out, bool json);
+/* gw_wan_owner_global() - show global's NAT port range line (JSON: field). */
+void gw_wan_owner_global(const struct gw *gw, FILE *out, bool json);
+/* gw_wan_owner_arp_tap() - shared mode on afxdp: the WAN's ARP frames read
+ * so far (the XDP program passes ARP to the kernel, which answers for its
+ * address; rssnat learns the neighbours' MACs from a copy). Control thread;
+ * never blocks. */
+void gw_wan_owner_arp_tap(struct gw *gw, uint32_t now);
+
+/* control.c: an ARP frame received on @side (@frame holds GW_FRAME bytes:
+ * a reply is written in place and sent). */
+void gw_control_arp(struct gw *gw, int side, uint8_t *frame, size_t len, uint32_t now);
+
 /* gw.c */
 /* gw_wan_guard_attach() - set-up: what keeps the kernel's stack off the
- * WAN frames that are rssnat's: in dedicated mode the stack guard (all of
- * them); in shared mode nothing yet (frames are claimed per frame, issue
- * 11). 0, or -errno with *why. */
+ * WAN frames that are rssnat's: in dedicated mode all of them; in shared
+ * mode those claim_decide.h says are rssnat's (issue 11), the rest pass to
+ * the host. 0, or -errno with *why. */
 int gw_wan_guard_attach(struct gw *gw, const char **why);
 
 /* worker.c */

@@ -152,6 +152,10 @@ static void restart_only(const struct gw_config *now, const struct gw_config *ne
 	if (now->icmp_limit.per_sec != next->icmp_limit.per_sec ||
 	    now->icmp_limit.key_interval_ms != next->icmp_limit.key_interval_ms)
 		fprintf(stderr, fmt, "icmp-error-rate or icmp-error-interval");
+	/* A range of 0 is "the gateway chooses" (wan_owner.c): not a change. */
+	if (next->nat.port_lo &&
+	    (now->nat.port_lo != next->nat.port_lo || now->nat.port_hi != next->nat.port_hi))
+		fprintf(stderr, fmt, "nat-ports");
 	if (memcmp(&now->svc, &next->svc, sizeof(now->svc)))
 		fprintf(stderr, fmt, "a LAN service setting (dhcp*, dns*, domain, host-if)");
 }
@@ -187,8 +191,14 @@ static int check_statics(struct gw *gw, const struct statics *running, const str
 
 	for (unsigned i = 0; i < next->nat.n_static; i++) {
 		const struct nat_static_map *sm = &next->nat.statics[i];
+		const char *why = "";
 		if (has_static(running->map, running->n, sm))
 			continue;
+		if (gw_wan_owner_check_mapping(gw, sm, &why)) {
+			fprintf(stderr, "rssnat: reload: port-map %s:%u: %s; nothing changed\n",
+				sm->proto == 6 ? "tcp" : "udp", sm->ext_port, why);
+			return -EADDRINUSE;
+		}
 		if (nat_find_mapping(gw->nat, sm->proto, 0, sm->ext_port, &m)) {
 			bool freed = false;
 			for (unsigned j = 0; j < running->n; j++)
@@ -219,11 +229,13 @@ static void apply_statics(struct gw *gw, const struct statics *running,
 	for (unsigned i = 0; i < running->n; i++)
 		if (!has_static(next->nat.statics, next->nat.n_static, &running->map[i]) &&
 		    !nat_static_delete(gw->nat, running->map[i].proto, running->map[i].ext_port,
-				       &why))
+				       &why)) {
 			fprintf(stderr,
 				"rssnat: reload: port-map %s:%u is not in the file: withdrawn\n",
 				running->map[i].proto == 6 ? "tcp" : "udp",
 				running->map[i].ext_port);
+			gw_wan_owner_unmapped(gw, running->map[i].proto, running->map[i].ext_port);
+		}
 	for (unsigned i = 0; i < next->nat.n_static; i++) {
 		const struct nat_static_map *sm = &next->nat.statics[i];
 		if (has_static(running->map, running->n, sm))
@@ -231,9 +243,11 @@ static void apply_statics(struct gw *gw, const struct statics *running,
 		if (nat_static_add(gw->nat, sm, &why))
 			fprintf(stderr, "rssnat: reload: port-map %s:%u: %s\n",
 				sm->proto == 6 ? "tcp" : "udp", sm->ext_port, why);
-		else
+		else {
 			fprintf(stderr, "rssnat: reload: port-map %s:%u added\n",
 				sm->proto == 6 ? "tcp" : "udp", sm->ext_port);
+			gw_wan_owner_mapped(gw, sm->proto, sm->ext_port, true);
+		}
 	}
 }
 

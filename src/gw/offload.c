@@ -146,7 +146,8 @@ void gw_offload_load(struct gw *gw)
 {
 	const char *why = "";
 
-	if (io_offload_open(&gw->offload, (uint64_t)NEIGH_FRESH_MS * 1000000u, &why)) {
+	if (io_offload_open(&gw->offload, (uint64_t)NEIGH_FRESH_MS * 1000000u, gw->wan_claim,
+			    &why)) {
 		fprintf(stderr,
 			"rssnat: offload unavailable (%s): user space forwards every packet\n",
 			why);

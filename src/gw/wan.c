@@ -112,6 +112,7 @@ static void apply(struct gw *gw, unsigned changed, bool quiet)
 		atomic_store_explicit(&gw->wan.addr, addr, memory_order_relaxed);
 		if (gw->nat)
 			nat_set_wan_addr(gw->nat, addr);
+		gw_wan_owner_addr(gw, addr); /* whose WAN frames are (wan_owner.c) */
 		if (gw->arp[GW_WAN] && addr)
 			arp_set_primary(gw->arp[GW_WAN], addr, st->prefix_len);
 		if (!quiet && old != addr)

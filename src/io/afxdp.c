@@ -70,6 +70,7 @@
 #include "io.h"
 #include "io_internal.h"
 #include "offload.h"
+#include "wan_claim.h"
 
 #include "../core/codel.h"
 #include "../pkt/pkt.h"
@@ -482,7 +483,8 @@ static int queue_open(struct xdp_port *p, unsigned qi, const char **why)
 
 /* Open: the XDP program -------------------------------------------------------- */
 
-static int bpf_load(struct xdp_port *p, struct io_offload *offload, const char **why)
+static int bpf_load(struct xdp_port *p, struct io_offload *offload, const struct io_wan_claim *wc,
+		    const char **why)
 {
 	struct bpf_object_open_opts opts;
 	struct bpf_program *prog;
@@ -503,6 +505,8 @@ static int bpf_load(struct xdp_port *p, struct io_offload *offload, const char *
 		return -ENOENT;
 	}
 	if (offload && (err = io_offload_reuse_maps(offload, p->obj, why)))
+		return err;
+	if ((err = io_wan_claim_reuse_maps(wc, p->obj, why)))
 		return err;
 	if (bpf_object__load(p->obj)) {
 		err = -errno;
@@ -697,7 +701,8 @@ static int xdp_open(const struct io_params *params, struct io_port **out, const 
 			goto fail;
 		codel_init(&p->q[i].codel, params->codel_target_ns, params->codel_interval_ns);
 	}
-	if ((err = bpf_load(p, params->offload, why)) || (err = xdp_commit(p, why)) ||
+	if ((err = bpf_load(p, params->offload, params->wan_claim, why)) ||
+	    (err = xdp_commit(p, why)) ||
 	    (err = xdp_set_rss((struct io_port *)(void *)p, params->snap, why)))
 		goto fail;
 	*out = (struct io_port *)(void *)p;

@@ -47,8 +47,9 @@ enum { CLAIM_RECORD_MAX = 128 };
 struct io_claim {
 	int fd; /* the open file description that holds the flock */
 	char ifname[IFNAMSIZ];
-	struct io_guard guard;	 /* this process's stack guard, once attached */
-	struct io_guard offload; /* and its fast path filter (offload.h) */
+	struct io_guard guard;	       /* this process's stack guard, once attached */
+	struct io_guard offload;       /* and its fast path filter (offload.h) */
+	const struct io_wan_claim *wc; /* shared mode: whose frames are (wan_claim.h) */
 };
 
 /* The file's name for @ifindex in this process's network namespace. */
@@ -188,7 +189,7 @@ int io_claim_take(const char *ifname, struct io_claim **out, const char **why)
 
 int io_claim_guard(struct io_claim *c, const char **why)
 {
-	int err = io_stack_guard_attach(c->ifname, &c->guard, why);
+	int err = io_stack_guard_attach(c->ifname, c->wc, &c->guard, why);
 
 	if (!err)
 		record_write(c);
@@ -199,6 +200,11 @@ void io_claim_offload(struct io_claim *c, const struct io_guard *filter)
 {
 	c->offload = *filter;
 	record_write(c);
+}
+
+void io_claim_share(struct io_claim *c, const struct io_wan_claim *wc)
+{
+	c->wc = wc;
 }
 
 void io_claim_release(struct io_claim *c)

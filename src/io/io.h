@@ -20,6 +20,7 @@ struct rss_snapshot;
 struct rss_config;
 struct io_port;
 struct io_offload;
+struct io_wan_claim;
 
 struct io_params {
 	const char *ifname;
@@ -31,6 +32,10 @@ struct io_params {
 	 * shares (afxdp: its XDP program passes the fast path's frames to
 	 * tc); NULL: none. */
 	struct io_offload *offload;
+	/* Whose WAN frames are in shared uplink mode (wan_claim.h), whose maps
+	 * the backend's own eBPF program shares (afxdp: it passes the host's
+	 * frames to the kernel); NULL: every frame is rssnat's. */
+	const struct io_wan_claim *wan_claim;
 	/* CoDel (RFC 8289) on each receive ring, by the time each frame waited
 	 * in it (src/core/codel.h): the ring must not become a standing queue.
 	 * Target 0: off. */
@@ -88,7 +93,9 @@ int io_tc_rss_attach(const char *ifname, const struct rss_snapshot *snap, unsign
 
 /* io_stack_guard_attach() - drop every frame @ifname receives before the
  * kernel's IP stack sees it (tc ingress), after the backend's sockets got
- * it: rssnat owns the interface (bpf/stack_guard.bpf.c says why). *out
+ * it: rssnat owns the interface (bpf/stack_guard.bpf.c says why); with
+ * @wc, only the frames that are rssnat's on the interface @wc shares
+ * (shared uplink mode, wan_claim.h), the rest pass. *out
  * names the filter this call installed, and only it. 0 or -errno with *why.
  * io_stack_guard_detach() removes that filter if it still runs that
  * program (true if it did), never another process's: any tc ingress
@@ -97,7 +104,8 @@ struct io_guard {
 	int ifindex;
 	uint32_t handle, priority, prog_id; /* as the kernel answered the attach */
 };
-int io_stack_guard_attach(const char *ifname, struct io_guard *out, const char **why);
+int io_stack_guard_attach(const char *ifname, const struct io_wan_claim *wc, struct io_guard *out,
+			  const char **why);
 bool io_stack_guard_detach(const struct io_guard *g);
 
 /* One rssnat per interface (claim.c says how and why).
@@ -113,6 +121,9 @@ int io_claim_guard(struct io_claim *c, const char **why);
  * (offload.h), removed with the claim, or by the next holder if this
  * process dies. */
 void io_claim_offload(struct io_claim *c, const struct io_guard *filter);
+/* io_claim_share() - the stack guard io_claim_guard() attaches decides by
+ * @wc (shared uplink mode, wan_claim.h); it must outlive the claim. */
+void io_claim_share(struct io_claim *c, const struct io_wan_claim *wc);
 void io_claim_release(struct io_claim *c);
 
 /* io_rss_from_device() - the engine configuration that computes what a

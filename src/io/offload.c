@@ -2,6 +2,7 @@
 #include "offload.h"
 
 #include "io_internal.h"
+#include "wan_claim.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -37,7 +38,7 @@ static int prog_fd(struct bpf_object *obj, const char *name)
 	return p ? bpf_program__fd(p) : -1;
 }
 
-static int load(struct io_offload *o, const char **why)
+static int load(struct io_offload *o, const struct io_wan_claim *wc, const char **why)
 {
 	struct bpf_object_open_opts opts;
 
@@ -48,6 +49,8 @@ static int load(struct io_offload *o, const char **why)
 		*why = "the embedded fast path object is unreadable";
 		return -EINVAL;
 	}
+	if (io_wan_claim_reuse_maps(wc, o->obj, why))
+		return -EINVAL;
 	if (bpf_object__load(o->obj)) {
 		*why = "the kernel refused the fast path programs or maps (no BTF, old kernel, "
 		       "not root?)";
@@ -80,7 +83,8 @@ static int write_conf(struct io_offload *o, bool on, uint64_t fresh_ns)
 	return bpf_map_update_elem(o->conf, &zero, &c, BPF_ANY) ? -errno : 0;
 }
 
-int io_offload_open(struct io_offload **out, uint64_t neigh_fresh_ns, const char **why)
+int io_offload_open(struct io_offload **out, uint64_t neigh_fresh_ns, const struct io_wan_claim *wc,
+		    const char **why)
 {
 	struct io_offload *o = calloc(1, sizeof(*o));
 	int err;
@@ -91,7 +95,7 @@ int io_offload_open(struct io_offload **out, uint64_t neigh_fresh_ns, const char
 		return -ENOMEM;
 	}
 	/* Disabled until the caller has attached everything. */
-	if ((err = load(o, why)) || (err = write_conf(o, false, neigh_fresh_ns))) {
+	if ((err = load(o, wc, why)) || (err = write_conf(o, false, neigh_fresh_ns))) {
 		if (err == -EPERM || !*why)
 			*why = "cannot write the fast path's configuration map";
 		io_offload_close(o);

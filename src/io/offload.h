@@ -25,7 +25,11 @@
 
 struct io_offload;
 
-int io_offload_open(struct io_offload **out, uint64_t neigh_fresh_ns, const char **why);
+/* @wc: the WAN claim's maps (wan_claim.h) for the programs to share, or
+ * NULL (maps of their own: every frame is rssnat's). */
+struct io_wan_claim;
+int io_offload_open(struct io_offload **out, uint64_t neigh_fresh_ns, const struct io_wan_claim *wc,
+		    const char **why);
 int io_offload_attach(struct io_offload *o, int ifindex, struct io_guard *out, const char **why);
 int io_offload_sock_fd(const struct io_offload *o);
 /* io_offload_reuse_maps() - another object that includes bpf/offload_decide.h

@@ -10,6 +10,7 @@
  */
 #include "io.h"
 #include "io_internal.h"
+#include "wan_claim.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -24,7 +25,7 @@ enum {
 
 /* Load the embedded program: its fd, or -errno with *why. The caller
  * closes @obj. */
-static int load(struct bpf_object **obj, const char **why)
+static int load(struct bpf_object **obj, const struct io_wan_claim *wc, const char **why)
 {
 	struct bpf_object_open_opts opts;
 	struct bpf_program *prog;
@@ -37,6 +38,8 @@ static int load(struct bpf_object **obj, const char **why)
 		return -EINVAL;
 	}
 	prog = bpf_object__find_program_by_name(*obj, "stack_guard");
+	if (io_wan_claim_reuse_maps(wc, *obj, why))
+		return -EINVAL;
 	if (!prog || bpf_object__load(*obj)) {
 		*why = "cannot load the stack guard program (root?)";
 		return -EINVAL;
@@ -44,7 +47,8 @@ static int load(struct bpf_object **obj, const char **why)
 	return bpf_program__fd(prog);
 }
 
-int io_stack_guard_attach(const char *ifname, struct io_guard *out, const char **why)
+int io_stack_guard_attach(const char *ifname, const struct io_wan_claim *wc, struct io_guard *out,
+			  const char **why)
 {
 	int ifindex = (int)if_nametoindex(ifname), prog_fd, err;
 	struct bpf_object *obj = NULL;
@@ -56,7 +60,7 @@ int io_stack_guard_attach(const char *ifname, struct io_guard *out, const char *
 		*why = "no such interface";
 		return -ENODEV;
 	}
-	if ((err = prog_fd = load(&obj, why)) < 0) {
+	if ((err = prog_fd = load(&obj, wc, why)) < 0) {
 		bpf_object__close(obj);
 		return err;
 	}
@@ -83,6 +87,9 @@ bool io_stack_guard_detach(const struct io_guard *g)
 
 	if (!g->ifindex || !g->handle || !g->priority || !g->prog_id)
 		return false;
+	/* A filter gone with its interface or qdisc is no error to print:
+	 * libbpf would, before the caller's one line. */
+	libbpf_set_print(io_libbpf_quiet);
 	io_tc_hook(&hook, g->ifindex, BPF_TC_INGRESS);
 	/* Only if the filter at that handle still runs the program attached
 	 * there: not one that took its place since. */

@@ -131,8 +131,12 @@ static void eim_unlink(struct nat *nat, uint32_t id)
 
 /* RFC 4787 REQ-3 (port range): an internal port in 0-1023 maps into
  * 1-1023, one in 1024-65535 into 1024-65535. ICMP identifiers have no
- * classes. */
-static void port_class(uint8_t proto, uint16_t lan_port, uint32_t *lo, uint32_t *hi)
+ * classes. Then the NAT's own range (shared mode, nat.h): a class outside
+ * it takes the range as it is, since a port outside the range would be
+ * the host's, not ours (REQ-3 is a recommendation; whose frame a port is
+ * decides whether the reply arrives at all). */
+static void port_class(const struct nat_config *cfg, uint8_t proto, uint16_t lan_port, uint32_t *lo,
+		       uint32_t *hi)
 {
 	if (proto == PKT_PROTO_ICMP) {
 		*lo = 0;
@@ -144,6 +148,19 @@ static void port_class(uint8_t proto, uint16_t lan_port, uint32_t *lo, uint32_t 
 		*lo = 1024;
 		*hi = 65535;
 	}
+	if (*lo < cfg->port_lo)
+		*lo = cfg->port_lo;
+	if (*hi > cfg->port_hi)
+		*hi = cfg->port_hi;
+	if (*lo > *hi) {
+		*lo = cfg->port_lo;
+		*hi = cfg->port_hi;
+	}
+}
+
+static bool in_class(uint32_t port, uint32_t lo, uint32_t hi)
+{
+	return port >= lo && port <= hi;
 }
 
 static bool port_claim(struct nat *nat, int pi, uint32_t port, uint32_t id)
@@ -224,13 +241,14 @@ static uint32_t choose_port(struct nat_worker *w, struct nat_mapping *m, uint32_
 	uint32_t lo, hi, hash0, port;
 	struct rss_port_set set;
 
-	port_class(m->proto, m->lan_port, &lo, &hi);
+	port_class(&nat->cfg, m->proto, m->lan_port, &lo, &hi);
 	if (nat->cfg.steering == NAT_STEER_RSS &&
 	    reply_hash0(v, m->proto, w->wan_addr, rem_addr, rem_port, &hash0)) {
 		int k = m->proto == PKT_PROTO_ICMP;
 		rss_port_solver_solve(&v->solver[k], hash0, m->bucket, &set);
 		if (!set.empty) {
-			if (port_lands(v, k, hash0, m->lan_port, m->bucket) &&
+			if (in_class(m->lan_port, lo, hi) &&
+			    port_lands(v, k, hash0, m->lan_port, m->bucket) &&
 			    port_claim(nat, pi, m->lan_port, id)) {
 				w->c.port_kept++;
 				return m->lan_port;
@@ -241,7 +259,7 @@ static uint32_t choose_port(struct nat_worker *w, struct nat_mapping *m, uint32_
 				return port;
 			}
 		}
-	} else if (port_claim(nat, pi, m->lan_port, id)) {
+	} else if (in_class(m->lan_port, lo, hi) && port_claim(nat, pi, m->lan_port, id)) {
 		/* Not steering: keep the internal port when it is free. */
 		w->c.port_kept++;
 		return m->lan_port;
@@ -332,6 +350,23 @@ static void retire_flush(struct nat_worker *w)
 	}
 }
 
+/* An ICMP mapping's identifier, live or gone (nat.h icmp_ids_live): an
+ * atomic OR or AND of its bit, since another worker may change another bit
+ * of the same word at the same moment. */
+static void icmp_id_publish(struct nat *nat, const struct nat_mapping *m, bool live)
+{
+	_Atomic uint64_t *word;
+	uint64_t bit = 1ull << (m->ext_port & 63);
+
+	if (m->proto != PKT_PROTO_ICMP || !nat->cfg.icmp_ids_live)
+		return;
+	word = &nat->cfg.icmp_ids_live[m->ext_port >> 6];
+	if (live)
+		atomic_fetch_or_explicit(word, bit, memory_order_release);
+	else
+		atomic_fetch_and_explicit(word, ~bit, memory_order_release);
+}
+
 uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, uint16_t lan_port,
 			uint32_t rem_addr, uint16_t rem_port, unsigned bucket, bool *existing,
 			enum nat_drop *why)
@@ -382,6 +417,7 @@ uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, 
 		return first;
 	}
 	m->linked = 1;
+	icmp_id_publish(nat, m, true);
 	w->c.mappings_created++;
 	return id;
 }
@@ -392,6 +428,7 @@ static void map_free(struct nat_worker *w, uint32_t id)
 	struct nat_mapping *m = &w->nat->maps[id];
 
 	atomic_store_explicit(&m->state, MAP_DEAD, memory_order_release);
+	icmp_id_publish(w->nat, m, false);
 	atomic_store_explicit(port_slot(w->nat, nat_proto_index(m->proto), m->ext_port), 0,
 			      memory_order_release);
 	if (id < w->nat->static_base) /* port mappings are not a host's quota */

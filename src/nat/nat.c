@@ -60,6 +60,8 @@ void nat_config_default(struct nat_config *cfg, uint32_t wan_addr)
 	cfg->filtering = NAT_FILTER_ADDRESS_DEPENDENT;
 	cfg->steering = NAT_STEER_RSS;
 	cfg->icmp_on_exhaustion = true;
+	cfg->port_lo = 0;
+	cfg->port_hi = 65535;
 }
 
 uint32_t nat_packet_hash(const struct rss_snapshot *snap, const struct pkt *p)
@@ -255,6 +257,10 @@ static int check_config(const struct nat_config *cfg, unsigned workers, const ch
 	}
 	if (cfg->n_static > NAT_STATIC_MAX) {
 		*why = "at most 64 port mappings";
+		return -EINVAL;
+	}
+	if (cfg->port_lo > cfg->port_hi) {
+		*why = "the NAT port range ends before it starts";
 		return -EINVAL;
 	}
 	if (!timeouts_valid(&cfg->timeouts)) {
@@ -737,4 +743,32 @@ void nat_timeouts_format(const struct nat_timeouts *t, FILE *out, bool json)
 		       "frag=%u\n",
 		t->udp, t->tcp_established, t->tcp_opening, t->tcp_closing, t->tcp_rst, t->icmp,
 		t->frag);
+}
+
+/* The shared-mode default. Ports below 1024 stay out: the host's own
+ * services listen there (and RFC 4787 REQ-3 keeps internal ports >= 1024
+ * out of it). Of the two blocks left around the kernel's range, the larger:
+ * with Linux's default 32768-60999, 1024-32767 (31744 ports) over
+ * 61000-65535 (4536), more room per RSS bucket for steering. */
+int nat_port_range_outside(uint16_t kernel_lo, uint16_t kernel_hi, uint16_t *lo, uint16_t *hi)
+{
+	uint32_t below =
+	    kernel_lo > NAT_PORT_FIRST_DYNAMIC ? kernel_lo - NAT_PORT_FIRST_DYNAMIC : 0;
+	uint32_t above = 65535u - kernel_hi;
+
+	if (!below && !above)
+		return -ENOSPC;
+	if (below >= above) {
+		*lo = NAT_PORT_FIRST_DYNAMIC;
+		*hi = (uint16_t)(kernel_lo - 1);
+	} else {
+		*lo = (uint16_t)(kernel_hi + 1);
+		*hi = 65535;
+	}
+	return 0;
+}
+
+bool nat_port_range_overlaps(uint16_t lo, uint16_t hi, uint16_t klo, uint16_t khi)
+{
+	return lo <= khi && klo <= hi;
 }

@@ -268,6 +268,9 @@ enum {
 	 * about 259) would guarantee every host its share even when all
 	 * addresses flood, but would cut ordinary heavy users off. */
 	NAT_HOST_MAPPINGS_DEFAULT = 4096,
+	/* The first port a shared-mode default range may use (above the
+	 * well-known ports, RFC 6335). */
+	NAT_PORT_FIRST_DYNAMIC = 1024,
 	/* Fragment cache: datagrams from one source (per side) waiting for
 	 * their first fragment may hold at most this share of a worker's
 	 * entries (1/8: 128 of the default 1024). */
@@ -298,7 +301,21 @@ struct nat_config {
 	enum nat_filtering filtering;
 	enum nat_steering steering;
 	bool icmp_on_exhaustion; /* send ICMP 3/13 to the LAN host (RFC 5508 REQ-8) */
-	uint64_t seed;		 /* port choice and table hashing; 0: from the clock */
+	/* The external ports (TCP, UDP) and ICMP identifiers of dynamic
+	 * mappings, host order, inclusive. Default 0-65535: all of them. In
+	 * shared uplink mode the host's kernel picks its own ports on the
+	 * same address (net.ipv4.ip_local_port_range), so the gateway sets a
+	 * range outside the kernel's (nat_port_range_outside()): a port
+	 * says whose a frame is (src/io/bpf/claim_decide.h). Port mappings
+	 * are not bound by it. */
+	uint16_t port_lo, port_hi;
+	/* Where the NAT publishes the ICMP echo identifiers its mappings hold
+	 * (bit id of 65536, set while the mapping lives), for whoever must
+	 * tell its echo replies from the host's (shared mode: the host's ping
+	 * picks identifiers of its own, from the whole 16-bit space; the eBPF
+	 * claim reads this, src/io/bpf/claim_decide.h). NULL: nowhere. */
+	_Atomic uint64_t *icmp_ids_live;
+	uint64_t seed; /* port choice and table hashing; 0: from the clock */
 	unsigned n_static;
 	struct nat_static_map statics[NAT_STATIC_MAX];
 };
@@ -306,6 +323,14 @@ struct nat_config {
 /* nat_config_default() - RFC timeouts, address-dependent filtering, RSS
  * steering, LAN 192.168.137.1/24 (as Windows ICS), @wan_addr. */
 void nat_config_default(struct nat_config *cfg, uint32_t wan_addr);
+
+/* nat_port_range_outside() - the NAT's port range in shared mode: the
+ * larger of the two blocks around the kernel's ephemeral range
+ * [@kernel_lo, @kernel_hi] (1024 up to it, after it up to 65535). 0 and
+ * *lo, *hi set, or -ENOSPC when neither block has a port. */
+int nat_port_range_outside(uint16_t kernel_lo, uint16_t kernel_hi, uint16_t *lo, uint16_t *hi);
+/* nat_port_range_overlaps() - do [@lo, @hi] and [@klo, @khi] share a port? */
+bool nat_port_range_overlaps(uint16_t lo, uint16_t hi, uint16_t klo, uint16_t khi);
 
 /* nat_create() - allocate everything the data path will ever use, for
  * @workers workers, steering by @snap (at most @workers queues; it must

@@ -50,7 +50,10 @@ int offload_sock(struct __sk_buff *skb)
 {
 	struct seen s;
 
-	return offload_decide(skb, &s) == FORWARD ? 0 : (int)skb->len;
+	enum verdict v = offload_decide(skb, &s);
+
+	/* Neither what tc forwards nor the host's (shared mode) is ours. */
+	return v == FORWARD || v == HOST ? 0 : (int)skb->len;
 }
 
 /* ---- the tc program: rewrite and redirect ---- */
@@ -122,6 +125,8 @@ int offload_tc(struct __sk_buff *skb)
 	enum verdict v = offload_decide(skb, &s);
 	struct offload_flow *f;
 
+	if (v == HOST)
+		return TC_ACT_UNSPEC; /* the host's: the stack guard passes it */
 	if (v != FORWARD) {
 		count(v == UP_NO_FLOW ? OFFLOAD_STAT_up_no_flow
 		      : v == UP_OTHER ? OFFLOAD_STAT_up_other

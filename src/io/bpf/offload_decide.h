@@ -7,6 +7,9 @@
  * bpf_xdp_load_bytes) and OFFLOAD_IFINDEX(ctx) (the receiving interface).
  * The maps are declared here, the same in every object: user space creates
  * them once and hands the same fds to each (bpf_map__reuse_fd).
+ *
+ * Whose a WAN frame is comes first (claim_decide.h, shared uplink mode):
+ * the host's frames are never the fast path's (verdict HOST).
  */
 #ifndef RSSNAT_OFFLOAD_DECIDE_H
 #define RSSNAT_OFFLOAD_DECIDE_H
@@ -19,6 +22,10 @@
 #include <bpf/bpf_helpers.h>
 
 #include "../offload_maps.h"
+
+#define CLAIM_CTX		       OFFLOAD_CTX
+#define CLAIM_LOAD(ctx, off, buf, len) OFFLOAD_LOAD(ctx, off, buf, len)
+#include "claim_decide.h"
 
 #ifndef SECTION
 #define SECTION(name) __attribute__((section(name), used))
@@ -56,9 +63,10 @@ enum {
 	ICMP_ECHO = 8,
 };
 
-enum verdict { FORWARD, UP_NO_FLOW, UP_OTHER, UP_DISABLED };
+enum verdict { FORWARD, UP_NO_FLOW, UP_OTHER, UP_DISABLED, HOST };
 
 struct seen {
+	enum claim_owner owner; /* whose the frame is (claim_decide.h) */
 	struct iphdr ip;
 	struct offload_key key;
 	struct offload_flow *flow;
@@ -108,8 +116,12 @@ static __always_inline enum verdict offload_decide(OFFLOAD_CTX *ctx, struct seen
 {
 	__u32 zero = 0;
 	__u16 type;
-	struct offload_conf *conf = bpf_map_lookup_elem(&offload_conf, &zero);
+	struct offload_conf *conf;
 
+	s->owner = claim_decide(ctx, OFFLOAD_IFINDEX(ctx));
+	if (s->owner == CLAIM_HOST)
+		return HOST;
+	conf = bpf_map_lookup_elem(&offload_conf, &zero);
 	if (!conf || !conf->enabled)
 		return UP_DISABLED;
 	if (OFFLOAD_LOAD(ctx, 12, &type, 2) || type != bpf_htons(ETH_P_IP))

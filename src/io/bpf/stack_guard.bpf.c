@@ -11,17 +11,31 @@
  * sch_handle_ingress()), so dropping every frame here leaves rssnat's
  * sockets all they had and the kernel nothing. Frames the afxdp backend
  * redirects never reach this hook.
+ *
+ * In shared uplink mode (issue 11) the kernel keeps the WAN interface: on
+ * it the guard shoots only rssnat's frames and passes the host's, counted,
+ * as claim_decide.h decides (the afxdp backend's XDP program passes the
+ * host's frames, so they come here too, and are counted here once). On
+ * the LAN, and in dedicated mode, it still shoots every frame.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
-#define SECTION(name) __attribute__((section(name), used))
+#define SECTION(name)		       __attribute__((section(name), used))
+#define CLAIM_CTX		       struct __sk_buff
+#define CLAIM_LOAD(ctx, off, buf, len) bpf_skb_load_bytes(ctx, off, buf, len)
+#include "claim_decide.h"
 
 SECTION("tc")
 int stack_guard(struct __sk_buff *skb)
 {
-	(void)skb;
-	return TC_ACT_SHOT;
+	enum claim_owner who = claim_decide(skb, skb->ifindex);
+
+	if (who == CLAIM_OURS)
+		return TC_ACT_SHOT;
+	if (who == CLAIM_HOST)
+		claim_count_host();
+	return TC_ACT_UNSPEC; /* on to the kernel, as if no guard were there */
 }
 
 char LICENSE[] SECTION("license") = "Dual BSD/GPL";

@@ -4,6 +4,8 @@
  * ingress, where offload_tc forwards them. Its maps are the fast path's
  * (the backend reuses their fds); without them (offload unavailable) the
  * configuration says disabled and every frame goes to the socket.
+ * In shared uplink mode the host's WAN frames, and ARP, are passed to the
+ * kernel (claim_decide.h, through offload_decide()).
  *
  * The backend puts queue q's socket at index q of the XSKMAP. A frame on a
  * queue without a socket (the interface has more queues than the port) is
@@ -52,7 +54,13 @@ int xsk_redirect(struct xdp_md *ctx)
 
 	if (offload_decide(ctx, &s) == FORWARD)
 		return XDP_PASS; /* the fast path's tc program takes it */
-	stamp(ctx);		 /* only what goes to a socket waits in a ring */
+	/* The host's frames, and ARP, to the kernel (shared mode): an XDP
+	 * program cannot give a frame to both; the kernel answers ARP for its
+	 * address, and rssnat reads the gateway's MAC from the kernel's
+	 * neighbour table instead (src/uplink). */
+	if (s.owner != CLAIM_OURS)
+		return XDP_PASS;
+	stamp(ctx); /* only what goes to a socket waits in a ring */
 	return (int)bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 

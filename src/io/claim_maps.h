@@ -1,0 +1,46 @@
+/* claim_maps.h - whose a WAN frame is, as the eBPF programs
+ * (bpf/claim_decide.h) and user space (wan_claim.c) both see it. Fixed-width
+ * fields only, laid out the same by clang -target bpf and the host
+ * compiler. Addresses in network byte order, ports in host order.
+ *
+ * All zero (a map just created) means dedicated mode: no WAN interface is
+ * shared, every frame is rssnat's, as before shared mode existed.
+ */
+#ifndef RSSNAT_CLAIM_MAPS_H
+#define RSSNAT_CLAIM_MAPS_H
+
+#include <linux/types.h>
+
+enum {
+	CLAIM_PORT_WORDS = 65536 / 64, /* one bit per port, per protocol */
+	CLAIM_PORT_PROTOS = 2,	       /* TCP at word 0, UDP at CLAIM_PORT_WORDS */
+	CLAIM_FRAGS_MAX = 1024,	       /* datagrams whose first fragment decided */
+	CLAIM_ICMP_WORDS = 65536 / 64, /* claim_icmp_ids: one bit per identifier */
+};
+
+/* Entry 0 of the one-slot array claim_conf. */
+struct claim_conf {
+	__u32 wan_ifindex; /* the shared WAN interface; 0: dedicated mode */
+	__u32 wan_addr;	   /* the address the kernel holds there; 0: none */
+	__u16 port_lo;	   /* the NAT's dynamic ports and ICMP identifiers */
+	__u16 port_hi;
+	__u32 pad;
+};
+
+/* A datagram whose first fragment was seen (RFC 791: source, destination,
+ * protocol and identification name it). */
+struct claim_frag_key {
+	__u32 saddr, daddr;
+	__u16 id;
+	__u8 proto;
+	__u8 pad;
+};
+
+/* The value of claim_frags: whose the datagram is. */
+enum claim_owner {
+	CLAIM_OURS = 0, /* rssnat's: its NAT range, a port mapping, its flow's error */
+	CLAIM_HOST = 1, /* the host stack's */
+	CLAIM_BOTH = 2, /* ARP: the kernel answers for its address, rssnat learns MACs */
+};
+
+#endif

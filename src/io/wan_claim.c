@@ -1,0 +1,193 @@
+/* wan_claim.c - the maps of bpf/claim_decide.h, created and written from
+ * user space (see wan_claim.h). The process holds their fds; the programs
+ * that reuse them hold references too, and the maps go with the last. */
+#include "wan_claim.h"
+
+#include "claim_maps.h"
+#include "io_internal.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+enum { PROTO_ICMP = 1, PROTO_TCP = 6, PROTO_UDP = 17 };
+
+struct io_wan_claim {
+	int conf, ports, frags, host, icmp;
+	void *icmp_mem;		    /* claim_icmp_ids, mapped: the NAT writes it */
+	_Atomic uint64_t *icmp_ids; /* the same, as words */
+	struct claim_conf c;	    /* as last written */
+	uint64_t bits[CLAIM_PORT_PROTOS * CLAIM_PORT_WORDS]; /* claim_ports' copy */
+};
+
+static int create(enum bpf_map_type type, const char *name, unsigned key, unsigned value,
+		  unsigned entries)
+{
+	return bpf_map_create(type, name, key, value, entries, NULL);
+}
+
+enum { ICMP_IDS_BYTES = CLAIM_ICMP_WORDS * 8 };
+
+/* claim_icmp_ids, created mappable and mapped into this process. */
+static int create_icmp_ids(struct io_wan_claim *wc)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	void *mem;
+
+	wc->icmp =
+	    bpf_map_create(BPF_MAP_TYPE_ARRAY, "claim_icmp_ids", 4, 8, CLAIM_ICMP_WORDS, &opts);
+	if (wc->icmp < 0)
+		return -1;
+	mem = mmap(NULL, ICMP_IDS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, wc->icmp, 0);
+	if (mem == MAP_FAILED)
+		return -1;
+	wc->icmp_mem = mem;
+	wc->icmp_ids = mem;
+	return 0;
+}
+
+int io_wan_claim_open(struct io_wan_claim **out, const char **why)
+{
+	struct io_wan_claim *wc = calloc(1, sizeof(*wc));
+
+	*out = NULL;
+	if (!wc) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	wc->conf = create(BPF_MAP_TYPE_ARRAY, "claim_conf", 4, sizeof(struct claim_conf), 1);
+	wc->ports =
+	    create(BPF_MAP_TYPE_ARRAY, "claim_ports", 4, 8, CLAIM_PORT_WORDS * CLAIM_PORT_PROTOS);
+	wc->frags = create(BPF_MAP_TYPE_LRU_HASH, "claim_frags", sizeof(struct claim_frag_key), 4,
+			   CLAIM_FRAGS_MAX);
+	wc->host = create(BPF_MAP_TYPE_PERCPU_ARRAY, "claim_host", 4, 8, 1);
+	if (wc->conf < 0 || wc->ports < 0 || wc->frags < 0 || wc->host < 0 || create_icmp_ids(wc)) {
+		*why = "cannot create the WAN claim's maps (not root? no BPF?)";
+		io_wan_claim_close(wc);
+		return -EPERM;
+	}
+	*out = wc;
+	return 0;
+}
+
+void io_wan_claim_close(struct io_wan_claim *wc)
+{
+	if (!wc)
+		return;
+	int fds[] = {wc->conf, wc->ports, wc->frags, wc->host, wc->icmp};
+	if (wc->icmp_mem)
+		munmap(wc->icmp_mem, ICMP_IDS_BYTES);
+	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] > 0)
+			close(fds[i]);
+	free(wc);
+}
+
+int io_wan_claim_reuse_maps(const struct io_wan_claim *wc, struct bpf_object *obj, const char **why)
+{
+	static const char *const names[] = {"claim_conf", "claim_ports", "claim_frags",
+					    "claim_host", "claim_icmp_ids"};
+
+	if (!wc)
+		return 0; /* maps of its own, all zero: dedicated mode */
+	const int fds[] = {wc->conf, wc->ports, wc->frags, wc->host, wc->icmp};
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, names[i]);
+		if (!m || bpf_map__reuse_fd(m, fds[i])) {
+			*why = "cannot give a program the WAN claim's maps";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int write_conf(struct io_wan_claim *wc)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(wc->conf, &zero, &wc->c, BPF_ANY) ? -errno : 0;
+}
+
+int io_wan_claim_share(struct io_wan_claim *wc, int ifindex, uint32_t addr, uint16_t lo,
+		       uint16_t hi)
+{
+	wc->c.wan_ifindex = (__u32)ifindex;
+	wc->c.wan_addr = addr;
+	wc->c.port_lo = lo;
+	wc->c.port_hi = hi;
+	return write_conf(wc);
+}
+
+int io_wan_claim_set_addr(struct io_wan_claim *wc, uint32_t addr)
+{
+	wc->c.wan_addr = addr;
+	return write_conf(wc);
+}
+
+int io_wan_claim_set_ports(struct io_wan_claim *wc, uint16_t lo, uint16_t hi)
+{
+	wc->c.port_lo = lo;
+	wc->c.port_hi = hi;
+	return write_conf(wc);
+}
+
+int io_wan_claim_map_port(struct io_wan_claim *wc, uint8_t proto, uint16_t port, bool mapped)
+{
+	__u32 key;
+
+	if (proto != PROTO_TCP && proto != PROTO_UDP)
+		return -EINVAL;
+	key = (proto == PROTO_UDP ? CLAIM_PORT_WORDS : 0) + (port >> 6);
+	if (mapped)
+		wc->bits[key] |= 1ull << (port & 63);
+	else
+		wc->bits[key] &= ~(1ull << (port & 63));
+	return bpf_map_update_elem(wc->ports, &key, &wc->bits[key], BPF_ANY) ? -errno : 0;
+}
+
+bool io_wan_claim_is_host(const struct io_wan_claim *wc, uint8_t proto, uint32_t daddr,
+			  uint16_t port)
+{
+	const struct claim_conf *c;
+	bool mapped;
+
+	if (!wc || !wc->c.wan_ifindex)
+		return false;
+	c = &wc->c;
+	if (!c->wan_addr || daddr != c->wan_addr)
+		return true;
+	if (proto == PROTO_ICMP)
+		return !((atomic_load_explicit(&wc->icmp_ids[port >> 6], memory_order_relaxed) >>
+			  (port & 63)) &
+			 1);
+	if (port >= c->port_lo && port <= c->port_hi)
+		return false;
+	mapped =
+	    (proto == PROTO_TCP || proto == PROTO_UDP) &&
+	    (wc->bits[(proto == PROTO_UDP ? CLAIM_PORT_WORDS : 0) + (port >> 6)] >> (port & 63)) &
+		1;
+	return !mapped;
+}
+
+_Atomic uint64_t *io_wan_claim_icmp_ids(struct io_wan_claim *wc)
+{
+	return wc ? wc->icmp_ids : NULL;
+}
+
+uint64_t io_wan_claim_host_frames(const struct io_wan_claim *wc)
+{
+	static uint64_t per_cpu[IO_CPUS_MAX];
+	int cpus = libbpf_num_possible_cpus();
+	__u32 zero = 0;
+	uint64_t sum = 0;
+
+	if (!wc || cpus <= 0 || cpus > IO_CPUS_MAX || bpf_map_lookup_elem(wc->host, &zero, per_cpu))
+		return 0;
+	for (int c = 0; c < cpus; c++)
+		sum += per_cpu[c];
+	return sum;
+}
