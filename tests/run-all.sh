@@ -85,8 +85,7 @@ run_pair "net: kernel fast path (offload), flows on it and what goes up" tests/n
 run_suite "net: kernel fast path (offload) with the afxdp backend (release)" env OFFLOAD_BACKEND=afxdp tests/net/test_offload.sh "$BUILD/rssnat"
 run_suite "net: ICMP errors rate limited under a flood (release)" tests/net/test_icmp_limit.sh "$BUILD/rssnat"
 run_suite "net: ICMP errors rate limited under a flood (asan+ubsan)" tests/net/test_icmp_limit.sh "$BUILD/asan/rssnat"
-run_suite "net: shared uplink, the host's frames left to it beside the LAN's, both backends (release)" tests/net/test_claim.sh "$BUILD/rssnat"
-run_suite "net: shared uplink, the host's frames left to it beside the LAN's, both backends (asan+ubsan)" tests/net/test_claim.sh "$BUILD/asan/rssnat"
+run_pair "net: shared uplink, the host's frames left to it beside the LAN's, both backends" tests/net/test_claim.sh
 run_suite "net: NAT state floods, a legitimate host measured (release)" tests/net/test_nat_floods.sh "$BUILD/rssnat"
 run_suite "net: NAT state floods, a legitimate host measured (asan+ubsan)" tests/net/test_nat_floods.sh "$BUILD/asan/rssnat"
 # The control-socket abuse runs once, on the ASan build (its server code is
