@@ -275,7 +275,8 @@ uint64_t gw_offload_packets(struct gw *gw, const struct nat_session_info *s);
 int gw_host_open(struct gw *gw, const char **why);
 void gw_host_close(struct gw *gw);
 /* gw_host_wants() - worker: does the host take this packet for the gateway
- * (DHCP, DNS to the LAN address, or a reply to the host's own traffic)? */
+ * (DHCP; from the LAN, anything to the LAN address and the groups the host
+ * listens to; from the WAN, a reply to the host's own traffic)? */
 bool gw_host_wants(const struct gw *gw, const struct pkt *p);
 /* gw_host_punted() - control thread: a frame the workers passed with
  * GW_PUNT_HOST. */
