@@ -58,6 +58,7 @@ enum {
 	ETHERTYPE_IPV4_ = 0x0800,
 	PORT_DHCP_SERVER = 67,
 	PORT_DNS = 53,
+	PORT_PCP = 5351, /* NAT-PMP and PCP (portctl.c) */
 };
 
 /* ---- the workers' question ---- */
@@ -72,8 +73,12 @@ bool gw_host_wants(const struct gw *gw, const struct pkt *p)
 		return gw->tun >= 0 && p->daddr == gw->cfg.lan_addr;
 	if (svc->dhcp && p->proto == PKT_PROTO_UDP && p->dport == PORT_DHCP_SERVER)
 		return true; /* RFC 2131 4.1: from 0.0.0.0 or a bound client */
-	return gw->tun >= 0 && p->daddr == gw->cfg.lan_addr && gw_in_lan(gw, p->saddr) &&
-	       (p->proto == PKT_PROTO_UDP || p->proto == PKT_PROTO_TCP) && p->dport == PORT_DNS;
+	if (gw->tun < 0 || p->daddr != gw->cfg.lan_addr || !gw_in_lan(gw, p->saddr))
+		return false;
+	if (p->proto == PKT_PROTO_UDP && p->dport == PORT_PCP)
+		return gw->pm_srv != NULL;
+	return (p->proto == PKT_PROTO_UDP || p->proto == PKT_PROTO_TCP) && p->dport == PORT_DNS &&
+	       gw->dns != NULL;
 }
 
 /* ---- the control thread's frames ---- */
@@ -138,6 +143,32 @@ static void to_lan(struct gw *gw, const uint8_t *ip, size_t len, uint32_t dst, u
 	gw_send_resolved(gw, GW_LAN, dst, frame, len + ETH_HLEN_, now);
 }
 
+/* A multicast packet the kernel sent (NAT-PMP/PCP announcements to
+ * 224.0.0.1, SSDP): onto the LAN with the group's MAC (RFC 1112 6.4),
+ * never into the NAT; link-local groups only (224.0.0.0/24) and SSDP's
+ * 239.255.255.250, which stay on the link anyway (TTL 1, RFC 6886 3.2.1). */
+static void to_lan_multicast(struct gw *gw, const uint8_t *ip, size_t len, uint32_t dst)
+{
+	uint8_t frame[GW_FRAME];
+	uint32_t h = ntohl(dst);
+
+	if (len > sizeof(frame) - ETH_HLEN_ || ((h >> 8) != 0xe00000 && h != 0xeffffffa)) {
+		gw->host.from_host_dropped++;
+		return;
+	}
+	frame[0] = 0x01;
+	frame[1] = 0x00;
+	frame[2] = 0x5e;
+	frame[3] = (uint8_t)((h >> 16) & 0x7f);
+	frame[4] = (uint8_t)(h >> 8);
+	frame[5] = (uint8_t)h;
+	memcpy(frame + 6, gw->mac[GW_LAN], 6);
+	wire_put16(frame + 12, ETHERTYPE_IPV4_);
+	memcpy(frame + ETH_HLEN_, ip, len);
+	gw->host.from_host_to_lan++;
+	gw_raw_send(gw, GW_LAN, frame, len + ETH_HLEN_);
+}
+
 static void from_host(struct gw *gw, const uint8_t *ip, size_t len, uint32_t now)
 {
 	uint32_t dst;
@@ -150,6 +181,8 @@ static void from_host(struct gw *gw, const uint8_t *ip, size_t len, uint32_t now
 	memcpy(&dst, ip + 16, 4);
 	if (gw_in_lan(gw, dst) || dst == UINT32_MAX)
 		to_lan(gw, ip, len, dst, now);
+	else if ((ntohl(dst) >> 28) == 0xe)
+		to_lan_multicast(gw, ip, len, dst);
 	else
 		inject(gw, ip, len);
 }
@@ -360,8 +393,9 @@ unsigned gw_host_pollfds(struct gw *gw, struct pollfd *fds, unsigned max)
 
 	if (gw->tun >= 0 && max > 0)
 		fds[n++] = (struct pollfd){.fd = gw->tun, .events = POLLIN};
-	if (gw->dns)
-		n += dns_proxy_pollfds(gw->dns, fds + n, max - n);
+	gw->n_dns_fds = gw->dns ? dns_proxy_pollfds(gw->dns, fds + n, max - n) : 0;
+	n += gw->n_dns_fds;
+	n += gw_portctl_pollfds(gw, fds + n, max - n);
 	return n;
 }
 
@@ -374,8 +408,10 @@ void gw_host_run(struct gw *gw, const struct pollfd *fds, unsigned n, uint32_t n
 			read_host(gw, now);
 		first = 1;
 	}
+	unsigned n_dns = gw->n_dns_fds; /* as gw_host_pollfds() laid them out */
 	if (gw->dns)
-		dns_proxy_run(gw->dns, fds + first, n - first, mono_ms());
+		dns_proxy_run(gw->dns, fds + first, n_dns, mono_ms());
+	gw_portctl_run(gw, fds + first + n_dns, n - first - n_dns);
 	if (gw->dhcp)
 		send_dhcp_frames(gw, wall_ms());
 }
@@ -494,16 +530,18 @@ int gw_host_open(struct gw *gw, const char **why)
 
 	if (gw->cfg.svc.dhcp && (err = open_dhcp(gw, why)))
 		return err;
-	if (!gw->cfg.svc.dns)
-		return 0;
-	find_upstreams(gw);
-	if ((err = open_tun(gw, why)))
+	if (gw->cfg.svc.dns)
+		find_upstreams(gw);
+	if ((gw->cfg.svc.dns || gw_portctl_wants_tun(gw)) && (err = open_tun(gw, why)))
 		return err;
-	return open_dns(gw, why);
+	if (gw->cfg.svc.dns && (err = open_dns(gw, why)))
+		return err;
+	return gw_portctl_open(gw, why);
 }
 
 void gw_host_close(struct gw *gw)
 {
+	gw_portctl_close(gw);
 	dns_proxy_destroy(gw->dns);
 	gw->dns = NULL;
 	dhcp_destroy(gw->dhcp);
