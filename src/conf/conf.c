@@ -300,6 +300,67 @@ static int parse_services(struct gw_services *svc, int c, const char *v)
 	return CLI_USAGE;
 }
 
+/* Port control (src/portctl/): long options only, numbered past the
+ * letters. */
+enum {
+	OPT_PORT_CONTROL = 256,
+	OPT_NATPMP,
+	OPT_PCP,
+	OPT_UPNP,
+	OPT_PM_EXT_PORTS,
+	OPT_PM_INT_PORTS,
+	OPT_PM_PER_HOST,
+	OPT_PM_MAX,
+	OPT_PM_MIN_LIFE,
+	OPT_PM_MAX_LIFE,
+};
+
+static int parse_ports_range(const char *opt, const char *v, uint16_t *lo, uint16_t *hi)
+{
+	if (portmap_range_parse(v, lo, hi))
+		return cli_usage_error(where(opt), "'%s' is not LO-HI (ports from 1 to 65535)", v);
+	return 0;
+}
+
+static int parse_count(const char *opt, const char *v, unsigned long min, unsigned long max,
+		       uint32_t *out)
+{
+	unsigned long n;
+
+	if (cli_parse_uint(v, min, max, &n))
+		return cli_usage_error(where(opt), "'%s' is not a number from %lu to %lu", v, min,
+				       max);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int parse_portctl(struct pm_config *pc, int c, const char *v)
+{
+	switch (c) {
+	case OPT_PORT_CONTROL:
+		return parse_on_off("--port-control", v, &pc->enabled);
+	case OPT_NATPMP:
+		return parse_on_off("--natpmp", v, &pc->natpmp);
+	case OPT_PCP:
+		return parse_on_off("--pcp", v, &pc->pcp);
+	case OPT_UPNP:
+		return parse_on_off("--upnp", v, &pc->upnp);
+	case OPT_PM_EXT_PORTS:
+		return parse_ports_range("--portmap-ext-ports", v, &pc->ext_lo, &pc->ext_hi);
+	case OPT_PM_INT_PORTS:
+		return parse_ports_range("--portmap-int-ports", v, &pc->int_lo, &pc->int_hi);
+	case OPT_PM_PER_HOST:
+		return parse_count("--portmap-per-host", v, 1, PM_TOTAL_MAX, &pc->per_host);
+	case OPT_PM_MAX:
+		return parse_count("--portmap-max", v, 1, PM_TOTAL_MAX, &pc->total);
+	case OPT_PM_MIN_LIFE:
+		return parse_count("--portmap-min-lifetime", v, 1, 604800, &pc->life_min);
+	case OPT_PM_MAX_LIFE:
+		return parse_count("--portmap-max-lifetime", v, 1, 604800, &pc->life_max);
+	}
+	return CLI_USAGE;
+}
+
 static int run_option(struct gw_config *cfg, int c, const char *v)
 {
 	unsigned long n;
@@ -389,6 +450,8 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 		cfg->nat.host_mappings = (uint32_t)n;
 		return 0;
 	default:
+		if (c >= OPT_PORT_CONTROL)
+			return parse_portctl(&cfg->portctl, c, v);
 		return parse_services(&cfg->svc, c, v);
 	}
 	(void)ignored;
@@ -432,6 +495,16 @@ static const struct option run_longopts[] = {
     {"rss-key", required_argument, NULL, 'k'},
     {"rss-table", required_argument, NULL, 'W'},
     {"rss-table-size", required_argument, NULL, 'z'},
+    {"port-control", required_argument, NULL, OPT_PORT_CONTROL},
+    {"natpmp", required_argument, NULL, OPT_NATPMP},
+    {"pcp", required_argument, NULL, OPT_PCP},
+    {"upnp", required_argument, NULL, OPT_UPNP},
+    {"portmap-ext-ports", required_argument, NULL, OPT_PM_EXT_PORTS},
+    {"portmap-int-ports", required_argument, NULL, OPT_PM_INT_PORTS},
+    {"portmap-per-host", required_argument, NULL, OPT_PM_PER_HOST},
+    {"portmap-max", required_argument, NULL, OPT_PM_MAX},
+    {"portmap-min-lifetime", required_argument, NULL, OPT_PM_MIN_LIFE},
+    {"portmap-max-lifetime", required_argument, NULL, OPT_PM_MAX_LIFE},
     {"config", required_argument, NULL, 'C'},
     {0},
 };

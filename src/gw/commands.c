@@ -154,6 +154,7 @@ static void stats_text(struct gw *gw, FILE *out)
 	arp_stats(gw, out, false);
 	ctl_stats(gw, out, false);
 	gw_offload_stats(gw, out, false);
+	gw_portctl_stats(gw, out, false);
 }
 
 static void stats_json(struct gw *gw, FILE *out)
@@ -185,6 +186,7 @@ static void stats_json(struct gw *gw, FILE *out)
 	arp_stats(gw, out, true);
 	ctl_stats(gw, out, true);
 	gw_offload_stats(gw, out, true);
+	gw_portctl_stats(gw, out, true);
 	fprintf(out, "}\n");
 }
 

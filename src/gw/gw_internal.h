@@ -29,6 +29,8 @@ struct ctl_command;
 struct pollfd;
 struct dhcp_server;
 struct dns_proxy;
+struct portmap;
+struct pm_server;
 
 enum {
 	GW_BURST = 32,
@@ -189,6 +191,9 @@ struct gw {
 	int tun;
 	struct dhcp_server *dhcp;
 	struct dns_proxy *dns;
+	unsigned n_dns_fds;	  /* the DNS proxy's share of the last poll set */
+	struct portmap *portmap;  /* port control's mappings (portctl.c); NULL: none */
+	struct pm_server *pm_srv; /* NAT-PMP and PCP; NULL: off */
 	struct gw_host_counters host;
 	_Atomic int stop;
 };
@@ -287,6 +292,24 @@ void gw_host_arp_seen(struct gw *gw, int side, uint32_t ip, const uint8_t mac[6]
  * thread's poll() set, and their work after it (timers too). */
 unsigned gw_host_pollfds(struct gw *gw, struct pollfd *fds, unsigned max);
 void gw_host_run(struct gw *gw, const struct pollfd *fds, unsigned n, uint32_t now);
+/* portctl.c: port control (src/portctl/) in the gateway, control thread.
+ * gw_portctl_open() after the TUN (host.c), gw_portctl_close() before it. */
+bool gw_portctl_wants_tun(const struct gw *gw);
+int gw_portctl_open(struct gw *gw, const char **why);
+void gw_portctl_close(struct gw *gw);
+unsigned gw_portctl_pollfds(struct gw *gw, struct pollfd *fds, unsigned max);
+void gw_portctl_run(struct gw *gw, const struct pollfd *fds, unsigned n);
+/* gw_portctl_wan_changed() - the WAN address changed (shared mode, issue
+ * 11): NAT-PMP/PCP announce it with a new epoch. */
+void gw_portctl_wan_changed(struct gw *gw, uint32_t wan_addr);
+void gw_portctl_reload(struct gw *gw, const struct pm_config *next);
+void gw_portctl_stats(struct gw *gw, FILE *out, bool json);
+/* gw_portctl_explain() - who asked for the mapping of external
+ * @proto/@port, in @buf ("" if none). */
+void gw_portctl_explain(struct gw *gw, uint8_t proto, uint16_t port, char *buf, size_t size);
+/* gw_portctl_is_dynamic() - external @proto/@port is port control's. */
+bool gw_portctl_is_dynamic(struct gw *gw, uint8_t proto, uint16_t port);
+
 /* gw_ctl_buf_home() - control thread: one of its frames came back. */
 void gw_ctl_buf_home(struct gw *gw, struct gw_buf *b);
 

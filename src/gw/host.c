@@ -408,8 +408,9 @@ unsigned gw_host_pollfds(struct gw *gw, struct pollfd *fds, unsigned max)
 
 	if (gw->tun >= 0 && max > 0)
 		fds[n++] = (struct pollfd){.fd = gw->tun, .events = POLLIN};
-	if (gw->dns)
-		n += dns_proxy_pollfds(gw->dns, fds + n, max - n);
+	gw->n_dns_fds = gw->dns ? dns_proxy_pollfds(gw->dns, fds + n, max - n) : 0;
+	n += gw->n_dns_fds;
+	n += gw_portctl_pollfds(gw, fds + n, max - n);
 	return n;
 }
 
@@ -422,8 +423,10 @@ void gw_host_run(struct gw *gw, const struct pollfd *fds, unsigned n, uint32_t n
 			read_host(gw, now);
 		first = 1;
 	}
+	unsigned n_dns = gw->n_dns_fds; /* as gw_host_pollfds() laid them out */
 	if (gw->dns)
-		dns_proxy_run(gw->dns, fds + first, n - first, mono_ms());
+		dns_proxy_run(gw->dns, fds + first, n_dns, mono_ms());
+	gw_portctl_run(gw, fds + first + n_dns, n - first - n_dns);
 	if (gw->dhcp)
 		send_dhcp_frames(gw, wall_ms());
 }
@@ -545,13 +548,16 @@ int gw_host_open(struct gw *gw, const char **why)
 	if (gw->cfg.svc.dns)
 		find_upstreams(gw);
 	/* The host interface always: the host is a member of its LAN. */
-	if ((err = open_tun(gw, why)) || !gw->cfg.svc.dns)
+	if ((err = open_tun(gw, why)))
 		return err;
-	return open_dns(gw, why);
+	if (gw->cfg.svc.dns && (err = open_dns(gw, why)))
+		return err;
+	return gw_portctl_open(gw, why);
 }
 
 void gw_host_close(struct gw *gw)
 {
+	gw_portctl_close(gw);
 	dns_proxy_destroy(gw->dns);
 	gw->dns = NULL;
 	dhcp_destroy(gw->dhcp);

@@ -167,15 +167,18 @@ static bool has_static(const struct nat_static_map *list, unsigned n,
 }
 
 struct statics {
+	struct gw *gw;
 	struct nat_static_map map[NAT_STATIC_MAX];
 	unsigned n;
 };
 
+/* The configured kind only: port control's dynamic mappings are not the
+ * file's to withdraw. */
 static void collect_static(void *ctx, const struct nat_static_map *sm)
 {
 	struct statics *s = ctx;
 
-	if (s->n < NAT_STATIC_MAX)
+	if (s->n < NAT_STATIC_MAX && !gw_portctl_is_dynamic(s->gw, sm->proto, sm->ext_port))
 		s->map[s->n++] = *sm;
 }
 
@@ -241,7 +244,7 @@ void gw_reload(struct gw *gw)
 {
 	struct gw_config next;
 	struct rss_config rc;
-	struct statics running = {0};
+	struct statics running = {.gw = gw};
 	struct nat_timeouts timeouts;
 	char note[200];
 	const char *why = "";
@@ -293,6 +296,7 @@ void gw_reload(struct gw *gw)
 				next.offload ? "enabled" : "disabled");
 	}
 	apply_statics(gw, &running, &next);
+	gw_portctl_reload(gw, &next.portctl);
 	restart_only(&gw->cfg, &next);
 	gw->cfg.nat.timeouts = next.nat.timeouts;
 	gw->cfg.nat.host_mappings = next.nat.host_mappings;

@@ -184,6 +184,11 @@ uint32_t portmap_wan_addr(const struct portmap *pm)
 	return pm->wan_addr;
 }
 
+struct nat *portmap_nat(const struct portmap *pm)
+{
+	return pm->nat;
+}
+
 void portmap_set_wan_addr(struct portmap *pm, uint32_t wan_addr)
 {
 	pm->wan_addr = wan_addr;

@@ -196,6 +196,7 @@ void portmap_expire(struct portmap *pm, uint64_t now_ms);
 uint64_t portmap_next_expiry_ms(const struct portmap *pm);
 
 uint32_t portmap_wan_addr(const struct portmap *pm);
+struct nat *portmap_nat(const struct portmap *pm);
 /* portmap_set_wan_addr() - the WAN address changed (shared mode, issue
  * 11): the NAT-PMP/PCP server announces it (see pm_server.h). */
 void portmap_set_wan_addr(struct portmap *pm, uint32_t wan_addr);

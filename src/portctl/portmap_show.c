@@ -28,19 +28,24 @@ static uint64_t left_s(const struct pm_entry *e, uint64_t now_ms)
 	return e->expires_ms > now_ms ? (e->expires_ms - now_ms + 999) / 1000 : 0;
 }
 
-static void write_one(FILE *out, const struct pm_entry *e, bool json, uint64_t now_ms, bool first)
+/* The fields `show portmapping` always had (proto, ext, lan), then the
+ * origin, the requesting host, the lifetime left and the description. */
+static void write_one(FILE *out, const struct pm_entry *e, uint32_t wan, bool json, uint64_t now_ms,
+		      bool first)
 {
-	char host[INET_ADDRSTRLEN], req[INET_ADDRSTRLEN];
+	char host[INET_ADDRSTRLEN], req[INET_ADDRSTRLEN], ext[INET_ADDRSTRLEN];
 	const char *proto = e->proto == 6 ? "tcp" : "udp";
 
 	inet_ntop(AF_INET, &e->int_addr, host, sizeof(host));
 	inet_ntop(AF_INET, &e->requester, req, sizeof(req));
+	inet_ntop(AF_INET, &wan, ext, sizeof(ext));
+	fprintf(out,
+		json ? "%s{\"proto\":\"%s\",\"ext\":\"%s:%u\",\"lan\":\"%s:%u\",\"origin\":\"%s\""
+		     : "%sproto=%s ext=%s:%u lan=%s:%u origin=%s",
+		json && !first ? "," : "", proto, ext, e->ext_port, host, e->int_port,
+		portmap_origin_name(e->origin));
 	if (json) {
-		fprintf(out,
-			"%s{\"proto\":\"%s\",\"ext_port\":%u,\"int_addr\":\"%s\",\"int_port\":%u,"
-			"\"origin\":\"%s\",\"requester\":\"%s\",\"lifetime_left\":",
-			first ? "" : ",", proto, e->ext_port, host, e->int_port,
-			portmap_origin_name(e->origin), e->requester ? req : "");
+		fprintf(out, ",\"host\":\"%s\",\"lifetime_left\":", e->requester ? req : "");
 		if (e->expires_ms)
 			fprintf(out, "%" PRIu64, left_s(e, now_ms));
 		else
@@ -50,11 +55,9 @@ static void write_one(FILE *out, const struct pm_entry *e, bool json, uint64_t n
 		fputc('}', out);
 		return;
 	}
-	fprintf(out, "%s:%u -> %s:%u origin=%s", proto, e->ext_port, host, e->int_port,
-		portmap_origin_name(e->origin));
 	if (e->expires_ms)
-		fprintf(out, " host=%s left=%" PRIu64 "s%s desc=", req, left_s(e, now_ms),
-			e->steered ? " steered" : "");
+		fprintf(out, " host=%s left=%" PRIu64 "s steered=%s desc=", req, left_s(e, now_ms),
+			e->steered ? "yes" : "no");
 	else
 		fputs(" left=never desc=", out);
 	put_desc(out, e->desc, false);
@@ -69,11 +72,8 @@ void portmap_write_list(const struct portmap *pm, FILE *out, bool json, uint64_t
 	if (json)
 		fputs("{\"portmappings\":[", out);
 	for (i = 0; portmap_get(pm, i, &e) == PM_OK; i++)
-		write_one(out, &e, json, now_ms, i == 0);
-	if (json)
-		fputs("]}\n", out);
-	else if (!i)
-		fputs("no port mappings\n", out);
+		write_one(out, &e, portmap_wan_addr(pm), json, now_ms, i == 0);
+	fprintf(out, json ? "],\"count\":%u}\n" : "count=%u\n", i);
 }
 
 static void write_origin(const struct pm_counters *c, unsigned o, FILE *out, bool json)
