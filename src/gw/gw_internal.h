@@ -31,6 +31,7 @@ struct dhcp_server;
 struct dns_proxy;
 struct portmap;
 struct pm_server;
+struct igd;
 
 enum {
 	GW_BURST = 32,
@@ -194,6 +195,8 @@ struct gw {
 	unsigned n_dns_fds;	  /* the DNS proxy's share of the last poll set */
 	struct portmap *portmap;  /* port control's mappings (portctl.c); NULL: none */
 	struct pm_server *pm_srv; /* NAT-PMP and PCP; NULL: off */
+	struct igd *igd;	  /* UPnP IGD (upnp.c); NULL: off */
+	unsigned n_pm_fds;	  /* pm_srv's in the last gw_portctl_pollfds() */
 	struct gw_host_counters host;
 	_Atomic int stop;
 };
@@ -309,6 +312,13 @@ void gw_portctl_stats(struct gw *gw, FILE *out, bool json);
 void gw_portctl_explain(struct gw *gw, uint8_t proto, uint16_t port, char *buf, size_t size);
 /* gw_portctl_is_dynamic() - external @proto/@port is port control's. */
 bool gw_portctl_is_dynamic(struct gw *gw, uint8_t proto, uint16_t port);
+/* upnp.c: the UPnP IGD (portctl/igd.h) beside NAT-PMP/PCP, control thread;
+ * gw_upnp_open() after the mapping service, gw_upnp_close() before it. */
+int gw_upnp_open(struct gw *gw, const char **why);
+void gw_upnp_close(struct gw *gw);
+unsigned gw_upnp_pollfds(struct gw *gw, struct pollfd *fds, unsigned max);
+void gw_upnp_run(struct gw *gw, const struct pollfd *fds, unsigned n);
+void gw_upnp_stats(struct gw *gw, FILE *out, bool json);
 
 /* gw_ctl_buf_home() - control thread: one of its frames came back. */
 void gw_ctl_buf_home(struct gw *gw, struct gw_buf *b);

@@ -11,6 +11,7 @@
 #include "gw_internal.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <string.h>
 
 #include "../nat/nat.h"
@@ -47,13 +48,14 @@ int gw_portctl_open(struct gw *gw, const char **why)
 				 gw->cfg.lan_addr & gw->cfg.lan_mask, gw->cfg.lan_mask,
 				 gw->cfg.wan_addr, &gw->portmap, why);
 
-	if (err || !gw_portctl_wants_tun(gw) || gw->tun < 0)
-		return err;
-	return open_server(gw, why);
+	if (!err && gw_portctl_wants_tun(gw) && gw->tun >= 0)
+		err = open_server(gw, why);
+	return err ? err : gw_upnp_open(gw, why);
 }
 
 void gw_portctl_close(struct gw *gw)
 {
+	gw_upnp_close(gw);
 	pm_server_destroy(gw->pm_srv);
 	gw->pm_srv = NULL;
 	portmap_destroy(gw->portmap);
@@ -62,17 +64,21 @@ void gw_portctl_close(struct gw *gw)
 
 unsigned gw_portctl_pollfds(struct gw *gw, struct pollfd *fds, unsigned max)
 {
-	return gw->pm_srv ? pm_server_pollfds(gw->pm_srv, fds, max) : 0;
+	gw->n_pm_fds = gw->pm_srv ? pm_server_pollfds(gw->pm_srv, fds, max) : 0;
+	return gw->n_pm_fds + gw_upnp_pollfds(gw, fds + gw->n_pm_fds, max - gw->n_pm_fds);
 }
 
 void gw_portctl_run(struct gw *gw, const struct pollfd *fds, unsigned n)
 {
 	uint64_t now = mono_ms();
 
+	unsigned n_pm = gw->n_pm_fds < n ? gw->n_pm_fds : n; /* as gw_portctl_pollfds() laid them */
+
 	if (gw->pm_srv)
-		pm_server_run(gw->pm_srv, fds, n, now); /* expires mappings too */
+		pm_server_run(gw->pm_srv, fds, n_pm, now); /* expires mappings too */
 	else if (gw->portmap)
 		portmap_expire(gw->portmap, now);
+	gw_upnp_run(gw, fds + n_pm, n - n_pm);
 }
 
 void gw_portctl_wan_changed(struct gw *gw, uint32_t wan_addr)
@@ -108,6 +114,7 @@ void gw_portctl_stats(struct gw *gw, FILE *out, bool json)
 		portmap_write_stats(gw->portmap, out, json);
 	if (gw->pm_srv)
 		pm_server_write_stats(gw->pm_srv, out, json);
+	gw_upnp_stats(gw, out, json);
 }
 
 bool gw_portctl_is_dynamic(struct gw *gw, uint8_t proto, uint16_t port)

@@ -259,7 +259,9 @@ static enum igd_error generic_entry(struct igd_soap_ctx *ctx, const struct soap_
 }
 
 /* One <p:PortMappingEntry> of GetListOfPortMappings (WANIPConnection:2
- * 2.5.21: an XML document carried escaped in a string argument). */
+ * 2.5.21: an XML document carried in a string argument). The document
+ * goes in a CDATA section, as miniupnpd sends it: miniupnpc's parser does
+ * not decode entities. Its text is escaped, so "]]>" cannot occur in it. */
 static void list_entry(struct igd_soap_ctx *ctx, const struct pm_entry *e, struct igd_buf *b)
 {
 	char doc[512], ip[INET_ADDRSTRLEN], desc[3 * PM_DESC_MAX];
@@ -275,7 +277,7 @@ static void list_entry(struct igd_soap_ctx *ctx, const struct pm_entry *e, struc
 		   "</p:PortMappingEntry>",
 		   e->ext_port, proto_name(e->proto), e->int_port, ip_text(e->int_addr, ip), desc,
 		   lease_left(e, ctx->now_ms));
-	igd_escaped(b, doc);
+	igd_printf(b, "%s", doc);
 }
 
 static enum igd_error list_mappings(struct igd_soap_ctx *ctx, const struct soap_call *c,
@@ -293,9 +295,8 @@ static enum igd_error list_mappings(struct igd_soap_ctx *ctx, const struct soap_
 		return IGD_E_402;
 	if (lo > hi)
 		return IGD_E_733;
-	igd_printf(args, "<NewPortListing>");
-	igd_escaped(args, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><p:PortMappingList "
-			  "xmlns:p=\"urn:schemas-upnp-org:gw:WANIPConnection\">");
+	igd_printf(args, "<NewPortListing><![CDATA[<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+			 "<p:PortMappingList xmlns:p=\"urn:schemas-upnp-org:gw:WANIPConnection\">");
 	for (unsigned i = 0; (!want || found < want) && portmap_get(ctx->pm, i, &e) == PM_OK; i++) {
 		if (e.proto != proto || e.ext_port < lo || e.ext_port > hi)
 			continue;
@@ -307,8 +308,7 @@ static enum igd_error list_mappings(struct igd_soap_ctx *ctx, const struct soap_
 		}
 		found++;
 	}
-	igd_escaped(args, "</p:PortMappingList>");
-	igd_printf(args, "</NewPortListing>");
+	igd_printf(args, "</p:PortMappingList>]]></NewPortListing>");
 	return found ? IGD_E_NONE : IGD_E_730;
 }
 

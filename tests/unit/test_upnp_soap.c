@@ -192,7 +192,7 @@ TEST(upnp_v2_actions)
 		      "<NewProtocol>TCP</NewProtocol><NewManage>0</NewManage>"
 		      "<NewNumberOfPorts>0</NewNumberOfPorts>");
 	CHECK_EQ(post(&r, "/ctl/IPConn", IPCONN2, "GetListOfPortMappings", args, 10), 0);
-	CHECK(has(&r, "&lt;p:NewInternalClient&gt;192.168.137.10&lt;/p:NewInternalClient&gt;"));
+	CHECK(has(&r, "<p:NewInternalClient>192.168.137.10</p:NewInternalClient>"));
 	CHECK_EQ(post(&r, "/ctl/IPConn", IPCONN2, "DeletePortMappingRange",
 		      "<NewStartPort>9</NewStartPort><NewEndPort>1</NewEndPort>"
 		      "<NewProtocol>TCP</NewProtocol><NewManage>0</NewManage>",
