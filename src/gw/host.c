@@ -558,6 +558,10 @@ int gw_host_open(struct gw *gw, const char **why)
 void gw_host_close(struct gw *gw)
 {
 	gw_portctl_close(gw);
+	/* What the services said on their way out (SSDP byebye, UDA 1.1
+	 * 1.2.3) leaves the TUN before the TUN goes: the ports are still up. */
+	if (gw->tun >= 0)
+		read_host(gw, gw_now_ms());
 	dns_proxy_destroy(gw->dns);
 	gw->dns = NULL;
 	dhcp_destroy(gw->dhcp);

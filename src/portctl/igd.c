@@ -32,6 +32,7 @@ struct igd {
 	struct igd_config cfg;
 	struct ssdp_device dev;
 	int ssdp_fd, http_fd;
+	int ifindex;		/* of cfg.dev, 0 if none (unit tests) */
 	int ssdp_idx, http_idx; /* in the last igd_pollfds(), or -1 */
 	uint64_t start_ms, next_notify_ms;
 	struct ratelimit ssdp_limit;
@@ -262,9 +263,7 @@ static bool ssdp_read_one(struct igd *igd, int ifindex)
 
 static void ssdp_read(struct igd *igd)
 {
-	int ifindex = igd->cfg.dev[0] ? (int)if_nametoindex(igd->cfg.dev) : 0;
-
-	for (unsigned i = 0; i < 64 && ssdp_read_one(igd, ifindex); i++)
+	for (unsigned i = 0; i < 64 && ssdp_read_one(igd, igd->ifindex); i++)
 		;
 }
 
@@ -302,8 +301,7 @@ static int open_http(struct igd *igd, const char **why)
  * 1.1.2: TTL 2), never looped back to us. */
 static int ssdp_options(struct igd *igd)
 {
-	struct ip_mreqn mr = {.imr_ifindex =
-				  igd->cfg.dev[0] ? (int)if_nametoindex(igd->cfg.dev) : 0};
+	struct ip_mreqn mr = {.imr_ifindex = igd->ifindex};
 	int one = 1, ttl = 2, zero = 0;
 
 	inet_pton(AF_INET, SSDP_MULTICAST, &mr.imr_multiaddr);
@@ -361,6 +359,7 @@ int igd_create(const struct igd_config *cfg, uint64_t now_ms, struct igd **out, 
 	if (!igd->cfg.http_port)
 		igd->cfg.http_port = IGD_HTTP_PORT;
 	igd->ssdp_fd = igd->http_fd = -1;
+	igd->ifindex = cfg->dev[0] ? (int)if_nametoindex(cfg->dev) : 0;
 	for (unsigned i = 0; i < IGD_CLIENTS_MAX; i++)
 		igd->client[i].fd = -1;
 	(void)getrandom(&boot_id, sizeof(boot_id), GRND_NONBLOCK);
@@ -441,7 +440,7 @@ void igd_run(struct igd *igd, const struct pollfd *fds, unsigned n, uint64_t now
 
 /* ---- counters ---- */
 
-static void stat(FILE *out, bool json, const char *name, uint64_t v)
+static void put_stat(FILE *out, bool json, const char *name, uint64_t v)
 {
 	if (json)
 		fprintf(out, ",\"upnp_%s\":%llu", name, (unsigned long long)v);
@@ -454,7 +453,7 @@ static void stat2(FILE *out, bool json, const char *kind, const char *name, uint
 	char key[96];
 
 	snprintf(key, sizeof(key), "%s_%s", kind, name);
-	stat(out, json, key, v);
+	put_stat(out, json, key, v);
 }
 
 void igd_write_stats(const struct igd *igd, FILE *out, bool json)
@@ -462,7 +461,7 @@ void igd_write_stats(const struct igd *igd, FILE *out, bool json)
 	const struct igd_counters *c = &igd->cnt;
 	char code[8];
 
-#define IGD_STAT(name, text) stat(out, json, #name, c->name);
+#define IGD_STAT(name, text) put_stat(out, json, #name, c->name);
 	IGD_COUNTERS(IGD_STAT)
 #undef IGD_STAT
 	for (unsigned i = 1; i < HTTP_REFUSAL_COUNT; i++)

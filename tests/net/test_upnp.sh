@@ -108,6 +108,29 @@ mkdir -p "$T_TMP/app" && echo "the LAN application" >"$T_TMP/app/index.html"
 ip netns exec ${RG}-lan python3 -m http.server 9000 --bind 192.168.137.10 --directory "$T_TMP/app" \
 	>/dev/null 2>&1 &
 BG="$BG $!"
+for _ in $(seq 1 50); do in_ns ${RG}-lan ss -ltn | grep -q ":9000 " && break; sleep 0.1; done
+# Every NOTIFY on the LAN, as a control point hears it (joined to the group
+# on lanh, at most 90 s): its NTS lines into notify.out.
+ip netns exec ${RG}-lan python3 - >"$T_TMP/notify.out" 2>&1 <<'PY' &
+import socket, struct, fcntl, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+me = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", b"lanh"))[20:24]
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("239.255.255.250", 1900))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton("239.255.255.250") + me)
+s.settimeout(0.5)
+end = time.time() + 90
+while time.time() < end:
+    try:
+        data, peer = s.recvfrom(2048)
+    except socket.timeout:
+        continue
+    for line in data.decode(errors="replace").split("\r\n"):
+        if line.startswith("NTS:"):
+            print(peer[0], line, flush=True)
+PY
+BG="$BG $!"
+sleep 0.3
 start_gw 2 || { t_fail "rssnat starts" "$(cat "$T_TMP/gw.log")"; t_done; exit 1; }
 
 # --- discovery and the connection ---
@@ -116,6 +139,10 @@ grep -q "desc: $DESC" <<<"$got" && grep -q "ExternalIPAddress = 198.51.100.2" <<
 	grep -q "Status : Connected" <<<"$got" &&
 	t_pass "upnpc finds the IGD over SSDP; status and external address" ||
 	t_fail "upnpc finds the IGD over SSDP; status and external address" "$got"
+
+n=$(grep -c "^192.168.137.1 NTS: ssdp:alive" "$T_TMP/notify.out")
+[ "$n" -ge 9 ] && t_pass "NOTIFY ssdp:alive on the LAN at start ($n)" ||
+	t_fail "NOTIFY ssdp:alive on the LAN at start" "$(cat "$T_TMP/notify.out")"
 
 # --- add, list, reach, delete ---
 [ -z "$(reach 18081)" ] && t_pass "before the mapping, the internet side does not reach 18081" ||
@@ -189,4 +216,8 @@ done
 
 kill -0 "$GW_PID" 2>/dev/null && t_pass "rssnat still runs" || t_fail "rssnat still runs" "$(cat "$T_TMP/gw.log")"
 stop_gw && t_pass "rssnat stops cleanly" || t_fail "rssnat stops cleanly" "$(tail -5 "$T_TMP/gw.log")"
+sleep 0.3
+n=$(grep -c "^192.168.137.1 NTS: ssdp:byebye" "$T_TMP/notify.out")
+[ "$n" -ge 9 ] && t_pass "NOTIFY ssdp:byebye on the LAN at stop ($n)" ||
+	t_fail "NOTIFY ssdp:byebye on the LAN at stop" "$(cat "$T_TMP/notify.out")"
 t_done
