@@ -180,6 +180,9 @@ static enum http_parse header_line(const char *s, size_t n, struct http_req *r,
 		return refuse(r, HTTP_REFUSAL_CHUNKED);
 	} else if (name_len == 10 && !strncasecmp(s, "SOAPAction", 10)) {
 		keep_action(v, vn, r);
+	} else if (name_len == 4 && !strncasecmp(s, "Host", 4) && vn < sizeof(r->host)) {
+		memcpy(r->host, v, vn);
+		r->host[vn] = '\0';
 	}
 	return HTTP_NEED_MORE;
 }

@@ -26,6 +26,7 @@ enum {
 	HTTP_HEADERS_MAX = 32, /* header lines */
 	HTTP_PATH_MAX = 128,
 	HTTP_ACTION_MAX = 160, /* SOAPAction: "service-type#action" */
+	HTTP_HOST_MAX = 64,
 };
 
 /* Why a request was refused (its status is http_req.status). */
@@ -61,6 +62,7 @@ struct http_req {
 	enum http_method method;
 	char path[HTTP_PATH_MAX];
 	char soap_action[HTTP_ACTION_MAX]; /* without its quotes; "" if absent */
+	char host[HTTP_HOST_MAX];	   /* the Host header; "" if absent or too long */
 	size_t body_off;		   /* the body is buf[body_off, body_off + body_len) */
 	size_t body_len;
 	int status; /* HTTP status when refused */

@@ -102,6 +102,9 @@ static void answer(struct igd *igd, struct igd_client *c, const struct http_req 
 	if (st == HTTP_REFUSED) {
 		igd->cnt.http_refused[r->refusal]++;
 		igd_http_error(&out, r->status);
+	} else if (!igd_host_ok(r->host, igd->cfg.lan_addr)) {
+		igd->cnt.http_bad_host++;
+		igd_http_error(&out, 403);
 	} else if (r->method == HTTP_GET) {
 		if (igd_describe(&igd->dev, r->path, &out)) {
 			igd->cnt.descriptions++;

@@ -75,6 +75,8 @@ const char *igd_error_text(enum igd_error e);
 	X(http_truncated, "HTTP connections closed by the client before a whole request")          \
 	X(http_not_found, "requests for a path we do not serve (404)")                             \
 	X(descriptions, "description documents served")                                            \
+	X(http_bad_host, "requests whose Host is not the LAN address (DNS rebinding): 403")        \
+	X(soap_no_soapaction, "POSTs without a SOAPAction header (a browser's form post?): 400")   \
 	X(soap_requests, "SOAP control requests")                                                  \
 	X(ssdp_searches, "M-SEARCH datagrams answered")                                            \
 	X(ssdp_answers, "SSDP answers sent")                                                       \
@@ -101,6 +103,11 @@ struct igd_buf {
 
 void igd_printf(struct igd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void igd_escaped(struct igd_buf *b, const char *text);
+
+/* igd_host_ok() - is Host header @host the gateway's own address
+ * (@addr, network order, optionally with a port)? Anything else may be a
+ * name rebound to us by a web page (DNS rebinding): not served. */
+bool igd_host_ok(const char *host, uint32_t addr);
 
 /* What igd_soap_control() needs of the server. */
 struct igd_soap_ctx {

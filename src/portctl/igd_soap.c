@@ -3,6 +3,7 @@
  * 3.2.2), as one whole HTTP response. The actions are igd_actions.c's. */
 #include "igd_internal.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,6 +78,16 @@ void igd_escaped(struct igd_buf *b, const char *text)
 	if (n + 1 >= room && strlen(text))
 		b->full = true;
 	b->len += n;
+}
+
+bool igd_host_ok(const char *host, uint32_t addr)
+{
+	char want[INET_ADDRSTRLEN];
+	size_t n;
+
+	inet_ntop(AF_INET, &addr, want, sizeof(want));
+	n = strlen(want);
+	return !strncmp(host, want, n) && (host[n] == '\0' || host[n] == ':');
 }
 
 /* ---- which action ---- */
@@ -207,6 +218,13 @@ void igd_soap_control(struct igd_soap_ctx *ctx, const struct http_req *r, const 
 
 	ctx->cnt->soap_requests++;
 	arg_text[0] = '\0';
+	/* UDA 2.0 3.2.1: required. A page in a browser can POST a body across
+	 * origins without asking, but not this header. */
+	if (!r->soap_action[0]) {
+		ctx->cnt->soap_no_soapaction++;
+		igd_http_error(out, 400);
+		return;
+	}
 	if ((se = soap_parse(buf + r->body_off, r->body_len, &c))) {
 		ctx->cnt->soap_malformed[se]++;
 		if (se == SOAP_ERR_NO_ACTION) {

@@ -4,7 +4,9 @@
 # mapping added (-a, and -r for the caller itself), listed (-l, -L),
 # reached from the internet namespace, deleted (-d) and then unreachable;
 # a mapping for another LAN host's address refused (606); an SSDP flood,
-# a huge SOAP body, deep XML and an oversize header are counted and
+# a huge SOAP body, deep XML, an oversize header, a Host that is not ours
+# (DNS rebinding) and a POST without SOAPAction (a browser's form) are
+# counted and
 # rssnat keeps forwarding; requests from the WAN namespace get nothing.
 # RSS on, 2 queues. Needs root.
 #
@@ -56,6 +58,12 @@ if kind == "huge":
 elif kind == "deep":
     body = (env % ("<a>" * 1000)).encode()
     req = (head % len(body)).encode() + body
+elif kind == "rebind":
+    req = b"GET /rootDesc.xml HTTP/1.1\r\nHost: evil.example:5000\r\n\r\n"
+elif kind == "form":
+    body = (env % "").encode()
+    req = (b"POST /ctl/IPConn HTTP/1.1\r\nHost: 192.168.137.1:5000\r\nContent-Type: text/plain\r\n"
+           b"Content-Length: %d\r\n\r\n" % len(body)) + body
 elif kind == "header":
     req = b"GET /rootDesc.xml HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n"
 else:
@@ -187,8 +195,15 @@ got=$(upnpc_lan -l)
 	t_pass "deeply nested XML: 400" || t_fail "deeply nested XML: 400"
 [ "$(http_raw ${RG}-lan 192.168.137.1 header)" = "HTTP/1.1 431 Request Header Fields Too Large" ] &&
 	t_pass "an oversize header: 431" || t_fail "an oversize header: 431"
+[ "$(http_raw ${RG}-lan 192.168.137.1 rebind)" = "HTTP/1.1 403 Forbidden" ] &&
+	t_pass "a Host that is not our address (DNS rebinding): 403" ||
+	t_fail "a Host that is not our address (DNS rebinding): 403"
+[ "$(http_raw ${RG}-lan 192.168.137.1 form)" = "HTTP/1.1 400 Bad Request" ] &&
+	t_pass "a POST without SOAPAction (a browser's cross-origin form): 400" ||
+	t_fail "a POST without SOAPAction (a browser's cross-origin form): 400"
 [ "$(stat_of http_refused_BODY_TOO_BIG)" -ge 1 ] && [ "$(stat_of soap_malformed_DEPTH)" -ge 1 ] &&
-	[ "$(stat_of http_refused_HEADER_TOO_BIG)" -ge 1 ] &&
+	[ "$(stat_of http_refused_HEADER_TOO_BIG)" -ge 1 ] && [ "$(stat_of http_bad_host)" -ge 1 ] &&
+	[ "$(stat_of soap_no_soapaction)" -ge 1 ] &&
 	t_pass "each is counted in show stats" || t_fail "each is counted in show stats"
 answers=$(ssdp_flood ${RG}-lan 239.255.255.250 2000)
 limited=$(stat_of ssdp_drop_RATE_LIMITED)

@@ -266,3 +266,37 @@ TEST(upnp_descriptions)
 	b.len = 0;
 	CHECK(!igd_describe(&d, "/etc/passwd", &b));
 }
+
+/* A browser can make a page POST a SOAP body to the gateway across origins,
+ * but neither set SOAPAction nor (after DNS rebinding) name our address in
+ * Host: neither is served. */
+TEST(upnp_browser_requests_refused)
+{
+	static const char body[] =
+	    "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
+	    "<u:AddPortMapping xmlns:u=\"" IPCONN2 "\"></u:AddPortMapping></s:Body></s:Envelope>";
+	struct rig r;
+	char req[1024];
+	struct http_req hr;
+	struct igd_buf out = {.p = r.out, .size = sizeof(r.out)};
+	int len;
+
+	rig_open(&r);
+	out.p = r.out;
+	len = snprintf(req, sizeof(req),
+		       "POST /ctl/IPConn HTTP/1.1\r\nHost: 192.168.137.1:5000\r\n"
+		       "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
+		       strlen(body), body);
+	CHECK_EQ(http_req_parse(req, (size_t)len, &hr), HTTP_DONE);
+	CHECK(!strcmp(hr.host, "192.168.137.1:5000"));
+	igd_soap_control(&r.ctx, &hr, req, lan(10), &out);
+	CHECK(!strncmp(r.out, "HTTP/1.1 400 ", 13));
+	CHECK_EQ(r.cnt.soap_no_soapaction, 1);
+	CHECK_EQ(r.cnt.actions[IGD_ACT_AddPortMapping], 0);
+	CHECK(igd_host_ok("192.168.137.1:5000", lan(1)));
+	CHECK(igd_host_ok("192.168.137.1", lan(1)));
+	CHECK(!igd_host_ok("192.168.137.10:5000", lan(1)));
+	CHECK(!igd_host_ok("evil.example:5000", lan(1)));
+	CHECK(!igd_host_ok("", lan(1)));
+	rig_close(&r);
+}
