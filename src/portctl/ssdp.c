@@ -114,7 +114,7 @@ size_t ssdp_response(const struct ssdp_device *d, unsigned i, const char *st, ch
 			     "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=%u\r\nEXT:\r\n"
 			     "LOCATION: %s\r\nSERVER: " SERVER_HDR "\r\nST: %s\r\nUSN: %s\r\n"
 			     "BOOTID.UPNP.ORG: %u\r\nCONFIGID.UPNP.ORG: 1\r\n\r\n",
-			     SSDP_MAX_AGE, d->location, st, usn, d->boot_id),
+			     (unsigned)SSDP_MAX_AGE, d->location, st, usn, d->boot_id),
 		    size);
 }
 
@@ -132,14 +132,15 @@ size_t ssdp_notify(const struct ssdp_device *d, unsigned i, bool alive, char *ou
 				     ":%u\r\nNT: %s\r\n"
 				     "NTS: ssdp:byebye\r\nUSN: %s\r\nBOOTID.UPNP.ORG: %u\r\n"
 				     "CONFIGID.UPNP.ORG: 1\r\n\r\n",
-				     SSDP_PORT, nt, usn, d->boot_id),
+				     (unsigned)SSDP_PORT, nt, usn, d->boot_id),
 			    size);
 	return fits(snprintf(out, size,
 			     "NOTIFY * HTTP/1.1\r\nHOST: " SSDP_MULTICAST ":%u\r\n"
 			     "CACHE-CONTROL: max-age=%u\r\nLOCATION: %s\r\nNT: %s\r\n"
 			     "NTS: ssdp:alive\r\nSERVER: " SERVER_HDR "\r\nUSN: %s\r\n"
 			     "BOOTID.UPNP.ORG: %u\r\nCONFIGID.UPNP.ORG: 1\r\n\r\n",
-			     SSDP_PORT, SSDP_MAX_AGE, d->location, nt, usn, d->boot_id),
+			     (unsigned)SSDP_PORT, (unsigned)SSDP_MAX_AGE, d->location, nt, usn,
+			     d->boot_id),
 		    size);
 }
 

@@ -235,4 +235,12 @@ sleep 0.3
 n=$(grep -c "^192.168.137.1 NTS: ssdp:byebye" "$T_TMP/notify.out")
 [ "$n" -ge 9 ] && t_pass "NOTIFY ssdp:byebye on the LAN at stop ($n)" ||
 	t_fail "NOTIFY ssdp:byebye on the LAN at stop" "$(cat "$T_TMP/notify.out")"
+
+# --- --upnp off: no IGD at all (NAT-PMP and PCP may still be on) ---
+GW_ARGS="--upnp off"
+start_gw 2 || { t_fail "rssnat starts with --upnp off" "$(cat "$T_TMP/gw.log")"; t_done; exit 1; }
+got=$(in_ns ${RG}-lan curl -s --max-time 2 $DESC)
+[ -z "$got" ] && [ "$(ssdp_flood ${RG}-lan 239.255.255.250 3)" = 0 ] &&
+	t_pass "--upnp off: no description, no SSDP answer" || t_fail "--upnp off: no description, no SSDP answer" "$got"
+stop_gw || t_fail "rssnat stops cleanly (--upnp off)" "$(tail -5 "$T_TMP/gw.log")"
 t_done
