@@ -45,6 +45,8 @@ run_suite "net: gateway, real clients (release)" tests/net/test_gateway.sh "$BUI
 run_suite "net: gateway, real clients (asan+ubsan)" tests/net/test_gateway.sh "$BUILD/asan/rssnat"
 run_suite "net: LAN services, real DHCP clients and dig (release)" tests/net/test_services.sh "$BUILD/rssnat"
 run_suite "net: LAN services, real DHCP clients and dig (asan+ubsan)" tests/net/test_services.sh "$BUILD/asan/rssnat"
+run_suite "net: port control, natpmpc and a PCP client (release)" tests/net/test_portctl.sh "$BUILD/rssnat"
+run_suite "net: port control, natpmpc and a PCP client (asan+ubsan)" tests/net/test_portctl.sh "$BUILD/asan/rssnat"
 run_suite "net: LAN floods, DHCP starvation and forged ARP (release)" tests/net/test_lan_floods.sh "$BUILD/rssnat"
 run_suite "net: LAN floods, DHCP starvation and forged ARP (asan+ubsan)" tests/net/test_lan_floods.sh "$BUILD/asan/rssnat"
 run_suite "net: live RSS changes under iperf3 and ping, control plane (release)" tests/net/test_live.sh "$BUILD/rssnat"
