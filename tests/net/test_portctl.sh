@@ -70,6 +70,11 @@ print(ok)' "$1" "${2:-3}" "${3:-198.51.100.1}"
 }
 
 stat_json() { ctl show stats --json; }
+# stop_clean WHAT: the gateway stops with status 0 and no sanitizer report.
+stop_clean() {
+	stop_gw && ! grep -q "Sanitizer" "$T_TMP/gw.log" && t_pass "$1: rssnat stops cleanly" ||
+		t_fail "$1: rssnat stops cleanly" "$(tail -20 "$T_TMP/gw.log")"
+}
 pm_stat() { # KEY under "portmap" / "natpmp_pcp"
 	stat_json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[sys.argv[1]][sys.argv[2]])' "$1" "$2"
 }
@@ -212,7 +217,7 @@ t_grep "show stats: counters per protocol and refusal reason" "natpmp requests=[
 
 # ---- restart: ANNOUNCE, epoch back to 0, clients re-create ----
 before=$(jget "$(pcp announce)" epoch)
-stop_gw
+stop_clean "first run"
 in_ns ${RG}-lan python3 "$PCP" listen --seconds 4 >"$T_TMP/announce" 2>&1 &
 LISTEN=$!
 sleep 0.3
@@ -229,7 +234,7 @@ sys.exit(not (pcp and natpmp and pcp[0]["epoch"] <= 1))' "$T_TMP/announce" &&
 r=$(pcp map --proto udp --int-port 7000 --ext-port 7000 --lifetime 600)
 [ "$(jget "$r" result)" = 0 ] && [ "$(reach 7000)" -ge 2 ] &&
 	t_pass "the client re-creates its mapping after the restart" || t_fail "re-create" "$r"
-stop_gw
+stop_clean "after the restart"
 
 # ---- steering: inbound packets to mapped ports, where they are translated ----
 GW_ARGS="--rss-fields endpoint" start_gw 2 || t_fail "start with --rss-fields endpoint" "$(cat "$T_TMP/gw.log")"
@@ -252,7 +257,7 @@ echo "     steering (endpoint fields): $steer of 6 PCP ports steered; $sent of 1
 [ "$steer" = 6 ] && [ "$sent" -ge 100 ] && python3 -c "import sys; sys.exit(not $share >= 0.95)" &&
 	t_pass "endpoint fields: every chosen port steered, local share $share of inbound+reply packets" ||
 	t_fail "steering" "steered=$steer sent=$sent share=$share" "$(ctl show portmapping)"
-stop_gw
+stop_clean "endpoint fields"
 GW_ARGS="" start_gw 2 || t_fail "start with 4-tuple fields" "$(cat "$T_TMP/gw.log")"
 ports=""
 for i in $(seq 1 6); do
@@ -268,6 +273,6 @@ echo "     steering (4-tuple fields, the default): $sent of 120 echoes; translat
 	"$((l1 - l0)), handed off $((h1 - h0)): local share $share4 (an unknown remote decides)"
 [ "$sent" -ge 100 ] && t_pass "4-tuple fields: mapped ports work, local share $share4 (not steerable)" ||
 	t_fail "4-tuple mapped ports" "sent=$sent"
-stop_gw
+stop_clean "4-tuple fields"
 echo "     suite time: $(($(date +%s) - T0)) s"
 t_done
