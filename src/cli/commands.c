@@ -95,6 +95,10 @@ const struct cli_command cli_commands[] = {
      "  --rss-key K           microsoft (default), symmetric, or 40-52 hex bytes\n"
      "  --rss-table W,W,..    table weights, one per queue (default round robin)\n"
      "  --rss-table-size N    indirection table entries (default 128)\n"
+     "  --rss-fields F        4tuple (as NICs hash, default) or endpoint (afpacket:\n"
+     "                        LAN hashes source address+port, WAN destination\n"
+     "                        address+port: inbound packets to a port mapping land\n"
+     "                        on its owner)\n"
      "\nLAN services (as Windows ICS; both on by default):\n"
      "  --dhcp on|off         the DHCP server on the LAN\n"
      "  --dhcp-pool A-B       addresses it leases (default .2 to the last host of\n"
@@ -229,9 +233,14 @@ const struct cli_command cli_commands[] = {
      "reach 192.168.137.10:80. Refused if the port is in use.\n",
      cli_daemon},
     {"delete portmapping", "PROTO:PORT [--json] [--socket PATH]",
-     "Withdraw a port mapping; its open connections run until they end.", NULL, cli_daemon},
+     "Withdraw a port mapping; its open connections run until they end.",
+     "Static ones and the dynamic ones LAN hosts asked for (UPnP, NAT-PMP, PCP).\n", cli_daemon},
     {"show portmapping", "[--json] [--socket PATH]",
-     "The running gateway's port mappings: proto= ext= lan=, then count=.", NULL, cli_daemon},
+     "The running gateway's port mappings: proto= ext= lan= origin=, then count=.",
+     "Dynamic ones first, with host= (who asked), left= (seconds of lifetime\n"
+     "left), steered= (its port chosen for the host's home RSS bucket) and desc=\n"
+     "(the client's description, escaped); then the static ones (origin=static).\n",
+     cli_daemon},
     {"set nat", "timeout NAME=SECONDS... | host-mappings N [--json] [--socket PATH]",
      "Change the NAT's idle timeouts or per-host quota while the gateway runs.",
      "Names: udp (default 300), tcp-established (7440), tcp-opening (240),\n"

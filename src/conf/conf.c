@@ -313,6 +313,7 @@ enum {
 	OPT_PM_MAX,
 	OPT_PM_MIN_LIFE,
 	OPT_PM_MAX_LIFE,
+	OPT_RSS_FIELDS,
 };
 
 static int parse_ports_range(const char *opt, const char *v, uint16_t *lo, uint16_t *hi)
@@ -449,6 +450,19 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 					       NAT_MAPPINGS_MAX);
 		cfg->nat.host_mappings = (uint32_t)n;
 		return 0;
+	case OPT_RSS_FIELDS:
+		/* endpoint: each side hashes the NAT's endpoint there (LAN source,
+		 * WAN destination): every packet of a mapping, inbound ones to a
+		 * port mapping too, lands on its owner (DESIGN.md "steering"). */
+		if (!strcmp(v, "4tuple")) {
+			cfg->rss.fields_lan = cfg->rss.fields_wan = RSS_F_4TUPLE;
+		} else if (!strcmp(v, "endpoint")) {
+			cfg->rss.fields_lan = RSS_F_SRC_ADDR | RSS_F_SRC_PORT;
+			cfg->rss.fields_wan = RSS_F_DST_ADDR | RSS_F_DST_PORT;
+		} else
+			return cli_usage_error(where("--rss-fields"),
+					       "'%s' is neither 4tuple nor endpoint", v);
+		return 0;
 	default:
 		if (c >= OPT_PORT_CONTROL)
 			return parse_portctl(&cfg->portctl, c, v);
@@ -495,6 +509,7 @@ static const struct option run_longopts[] = {
     {"rss-key", required_argument, NULL, 'k'},
     {"rss-table", required_argument, NULL, 'W'},
     {"rss-table-size", required_argument, NULL, 'z'},
+    {"rss-fields", required_argument, NULL, OPT_RSS_FIELDS},
     {"port-control", required_argument, NULL, OPT_PORT_CONTROL},
     {"natpmp", required_argument, NULL, OPT_NATPMP},
     {"pcp", required_argument, NULL, OPT_PCP},

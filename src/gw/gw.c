@@ -170,6 +170,9 @@ int gw_check_settings(const struct gw_config *cfg, const char **why)
 		return fail(why, "backend '%s' is not built in", cfg->backend);
 	if (ratelimit_check(&cfg->icmp_limit, &bad))
 		return fail(why, "ICMP error limit: %s", bad);
+	if (strcmp(cfg->backend, "afpacket") && cfg->rss.fields_wan != RSS_F_4TUPLE)
+		return fail(why, "--rss-fields endpoint needs the afpacket backend (NICs hash "
+				 "4-tuples)");
 	if (portmap_config_check(&cfg->portctl, &bad))
 		return fail(why, "%s", bad);
 	return check_services(cfg, why);

@@ -152,6 +152,9 @@ static void restart_only(const struct gw_config *now, const struct gw_config *ne
 	if (now->icmp_limit.per_sec != next->icmp_limit.per_sec ||
 	    now->icmp_limit.key_interval_ms != next->icmp_limit.key_interval_ms)
 		fprintf(stderr, fmt, "icmp-error-rate or icmp-error-interval");
+	if (now->rss.fields_lan != next->rss.fields_lan ||
+	    now->rss.fields_wan != next->rss.fields_wan)
+		fprintf(stderr, fmt, "rss-fields");
 	if (memcmp(&now->svc, &next->svc, sizeof(now->svc)))
 		fprintf(stderr, fmt, "a LAN service setting (dhcp*, dns*, domain, host-if)");
 }
@@ -258,6 +261,8 @@ void gw_reload(struct gw *gw)
 	}
 	/* Phase one: check everything. */
 	rc = next.rss;
+	rc.fields_lan = gw->rss_cfg.fields_lan; /* every flow's bucket: at restart only */
+	rc.fields_wan = gw->rss_cfg.fields_wan;
 	if (!next.rss_weights)
 		rc.queues = gw->n;
 	if (rc.queues > gw->n || rss_config_check(&rc, &why)) {

@@ -23,7 +23,16 @@ static uint64_t mono_ms(void)
 	return gw_clock_ms(CLOCK_MONOTONIC);
 }
 
+/* NAT-PMP, PCP and UPnP all answer on the LAN address: the kernel's
+ * sockets on the host interface. */
 bool gw_portctl_wants_tun(const struct gw *gw)
+{
+	const struct pm_config *c = &gw->cfg.portctl;
+
+	return c->enabled && (c->natpmp || c->pcp || c->upnp);
+}
+
+static bool wants_server(const struct gw *gw)
 {
 	const struct pm_config *c = &gw->cfg.portctl;
 
@@ -48,7 +57,7 @@ int gw_portctl_open(struct gw *gw, const char **why)
 				 gw->cfg.lan_addr & gw->cfg.lan_mask, gw->cfg.lan_mask,
 				 gw->cfg.wan_addr, &gw->portmap, why);
 
-	if (!err && gw_portctl_wants_tun(gw) && gw->tun >= 0)
+	if (!err && wants_server(gw) && gw->tun >= 0)
 		err = open_server(gw, why);
 	return err ? err : gw_upnp_open(gw, why);
 }
@@ -103,9 +112,7 @@ void gw_portctl_reload(struct gw *gw, const struct pm_config *next)
 	fprintf(stderr, "rssnat: reload: port-control now %s (natpmp %s, pcp %s, upnp %s)%s\n",
 		next->enabled ? "on" : "off", next->natpmp ? "on" : "off", next->pcp ? "on" : "off",
 		next->upnp ? "on" : "off",
-		gw_portctl_wants_tun(gw) && !gw->pm_srv
-		    ? "; the NAT-PMP/PCP socket opens at restart"
-		    : "");
+		wants_server(gw) && !gw->pm_srv ? "; the NAT-PMP/PCP socket opens at restart" : "");
 }
 
 void gw_portctl_stats(struct gw *gw, FILE *out, bool json)
