@@ -443,12 +443,14 @@ void igd_run(struct igd *igd, const struct pollfd *fds, unsigned n, uint64_t now
 
 /* ---- counters ---- */
 
+/* Text: one "upnp:" line per group of KEY=VALUE, like the other services'
+ * lines; JSON: "upnp_KEY" members. */
 static void put_stat(FILE *out, bool json, const char *name, uint64_t v)
 {
 	if (json)
 		fprintf(out, ",\"upnp_%s\":%llu", name, (unsigned long long)v);
 	else
-		fprintf(out, "upnp %-40s %llu\n", name, (unsigned long long)v);
+		fprintf(out, " %s=%llu", name, (unsigned long long)v);
 }
 
 static void stat2(FILE *out, bool json, const char *kind, const char *name, uint64_t v)
@@ -459,24 +461,36 @@ static void stat2(FILE *out, bool json, const char *kind, const char *name, uint
 	put_stat(out, json, key, v);
 }
 
+static void group(FILE *out, bool json, const char *what)
+{
+	if (!json)
+		fprintf(out, "%supnp %s:", strcmp(what, "server") ? "\n" : "", what);
+}
+
 void igd_write_stats(const struct igd *igd, FILE *out, bool json)
 {
 	const struct igd_counters *c = &igd->cnt;
 	char code[8];
 
+	group(out, json, "server");
 #define IGD_STAT(name, text) put_stat(out, json, #name, c->name);
 	IGD_COUNTERS(IGD_STAT)
 #undef IGD_STAT
+	group(out, json, "refused");
 	for (unsigned i = 1; i < HTTP_REFUSAL_COUNT; i++)
 		stat2(out, json, "http_refused", http_refusal_name(i), c->http_refused[i]);
 	for (unsigned i = 1; i < SOAP_ERR_COUNT; i++)
 		stat2(out, json, "soap_malformed", soap_error_name(i), c->soap_malformed[i]);
+	for (unsigned i = 1; i < SSDP_DROP_COUNT; i++)
+		stat2(out, json, "ssdp_drop", ssdp_drop_name(i), c->ssdp_drops[i]);
+	group(out, json, "actions");
 	for (unsigned i = 0; i < IGD_ACT_COUNT; i++)
 		stat2(out, json, "action", igd_action_name(i), c->actions[i]);
+	group(out, json, "errors");
 	for (unsigned i = 1; i < IGD_E_COUNT; i++) {
 		snprintf(code, sizeof(code), "%d", igd_error_code(i));
 		stat2(out, json, "error", code, c->errors[i]);
 	}
-	for (unsigned i = 1; i < SSDP_DROP_COUNT; i++)
-		stat2(out, json, "ssdp_drop", ssdp_drop_name(i), c->ssdp_drops[i]);
+	if (!json)
+		fputc('\n', out);
 }

@@ -36,8 +36,8 @@ trap topo_cleanup EXIT
 DESC=http://192.168.137.1:5000/rootDesc.xml
 # upnpc from the LAN host, discovery skipped (-u) unless asked for.
 upnpc_lan() { in_ns ${RG}-lan timeout 10 upnpc -i -u $DESC "$@" 2>&1; }
-stat_of() { # NAME: the value of "upnp NAME" in show stats
-	in_ns ${RG}-gw "$RSSNAT" show stats --socket "$SOCK" | awk -v n="$1" '$1 == "upnp" && $2 == n {print $3}'
+stat_of() { # NAME: the value of NAME= on the "upnp ...:" lines of show stats
+	in_ns ${RG}-gw "$RSSNAT" show stats --socket "$SOCK" | grep '^upnp ' | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 reach() { # PORT [FROM]: from 198.51.100.1, or FROM
 	in_ns ${RG}-inet curl -s --max-time 3 ${2:+--interface $2} http://198.51.100.2:$1/ 2>/dev/null
