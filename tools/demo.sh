@@ -93,6 +93,24 @@ print("   translated on the core that received them: %d (%.1f%%), handed off to 
 print("   (replies of outbound TCP and UDP come home by port choice; handed off are the ICMP echo")
 print("    replies, hashed on addresses only, and the traffic of the port mapping, whose home core is fixed)")'
 
+say "8b. An application on the LAN host opens its own port, as ICS lets it (UPnP IGD)"
+ip netns exec ${RG}-lan python3 -m http.server 9000 --bind 192.168.137.10 --directory "$T_TMP/www" \
+	>/dev/null 2>&1 &
+BG="$BG $!"
+for _ in $(seq 1 50); do in_ns ${RG}-lan ss -ltn | grep -q ":9000 " && break; sleep 0.1; done
+# -i: 198.51.100.2 is a documentation address, which miniupnpc calls reserved.
+echo '$ upnpc -e game -r 9000 18080 TCP            (on the LAN host: SSDP discovery, then SOAP)'
+in_ns ${RG}-lan timeout 15 upnpc -i -e game -r 9000 18080 TCP 2>&1 |
+	grep -E "^ desc:|ExternalIPAddress|redirected" | sed 's/^ *//; s/^/   /'
+echo '$ curl http://198.51.100.2:18080/10M.bin     (from the server: the port the application opened)'
+in_ns ${RG}-srv curl -s --max-time 20 -o /dev/null -w '   HTTP %{http_code}, %{size_download} bytes\n' \
+	http://198.51.100.2:18080/10M.bin
+echo '$ rssnat show portmapping'
+"$R" show portmapping --socket "$SOCK" | grep origin | sed 's/^/   /'
+echo '$ upnpc -a 192.168.137.11 9000 18081 TCP     (the same host, for another host: refused)'
+in_ns ${RG}-lan timeout 15 upnpc -i -u http://192.168.137.1:5000/rootDesc.xml -a 192.168.137.11 9000 18081 TCP 2>&1 |
+	grep -E "failed|redirected" | sed 's/^/   /'
+
 say "9. Connection sharing as Windows ICS gives it: DHCP and DNS on 192.168.137.1"
 # A fresh namespace with nothing but a DHCP client, plugged into the LAN.
 ip netns add ${RG}-new && NS="$NS ${RG}-new"

@@ -6,9 +6,9 @@ set -eu
 PKGS="gcc make libc6-dev clang clang-format libclang-rt-14-dev llvm python3
       libbpf-dev libmnl-dev libelf-dev zlib1g-dev
       iproute2 procps ethtool iputils-ping curl iperf3 traceroute nftables
-      isc-dhcp-client dhcpcd5 udhcpc busybox dnsmasq-base bind9-dnsutils"
+      isc-dhcp-client dhcpcd5 udhcpc busybox dnsmasq-base bind9-dnsutils natpmpc miniupnpc"
 # the last two lines: the namespace tests' topology and their real clients
-# (DHCP clients, an upstream DNS server, dig)
+# (DHCP clients, an upstream DNS server, dig, a NAT-PMP client, a UPnP client)
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -106,6 +106,10 @@ const struct cli_command cli_commands[] = {
      "  --rss-key K           microsoft (default), symmetric, or 40-52 hex bytes\n"
      "  --rss-table W,W,..    table weights, one per queue (default round robin)\n"
      "  --rss-table-size N    indirection table entries (default 128)\n"
+     "  --rss-fields F        4tuple (as NICs hash, default) or endpoint (afpacket:\n"
+     "                        LAN hashes source address+port, WAN destination\n"
+     "                        address+port: inbound packets to a port mapping land\n"
+     "                        on its owner)\n"
      "\nLAN services (as Windows ICS; both on by default):\n"
      "  --dhcp on|off         the DHCP server on the LAN\n"
      "  --dhcp-pool A-B       addresses it leases (default .2 to the last host of\n"
@@ -125,6 +129,19 @@ const struct cli_command cli_commands[] = {
      "  --dns-cache N         cache entries (default 1024)\n"
      "  --host-if NAME        the host interface the proxy's sockets use, a TUN\n"
      "                        device holding the LAN address (default rssnat0)\n"
+     "\nPort control for LAN applications (as ICS, on by default):\n"
+     "  --port-control on|off dynamic port mappings asked by LAN hosts for\n"
+     "                        themselves (UPnP IGD, NAT-PMP, PCP)\n"
+     "  --natpmp on|off       NAT-PMP (RFC 6886) on the LAN address, UDP 5351\n"
+     "  --pcp on|off          PCP (RFC 6887) on the same socket\n"
+     "  --upnp on|off         UPnP IGD (SSDP, SOAP) on the LAN address\n"
+     "  --portmap-ext-ports LO-HI  external ports given out (default 1024-65535)\n"
+     "  --portmap-int-ports LO-HI  internal ports that may be mapped (default 1-65535)\n"
+     "  --portmap-per-host N  dynamic mappings one host may hold (default 64)\n"
+     "  --portmap-max N       dynamic mappings in all, at most 1024 (default 512)\n"
+     "  --portmap-min-lifetime S  shortest lifetime granted (default 120 s)\n"
+     "  --portmap-max-lifetime S  longest lifetime granted; UPnP's lease 0 gets it\n"
+     "                        (default 86400 s)\n"
      "\n"
      "  --config FILE         options from FILE, one a line without the dashes\n"
      "                        (\"lan eth1\", \"queues 2\", # comments); options after\n"
@@ -138,9 +155,8 @@ const struct cli_command cli_commands[] = {
      "can tell (an interface missing, an address the kernel holds) is a warning.\n"
      "Exit 0 (FILE: ok) or 2. A running gateway reads its file again on SIGHUP\n"
      "(systemctl reload rssnat): the same checks, then RSS settings, NAT timeouts,\n"
-     "host-mappings, offload and port mappings change live; the rest waits for a\n"
-     "restart\n"
-     "(logged).\n",
+     "host-mappings, offload, port mappings and port control change live; the rest\n"
+     "waits for a restart (logged).\n",
      cli_check_config},
     {"show stats", "[--json] [--socket PATH]",
      "Per-queue counters of the running gateway, over the control socket.",
@@ -228,9 +244,14 @@ const struct cli_command cli_commands[] = {
      "reach 192.168.137.10:80. Refused if the port is in use.\n",
      cli_daemon},
     {"delete portmapping", "PROTO:PORT [--json] [--socket PATH]",
-     "Withdraw a port mapping; its open connections run until they end.", NULL, cli_daemon},
+     "Withdraw a port mapping; its open connections run until they end.",
+     "Static ones and the dynamic ones LAN hosts asked for (UPnP, NAT-PMP, PCP).\n", cli_daemon},
     {"show portmapping", "[--json] [--socket PATH]",
-     "The running gateway's port mappings: proto= ext= lan=, then count=.", NULL, cli_daemon},
+     "The running gateway's port mappings: proto= ext= lan= origin=, then count=.",
+     "Dynamic ones first, with host= (who asked), left= (seconds of lifetime\n"
+     "left), steered= (its port chosen for the host's home RSS bucket) and desc=\n"
+     "(the client's description, escaped); then the static ones (origin=static).\n",
+     cli_daemon},
     {"set nat", "timeout NAME=SECONDS... | host-mappings N [--json] [--socket PATH]",
      "Change the NAT's idle timeouts or per-host quota while the gateway runs.",
      "Names: udp (default 300), tcp-established (7440), tcp-opening (240),\n"

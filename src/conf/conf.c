@@ -319,6 +319,68 @@ static int parse_services(struct gw_services *svc, int c, const char *v)
 	return CLI_USAGE;
 }
 
+/* Port control (src/portctl/): long options only, numbered past the
+ * letters. */
+enum {
+	OPT_PORT_CONTROL = 256,
+	OPT_NATPMP,
+	OPT_PCP,
+	OPT_UPNP,
+	OPT_PM_EXT_PORTS,
+	OPT_PM_INT_PORTS,
+	OPT_PM_PER_HOST,
+	OPT_PM_MAX,
+	OPT_PM_MIN_LIFE,
+	OPT_PM_MAX_LIFE,
+	OPT_RSS_FIELDS,
+};
+
+static int parse_ports_range(const char *opt, const char *v, uint16_t *lo, uint16_t *hi)
+{
+	if (portmap_range_parse(v, lo, hi))
+		return cli_usage_error(where(opt), "'%s' is not LO-HI (ports from 1 to 65535)", v);
+	return 0;
+}
+
+static int parse_count(const char *opt, const char *v, unsigned long min, unsigned long max,
+		       uint32_t *out)
+{
+	unsigned long n;
+
+	if (cli_parse_uint(v, min, max, &n))
+		return cli_usage_error(where(opt), "'%s' is not a number from %lu to %lu", v, min,
+				       max);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int parse_portctl(struct pm_config *pc, int c, const char *v)
+{
+	switch (c) {
+	case OPT_PORT_CONTROL:
+		return parse_on_off("--port-control", v, &pc->enabled);
+	case OPT_NATPMP:
+		return parse_on_off("--natpmp", v, &pc->natpmp);
+	case OPT_PCP:
+		return parse_on_off("--pcp", v, &pc->pcp);
+	case OPT_UPNP:
+		return parse_on_off("--upnp", v, &pc->upnp);
+	case OPT_PM_EXT_PORTS:
+		return parse_ports_range("--portmap-ext-ports", v, &pc->ext_lo, &pc->ext_hi);
+	case OPT_PM_INT_PORTS:
+		return parse_ports_range("--portmap-int-ports", v, &pc->int_lo, &pc->int_hi);
+	case OPT_PM_PER_HOST:
+		return parse_count("--portmap-per-host", v, 1, PM_TOTAL_MAX, &pc->per_host);
+	case OPT_PM_MAX:
+		return parse_count("--portmap-max", v, 1, PM_TOTAL_MAX, &pc->total);
+	case OPT_PM_MIN_LIFE:
+		return parse_count("--portmap-min-lifetime", v, 1, 604800, &pc->life_min);
+	case OPT_PM_MAX_LIFE:
+		return parse_count("--portmap-max-lifetime", v, 1, 604800, &pc->life_max);
+	}
+	return CLI_USAGE;
+}
+
 static int run_option(struct gw_config *cfg, int c, const char *v)
 {
 	unsigned long n;
@@ -410,7 +472,22 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 					       NAT_MAPPINGS_MAX);
 		cfg->nat.host_mappings = (uint32_t)n;
 		return 0;
+	case OPT_RSS_FIELDS:
+		/* endpoint: each side hashes the NAT's endpoint there (LAN source,
+		 * WAN destination): every packet of a mapping, inbound ones to a
+		 * port mapping too, lands on its owner (DESIGN.md "steering"). */
+		if (!strcmp(v, "4tuple")) {
+			cfg->rss.fields_lan = cfg->rss.fields_wan = RSS_F_4TUPLE;
+		} else if (!strcmp(v, "endpoint")) {
+			cfg->rss.fields_lan = RSS_F_SRC_ADDR | RSS_F_SRC_PORT;
+			cfg->rss.fields_wan = RSS_F_DST_ADDR | RSS_F_DST_PORT;
+		} else
+			return cli_usage_error(where("--rss-fields"),
+					       "'%s' is neither 4tuple nor endpoint", v);
+		return 0;
 	default:
+		if (c >= OPT_PORT_CONTROL)
+			return parse_portctl(&cfg->portctl, c, v);
 		return parse_services(&cfg->svc, c, v);
 	}
 	(void)ignored;
@@ -455,6 +532,17 @@ static const struct option run_longopts[] = {
     {"rss-key", required_argument, NULL, 'k'},
     {"rss-table", required_argument, NULL, 'W'},
     {"rss-table-size", required_argument, NULL, 'z'},
+    {"rss-fields", required_argument, NULL, OPT_RSS_FIELDS},
+    {"port-control", required_argument, NULL, OPT_PORT_CONTROL},
+    {"natpmp", required_argument, NULL, OPT_NATPMP},
+    {"pcp", required_argument, NULL, OPT_PCP},
+    {"upnp", required_argument, NULL, OPT_UPNP},
+    {"portmap-ext-ports", required_argument, NULL, OPT_PM_EXT_PORTS},
+    {"portmap-int-ports", required_argument, NULL, OPT_PM_INT_PORTS},
+    {"portmap-per-host", required_argument, NULL, OPT_PM_PER_HOST},
+    {"portmap-max", required_argument, NULL, OPT_PM_MAX},
+    {"portmap-min-lifetime", required_argument, NULL, OPT_PM_MIN_LIFE},
+    {"portmap-max-lifetime", required_argument, NULL, OPT_PM_MAX_LIFE},
     {"config", required_argument, NULL, 'C'},
     {0},
 };

@@ -296,63 +296,6 @@ int gw_ctl_add_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *r
 	return 0;
 }
 
-int gw_ctl_delete_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *reply)
-{
-	struct gw *gw = ctx;
-	struct nat_static_map sm = {0};
-	const char *why = "";
-	bool json = ctl_take_flag(&argc, argv, "--json");
-
-	if (argc != 1)
-		return ctl_fail(reply, 2, "delete portmapping takes PROTO:PORT, e.g. tcp:8080");
-	if (nat_static_parse(argv[0], false, &sm, &why))
-		return ctl_fail(reply, 2, "%s", why);
-	if (nat_static_delete(gw->nat, sm.proto, sm.ext_port, &why))
-		return ctl_fail(reply, 1, "%s: %s", argv[0], why);
-	gw_wan_owner_unmapped(gw, sm.proto, sm.ext_port);
-	fprintf(reply->body,
-		json ? "{\"deleted\":\"%s\"}\n"
-		     : "deleted %s (its open connections run until they end)\n",
-		argv[0]);
-	return 0;
-}
-
-struct list_ctx {
-	FILE *out;
-	bool json;
-	unsigned n;
-	uint32_t wan;
-};
-
-static void list_one(void *arg, const struct nat_static_map *sm)
-{
-	struct list_ctx *c = arg;
-	char lan[INET_ADDRSTRLEN], wan[INET_ADDRSTRLEN];
-
-	fprintf(c->out,
-		c->json ? "%s{\"proto\":\"%s\",\"ext\":\"%s:%u\",\"lan\":\"%s:%u\"}"
-			: "%sproto=%s ext=%s:%u lan=%s:%u\n",
-		c->json && c->n ? "," : "", proto_name(sm->proto), ip_text(c->wan, wan),
-		sm->ext_port, ip_text(sm->lan_addr, lan), sm->lan_port);
-	c->n++;
-}
-
-int gw_ctl_show_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *reply)
-{
-	struct gw *gw = ctx;
-	struct list_ctx c = {.out = reply->body,
-			     .json = ctl_take_flag(&argc, argv, "--json"),
-			     .wan = gw_wan_addr(gw)};
-
-	if (argc)
-		return ctl_fail(reply, 2, "'%s': show portmapping takes only --json", argv[0]);
-	if (c.json)
-		fprintf(c.out, "{\"portmappings\":[");
-	nat_static_list(gw->nat, list_one, &c);
-	fprintf(c.out, c.json ? "],\"count\":%u}\n" : "count=%u\n", c.n);
-	return 0;
-}
-
 /* ---- explain ---- */
 
 struct explained {
@@ -369,7 +312,7 @@ static void explain_print(struct gw *gw, const struct explained *e, FILE *out, b
 	 * only its low bits index the table. */
 	unsigned owner = e->found ? gw->snap->table[e->m.bucket & gw->snap->bucket_mask] : e->queue;
 	const char *side = e->p.side == GW_LAN ? "lan" : "wan";
-	char why[240];
+	char why[240], asked[200] = "";
 
 	if (gw_wan_owner_is_host(gw, &e->p))
 		snprintf(why, sizeof(why),
@@ -396,17 +339,21 @@ static void explain_print(struct gw *gw, const struct explained *e, FILE *out, b
 			 "the mapping's home bucket %u belongs to queue %u, the packet lands on "
 			 "queue %u: handed off to %u",
 			 e->m.bucket, owner, e->queue, owner);
+	if (e->found && e->m.is_static) /* who asked for this port mapping, and how */
+		gw_portctl_explain(gw, e->m.proto, e->m.ext_port, asked, sizeof(asked));
 	fprintf(out,
 		json ? "{\"side\":\"%s\",\"hash\":\"0x%08x\",\"bucket\":%u,\"queue\":%u,"
 		       "\"mapping\":\"%s\",\"ext_port\":%u,\"home_bucket\":%u,\"owner\":%u,"
-		       "\"local\":\"%s\",\"offloaded\":\"%s\",\"frame_of\":\"%s\",\"why\":\"%s\"}\n"
+		       "\"local\":\"%s\",\"offloaded\":\"%s\",\"frame_of\":\"%s\",\"why\":\"%s\","
+		       "\"asked\":\"%s\"}\n"
 		     : "side=%s hash=0x%08x bucket=%u queue=%u mapping=%s ext_port=%u "
-		       "home_bucket=%u owner=%u local=%s\noffloaded: %s\nframe of: %s\nwhy: %s\n",
+		       "home_bucket=%u owner=%u local=%s\noffloaded: %s\nframe of: %s\nwhy: %s\n"
+		       "asked: %s\n",
 		side, e->hash, e->bucket, e->queue,
 		e->found ? (e->m.is_static ? "static" : "yes") : "no", e->found ? e->m.ext_port : 0,
 		e->found ? e->m.bucket : e->bucket, owner, owner == e->queue ? "yes" : "no",
 		gw_offload_has(gw, &e->p) ? "yes" : "no",
-		gw_wan_owner_is_host(gw, &e->p) ? "host" : "rssnat", why);
+		gw_wan_owner_is_host(gw, &e->p) ? "host" : "rssnat", why, asked[0] ? asked : "-");
 }
 
 int gw_ctl_explain(void *ctx, int argc, char **argv, struct ctl_reply *reply)

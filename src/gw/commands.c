@@ -156,6 +156,7 @@ static void stats_text(struct gw *gw, FILE *out)
 	ctl_stats(gw, out, false);
 	gw_offload_stats(gw, out, false);
 	gw_wan_owner_stats(gw, out, false);
+	gw_portctl_stats(gw, out, false);
 }
 
 static void stats_json(struct gw *gw, FILE *out)
@@ -189,6 +190,7 @@ static void stats_json(struct gw *gw, FILE *out)
 	ctl_stats(gw, out, true);
 	gw_offload_stats(gw, out, true);
 	gw_wan_owner_stats(gw, out, true);
+	gw_portctl_stats(gw, out, true);
 	fprintf(out, "}\n");
 }
 

@@ -12,6 +12,7 @@
 
 #include "../ctl/ctl.h"
 #include "../nat/nat.h"
+#include "../pkt/wire.h"
 #include "../svc/arp.h"
 
 void gw_raw_send(struct gw *gw, int side, const uint8_t *frame, size_t len)
@@ -79,6 +80,8 @@ void gw_send_resolved(struct gw *gw, int side, uint32_t hop, uint8_t *frame, siz
 	if (r & ARP_RESOLVED) {
 		if (frame)
 			gw_raw_send(gw, side, frame, len);
+		if (!wire_ip_is_host(hop)) /* a group or broadcast: no neighbour */
+			return;
 		neigh_publish(&gw->neigh[side], hop, mac, now);
 		gw_offload_neigh(gw, side, hop, mac);
 	}

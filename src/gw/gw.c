@@ -50,6 +50,7 @@ void gw_config_default(struct gw_config *cfg)
 	cfg->arp_locktime_ms = ARP_LOCKTIME_MS_DEFAULT;
 	cfg->codel_target_us = GW_CODEL_TARGET_US_DEFAULT;
 	cfg->svc.dns_cache = 1024;
+	portmap_config_default(&cfg->portctl);
 	cfg->offload = true;
 	cfg->wan_shared = true; /* until --wan-addr is given */
 	nat_config_default(&cfg->nat, 0);
@@ -212,6 +213,11 @@ int gw_check_settings(const struct gw_config *cfg, const char **why)
 		return fail(why, "backend '%s' is not built in", cfg->backend);
 	if (ratelimit_check(&cfg->icmp_limit, &bad))
 		return fail(why, "ICMP error limit: %s", bad);
+	if (strcmp(cfg->backend, "afpacket") && cfg->rss.fields_wan != RSS_F_4TUPLE)
+		return fail(why, "--rss-fields endpoint needs the afpacket backend (NICs hash "
+				 "4-tuples)");
+	if (portmap_config_check(&cfg->portctl, &bad))
+		return fail(why, "%s", bad);
 	return check_services(cfg, why);
 }
 

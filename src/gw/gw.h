@@ -29,6 +29,7 @@
 
 #include "../core/ratelimit.h"
 #include "../nat/nat.h"
+#include "../portctl/portmap.h"
 #include "../rss/rss.h"
 
 enum {
@@ -92,6 +93,9 @@ struct gw_config {
 	struct ratelimit_config icmp_limit;
 	struct nat_config nat;
 	struct gw_services svc;
+	/* Port control (src/portctl/): UPnP IGD, NAT-PMP and PCP for the LAN's
+	 * applications, on by default as ICS. */
+	struct pm_config portctl;
 	/* RSS at start (live.c; `rssnat set rss` changes it later). Its queues
 	 * are the workers', unless weights were given: then one per weight. */
 	struct rss_config rss;

@@ -29,6 +29,9 @@ struct ctl_command;
 struct pollfd;
 struct dhcp_server;
 struct dns_proxy;
+struct portmap;
+struct pm_server;
+struct igd;
 
 enum {
 	GW_BURST = 32,
@@ -212,6 +215,11 @@ struct gw {
 	int tun;
 	struct dhcp_server *dhcp;
 	struct dns_proxy *dns;
+	unsigned n_dns_fds;	  /* the DNS proxy's share of the last poll set */
+	struct portmap *portmap;  /* port control's mappings (portctl.c); NULL: none */
+	struct pm_server *pm_srv; /* NAT-PMP and PCP; NULL: off */
+	struct igd *igd;	  /* UPnP IGD (upnp.c); NULL: off */
+	unsigned n_pm_fds;	  /* pm_srv's in the last gw_portctl_pollfds() */
 	struct gw_host_counters host;
 	/* the uplink (wan.c): shared mode follows the kernel's through @uplink */
 	struct gw_wan wan;
@@ -279,6 +287,10 @@ void gw_wan_owner_close(struct gw *gw);
  * host socket listens on the port mapping's external port. */
 int gw_wan_owner_check_mapping(const struct gw *gw, const struct nat_static_map *sm,
 			       const char **why);
+/* gw_wan_owner_port_is_hosts() - shared mode: is @port the host's, for a
+ * dynamic port mapping to keep clear of (a host socket listens on it, or
+ * it is in the kernel's ephemeral range)? false in dedicated mode. */
+bool gw_wan_owner_port_is_hosts(const struct gw *gw, uint8_t proto, uint16_t port);
 /* gw_wan_owner_mapped() - a port mapping's external port, added or gone:
  * its frames are rssnat's, or no longer. gw_wan_owner_addr() - the
  * kernel's WAN address changed (0: none). Control thread; never block. */
@@ -390,7 +402,8 @@ uint64_t gw_offload_packets(struct gw *gw, const struct nat_session_info *s);
 int gw_host_open(struct gw *gw, const char **why);
 void gw_host_close(struct gw *gw);
 /* gw_host_wants() - worker: does the host take this packet for the gateway
- * (DHCP, DNS to the LAN address, or a reply to the host's own traffic)? */
+ * (DHCP; from the LAN, anything to the LAN address and the groups the host
+ * listens to; from the WAN, a reply to the host's own traffic)? */
 bool gw_host_wants(const struct gw *gw, const struct pkt *p);
 /* gw_host_punted() - control thread: a frame the workers passed with
  * GW_PUNT_HOST. */
@@ -401,6 +414,31 @@ void gw_host_arp_seen(struct gw *gw, int side, uint32_t ip, const uint8_t mac[6]
  * thread's poll() set, and their work after it (timers too). */
 unsigned gw_host_pollfds(struct gw *gw, struct pollfd *fds, unsigned max);
 void gw_host_run(struct gw *gw, const struct pollfd *fds, unsigned n, uint32_t now);
+/* portctl.c: port control (src/portctl/) in the gateway, control thread.
+ * gw_portctl_open() after the TUN (host.c), gw_portctl_close() before it. */
+bool gw_portctl_wants_tun(const struct gw *gw);
+int gw_portctl_open(struct gw *gw, const char **why);
+void gw_portctl_close(struct gw *gw);
+unsigned gw_portctl_pollfds(struct gw *gw, struct pollfd *fds, unsigned max);
+void gw_portctl_run(struct gw *gw, const struct pollfd *fds, unsigned n);
+/* gw_portctl_wan_changed() - the WAN address changed (shared mode, issue
+ * 11): NAT-PMP/PCP announce it with a new epoch. */
+void gw_portctl_wan_changed(struct gw *gw, uint32_t wan_addr);
+void gw_portctl_reload(struct gw *gw, const struct pm_config *next);
+void gw_portctl_stats(struct gw *gw, FILE *out, bool json);
+/* gw_portctl_explain() - who asked for the mapping of external
+ * @proto/@port, in @buf ("" if none). */
+void gw_portctl_explain(struct gw *gw, uint8_t proto, uint16_t port, char *buf, size_t size);
+/* gw_portctl_is_dynamic() - external @proto/@port is port control's. */
+bool gw_portctl_is_dynamic(struct gw *gw, uint8_t proto, uint16_t port);
+/* upnp.c: the UPnP IGD (portctl/igd.h) beside NAT-PMP/PCP, control thread;
+ * gw_upnp_open() after the mapping service, gw_upnp_close() before it. */
+int gw_upnp_open(struct gw *gw, const char **why);
+void gw_upnp_close(struct gw *gw);
+unsigned gw_upnp_pollfds(struct gw *gw, struct pollfd *fds, unsigned max);
+void gw_upnp_run(struct gw *gw, const struct pollfd *fds, unsigned n);
+void gw_upnp_stats(struct gw *gw, FILE *out, bool json);
+
 /* gw_ctl_buf_home() - control thread: one of its frames came back. */
 void gw_ctl_buf_home(struct gw *gw, struct gw_buf *b);
 

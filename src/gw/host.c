@@ -4,22 +4,34 @@
  * -------------------
  * The kernel holds none of the addresses rssnat serves on the LAN and WAN
  * interfaces (gw_check() refuses to start otherwise, and a tc ingress guard
- * keeps the kernel's IP stack off both, io_stack_guard_attach()). The DNS
- * proxy still wants a TCP/IP stack for its sockets: the kernel's, reached
- * through a TUN device, "the host interface" (rssnat0), which holds the LAN
- * address. The kernel sees exactly what the workers pass it:
+ * keeps the kernel's IP stack off both, io_stack_guard_attach()). The host
+ * is still a member of its LAN, as with Windows ICS (issue 11): its own
+ * stack is reached through a TUN device, "the host interface" (rssnat0),
+ * which holds the LAN address. The kernel sees exactly what the workers
+ * pass it:
  *
- *   LAN host -> 192.168.137.1, UDP or TCP port 53   into the TUN, where the
- *                                                   proxy's sockets take it
+ *   LAN host -> 192.168.137.1, anything but DHCP    into the TUN: SSH, a web
+ *                                                   server, ping (the kernel
+ *                                                   answers), the DNS proxy's
+ *                                                   sockets; the host's own
+ *                                                   firewall judges it there
+ *   LAN host -> a group the host listens to         into the TUN (SSDP,
+ *                                                   mDNS: host_groups[])
  *   the kernel's packets out of the TUN:
- *     to a LAN host (the proxy's answers)           resolved with ARP, sent
- *                                                   out of the LAN
+ *     to a LAN host, the LAN broadcast or a group   resolved with ARP (a
+ *                                                   group's MAC by RFC 1112
+ *                                                   6.4), sent out of the LAN
  *     to anywhere else (the proxy asking upstream)  injected into the NAT as
  *                                                   if LAN host 192.168.137.1
  *                                                   had sent it: translated
  *                                                   like any other flow
- *   the upstream's answers                          back through the NAT to
+ *   the answers from beyond the NAT                 back through the NAT to
  *                                                   192.168.137.1: into the TUN
+ *
+ * The other way considered, the LAN address on the LAN interface itself,
+ * would let the kernel see every LAN frame the afpacket taps see (the stack
+ * guard would have to let some through) and answer ARP beside rssnat; the
+ * TUN keeps one owner for each frame and leaves the forwarding path as it is.
  *
  * Nothing from the WAN reaches the TUN except answers on flows the host
  * opened (the NAT drops the rest), so the proxy is never an open resolver.
@@ -57,23 +69,51 @@ enum {
 	ETH_HLEN_ = 14,
 	ETHERTYPE_IPV4_ = 0x0800,
 	PORT_DHCP_SERVER = 67,
-	PORT_DNS = 53,
+	PORT_SSDP = 1900,
+	PORT_MDNS = 5353,
+};
+
+/* The LAN groups the host takes in, beside what is sent to its address:
+ * SSDP for UPnP (UDA 1.1 1.1.2) and mDNS (RFC 6762 3). A router forwards
+ * neither (both are scoped to the link or the site): nothing else needs them. */
+static const struct {
+	uint8_t a, b, c, d;
+	uint16_t port;
+} host_groups[] = {
+    {239, 255, 255, 250, PORT_SSDP},
+    {224, 0, 0, 251, PORT_MDNS},
 };
 
 /* ---- the workers' question ---- */
 
+static bool dhcp_to_server(const struct pkt *p)
+{
+	return (p->flags & PKT_F_L4) && p->proto == PKT_PROTO_UDP && p->dport == PORT_DHCP_SERVER;
+}
+
+static bool to_host_group(const struct pkt *p)
+{
+	if (!(p->flags & PKT_F_L4) || p->proto != PKT_PROTO_UDP)
+		return false;
+	for (size_t i = 0; i < sizeof(host_groups) / sizeof(host_groups[0]); i++)
+		if (p->daddr == pkt_ipv4(host_groups[i].a, host_groups[i].b, host_groups[i].c,
+					 host_groups[i].d) &&
+		    p->dport == host_groups[i].port)
+			return true;
+	return false;
+}
+
 bool gw_host_wants(const struct gw *gw, const struct pkt *p)
 {
-	const struct gw_services *svc = &gw->cfg.svc;
-
-	if (!(p->flags & PKT_F_L4))
-		return false;
 	if (p->side == GW_WAN) /* translated: an answer to the host's own flow */
-		return gw->tun >= 0 && p->daddr == gw->cfg.lan_addr;
-	if (svc->dhcp && p->proto == PKT_PROTO_UDP && p->dport == PORT_DHCP_SERVER)
-		return true; /* RFC 2131 4.1: from 0.0.0.0 or a bound client */
-	return gw->tun >= 0 && p->daddr == gw->cfg.lan_addr && gw_in_lan(gw, p->saddr) &&
-	       (p->proto == PKT_PROTO_UDP || p->proto == PKT_PROTO_TCP) && p->dport == PORT_DNS;
+		return gw->tun >= 0 && (p->flags & PKT_F_L4) && p->daddr == gw->cfg.lan_addr;
+	if (dhcp_to_server(p)) /* RFC 2131 4.1: from 0.0.0.0 or a bound client */
+		return gw->cfg.svc.dhcp;
+	if (gw->tun < 0 || !gw_in_lan(gw, p->saddr))
+		return false;
+	/* Everything else to the host's LAN address is the host's, fragments
+	 * too (its stack reassembles them), under its own firewall. */
+	return p->daddr == gw->cfg.lan_addr || to_host_group(p);
 }
 
 /* ---- the control thread's frames ---- */
@@ -121,8 +161,9 @@ static void inject(struct gw *gw, const uint8_t *ip, size_t len)
 	gw->host.from_host_to_nat++;
 }
 
-/* A packet the kernel sent to a LAN host: an Ethernet header, then ARP. */
-static void to_lan(struct gw *gw, const uint8_t *ip, size_t len, uint32_t dst, uint32_t now)
+/* A packet the kernel sent to a LAN host, the LAN's broadcast or a group:
+ * an Ethernet header, then ARP (a group's MAC needs none, RFC 1112 6.4). */
+static void to_lan(struct gw *gw, const uint8_t *ip, size_t len, uint32_t hop, uint32_t now)
 {
 	uint8_t frame[GW_FRAME];
 
@@ -135,12 +176,17 @@ static void to_lan(struct gw *gw, const uint8_t *ip, size_t len, uint32_t dst, u
 	wire_put16(frame + 12, ETHERTYPE_IPV4_);
 	memcpy(frame + ETH_HLEN_, ip, len);
 	gw->host.from_host_to_lan++;
-	gw_send_resolved(gw, GW_LAN, dst, frame, len + ETH_HLEN_, now);
+	gw_send_resolved(gw, GW_LAN, hop, frame, len + ETH_HLEN_, now);
+}
+
+static bool ip_multicast(uint32_t addr)
+{
+	return (ntohl(addr) >> 28) == 0xe; /* 224/4, RFC 5771 */
 }
 
 static void from_host(struct gw *gw, const uint8_t *ip, size_t len, uint32_t now)
 {
-	uint32_t dst;
+	uint32_t dst, lan_bcast = gw->cfg.lan_addr | ~gw->cfg.lan_mask;
 
 	gw->host.from_host++;
 	if (len < 20 || (ip[0] >> 4) != 4) { /* IPv6 is off on the TUN; be sure */
@@ -148,7 +194,9 @@ static void from_host(struct gw *gw, const uint8_t *ip, size_t len, uint32_t now
 		return;
 	}
 	memcpy(&dst, ip + 16, 4);
-	if (gw_in_lan(gw, dst) || dst == UINT32_MAX)
+	if (dst == lan_bcast || dst == UINT32_MAX)
+		to_lan(gw, ip, len, UINT32_MAX, now); /* RFC 919: all ones on the wire */
+	else if (gw_in_lan(gw, dst) || ip_multicast(dst))
 		to_lan(gw, ip, len, dst, now);
 	else
 		inject(gw, ip, len);
@@ -360,8 +408,9 @@ unsigned gw_host_pollfds(struct gw *gw, struct pollfd *fds, unsigned max)
 
 	if (gw->tun >= 0 && max > 0)
 		fds[n++] = (struct pollfd){.fd = gw->tun, .events = POLLIN};
-	if (gw->dns)
-		n += dns_proxy_pollfds(gw->dns, fds + n, max - n);
+	gw->n_dns_fds = gw->dns ? dns_proxy_pollfds(gw->dns, fds + n, max - n) : 0;
+	n += gw->n_dns_fds;
+	n += gw_portctl_pollfds(gw, fds + n, max - n);
 	return n;
 }
 
@@ -374,8 +423,10 @@ void gw_host_run(struct gw *gw, const struct pollfd *fds, unsigned n, uint32_t n
 			read_host(gw, now);
 		first = 1;
 	}
+	unsigned n_dns = gw->n_dns_fds; /* as gw_host_pollfds() laid them out */
 	if (gw->dns)
-		dns_proxy_run(gw->dns, fds + first, n - first, mono_ms());
+		dns_proxy_run(gw->dns, fds + first, n_dns, mono_ms());
+	gw_portctl_run(gw, fds + first + n_dns, n - first - n_dns);
 	if (gw->dhcp)
 		send_dhcp_frames(gw, wall_ms());
 }
@@ -494,16 +545,23 @@ int gw_host_open(struct gw *gw, const char **why)
 
 	if (gw->cfg.svc.dhcp && (err = open_dhcp(gw, why)))
 		return err;
-	if (!gw->cfg.svc.dns)
-		return 0;
-	find_upstreams(gw);
+	if (gw->cfg.svc.dns)
+		find_upstreams(gw);
+	/* The host interface always: the host is a member of its LAN. */
 	if ((err = open_tun(gw, why)))
 		return err;
-	return open_dns(gw, why);
+	if (gw->cfg.svc.dns && (err = open_dns(gw, why)))
+		return err;
+	return gw_portctl_open(gw, why);
 }
 
 void gw_host_close(struct gw *gw)
 {
+	gw_portctl_close(gw);
+	/* What the services said on their way out (SSDP byebye, UDA 1.1
+	 * 1.2.3) leaves the TUN before the TUN goes: the ports are still up. */
+	if (gw->tun >= 0)
+		read_host(gw, gw_now_ms());
 	dns_proxy_destroy(gw->dns);
 	gw->dns = NULL;
 	dhcp_destroy(gw->dhcp);

@@ -156,6 +156,9 @@ static void restart_only(const struct gw_config *now, const struct gw_config *ne
 	if (next->nat.port_lo &&
 	    (now->nat.port_lo != next->nat.port_lo || now->nat.port_hi != next->nat.port_hi))
 		fprintf(stderr, fmt, "nat-ports");
+	if (now->rss.fields_lan != next->rss.fields_lan ||
+	    now->rss.fields_wan != next->rss.fields_wan)
+		fprintf(stderr, fmt, "rss-fields");
 	if (memcmp(&now->svc, &next->svc, sizeof(now->svc)))
 		fprintf(stderr, fmt, "a LAN service setting (dhcp*, dns*, domain, host-if)");
 }
@@ -171,15 +174,18 @@ static bool has_static(const struct nat_static_map *list, unsigned n,
 }
 
 struct statics {
+	struct gw *gw;
 	struct nat_static_map map[NAT_STATIC_MAX];
 	unsigned n;
 };
 
+/* The configured kind only: port control's dynamic mappings are not the
+ * file's to withdraw. */
 static void collect_static(void *ctx, const struct nat_static_map *sm)
 {
 	struct statics *s = ctx;
 
-	if (s->n < NAT_STATIC_MAX)
+	if (s->n < NAT_STATIC_MAX && !gw_portctl_is_dynamic(s->gw, sm->proto, sm->ext_port))
 		s->map[s->n++] = *sm;
 }
 
@@ -255,7 +261,7 @@ void gw_reload(struct gw *gw)
 {
 	struct gw_config next;
 	struct rss_config rc;
-	struct statics running = {0};
+	struct statics running = {.gw = gw};
 	struct nat_timeouts timeouts;
 	char note[200];
 	const char *why = "";
@@ -269,6 +275,8 @@ void gw_reload(struct gw *gw)
 	}
 	/* Phase one: check everything. */
 	rc = next.rss;
+	rc.fields_lan = gw->rss_cfg.fields_lan; /* every flow's bucket: at restart only */
+	rc.fields_wan = gw->rss_cfg.fields_wan;
 	if (!next.rss_weights)
 		rc.queues = gw->n;
 	if (rc.queues > gw->n || rss_config_check(&rc, &why)) {
@@ -307,6 +315,7 @@ void gw_reload(struct gw *gw)
 				next.offload ? "enabled" : "disabled");
 	}
 	apply_statics(gw, &running, &next);
+	gw_portctl_reload(gw, &next.portctl);
 	restart_only(&gw->cfg, &next);
 	gw->cfg.nat.timeouts = next.nat.timeouts;
 	gw->cfg.nat.host_mappings = next.nat.host_mappings;

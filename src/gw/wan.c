@@ -113,6 +113,8 @@ static void apply(struct gw *gw, unsigned changed, bool quiet)
 		if (gw->nat)
 			nat_set_wan_addr(gw->nat, addr);
 		gw_wan_owner_addr(gw, addr); /* whose WAN frames are (wan_owner.c) */
+		if (gw->portmap && old != addr)
+			gw_portctl_wan_changed(gw, addr); /* NAT-PMP and PCP announce it */
 		if (gw->arp[GW_WAN] && addr)
 			arp_set_primary(gw->arp[GW_WAN], addr, st->prefix_len);
 		if (!quiet && old != addr)

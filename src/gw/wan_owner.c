@@ -109,6 +109,20 @@ static bool host_listens(uint8_t proto, uint16_t port)
 	return found;
 }
 
+bool gw_wan_owner_port_is_hosts(const struct gw *gw, uint8_t proto, uint16_t port)
+{
+	uint16_t klo, khi;
+	const char *why;
+
+	if (!gw->cfg.wan_shared)
+		return false;
+	/* A port in the kernel's ephemeral range may be the source port of a
+	 * connection the host opens at any moment: its replies are the host's. */
+	if (!kernel_range(&klo, &khi, &why) && port >= klo && port <= khi)
+		return true;
+	return host_listens(proto, port);
+}
+
 int gw_wan_owner_check_mapping(const struct gw *gw, const struct nat_static_map *sm,
 			       const char **why)
 {

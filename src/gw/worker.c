@@ -10,6 +10,7 @@
 
 #include "../io/io.h"
 #include "../nat/nat.h"
+#include "../pkt/wire.h"
 
 /* ---- buffers ---- */
 
@@ -151,11 +152,12 @@ static void handle_verdict(struct gw_worker *w, struct gw_buf *b)
 		/* Shared mode: the WAN address is the kernel's, which answers. */
 		uint32_t ours[2] = {gw->cfg.lan_addr, gw->cfg.wan_addr};
 		int side = b->p.side;
-		if (router_answer_echo(&w->router, &b->p, ours, gw->cfg.wan_shared ? 1 : 2) == 0) {
+		if (gw_host_wants(gw, &b->p)) { /* a ping from the LAN too: the host answers */
+			punt_host(w, b);
+		} else if (router_answer_echo(&w->router, &b->p, ours,
+					      gw->cfg.wan_shared ? 1 : 2) == 0) {
 			w->c.pings_answered++;
 			transmit(w, b, side); /* MACs already swapped */
-		} else if (gw_host_wants(gw, &b->p)) {
-			punt_host(w, b);
 		} else {
 			w->c.host_unhandled++;
 			buf_home(w, b);
@@ -165,6 +167,18 @@ static void handle_verdict(struct gw_worker *w, struct gw_buf *b)
 	default: /* PKT_DROP; a held fragment (PKT_PENDING) never comes here */
 		buf_home(w, b);
 	}
+}
+
+/* A LAN packet to a group (or class E) address: a router without multicast
+ * routing forwards none (RFC 1812 5.3.5, RFC 5771); the host may listen. */
+static void to_the_segment(struct gw_worker *w, struct gw_buf *b)
+{
+	if (gw_host_wants(w->gw, &b->p)) {
+		punt_host(w, b);
+		return;
+	}
+	w->c.host_unhandled++;
+	buf_home(w, b);
 }
 
 /* The router rules before translation (RFC 1812 5.3.1): a forwarded packet
@@ -179,6 +193,10 @@ static bool route_in(struct gw_worker *w, struct gw_buf *b)
 
 	if (p->daddr == gw->cfg.lan_addr || (p->daddr == wan && wan) || p->daddr == UINT32_MAX)
 		return true; /* for the gateway itself, not forwarded */
+	if (p->side == GW_LAN && !wire_ip_is_host(p->daddr)) {
+		to_the_segment(w, b); /* a group: never forwarded, never translated */
+		return false;
+	}
 	/* WAN to LAN: the TTL is decremented after translation (below). */
 	enum router_verdict v = p->side == GW_WAN && p->ttl > 1
 				    ? ROUTER_FORWARD

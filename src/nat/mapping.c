@@ -512,9 +512,11 @@ int nat_static_add(struct nat *nat, const struct nat_static_map *sm, const char 
 	if (!nat->n_static_free)
 		nat_reclaim(nat); /* deleted ones may be ready for reuse */
 	if (!nat->n_static_free)
-		return fail(why,
-			    "at most 64 port mappings (deleted ones are reused within a second)",
-			    -ENOSPC);
+		return fail(
+		    why,
+		    "at most 1088 port mappings, 64 configured and 1024 dynamic (deleted ones "
+		    "are reused within a second)",
+		    -ENOSPC);
 	id = nat->static_free[--nat->n_static_free];
 	m = &nat->maps[id];
 	m->proto = sm->proto;
@@ -550,6 +552,126 @@ int nat_static_delete(struct nat *nat, uint8_t proto, uint16_t ext_port, const c
 		return fail(why, "no such port mapping", -ENOENT);
 	static_demote(nat, id);
 	return 0;
+}
+
+/* ---- ports for dynamic port mappings (port control, the control thread) ---- */
+
+bool nat_port_free(struct nat *nat, uint8_t proto, uint16_t port)
+{
+	int pi = nat_proto_index(proto);
+
+	return pi >= 0 && port &&
+	       !atomic_load_explicit(port_slot(nat, pi, port), memory_order_acquire);
+}
+
+/* Where the LAN host's packets to an unknown remote hash: a port mapping's
+ * home (as nat_static_add() records it). */
+static unsigned home_bucket(const struct nat_view *v, uint8_t proto, uint32_t lan_addr,
+			    uint16_t lan_port)
+{
+	struct pkt probe = {.proto = proto,
+			    .saddr = lan_addr,
+			    .sport = lan_port,
+			    .flags = PKT_F_L4,
+			    .side = PKT_SIDE_LAN};
+
+	return rss_bucket(v->snap, nat_packet_hash(v->snap, &probe));
+}
+
+/* An unsolicited inbound packet can be steered by its destination port
+ * only if the WAN side's hash leaves the (unknown) remote out. Then hash0
+ * is the hash with the port zero. */
+static bool inbound_hash0(const struct nat *nat, const struct nat_view *v, int k, uint32_t *hash0)
+{
+	if (!v->steerable[k] || (v->fields[k] & (RSS_F_SRC_ADDR | RSS_F_SRC_PORT)))
+		return false;
+	return reply_hash0(v, k ? PKT_PROTO_ICMP : PKT_PROTO_TCP, nat->cfg.wan_addr, 0, 0, hash0);
+}
+
+bool nat_inbound_bucket(struct nat *nat, uint8_t proto, uint16_t port, uint32_t lan_addr,
+			uint16_t lan_port, unsigned *inbound, unsigned *home)
+{
+	const struct nat_view *v = nat_view(nat);
+	const struct rss_port_solver *s = &v->solver[0];
+	const uint32_t(*tab)[256] = v->snap->hasher.tab;
+	uint32_t hash0;
+
+	*home = home_bucket(v, proto, lan_addr, lan_port);
+	if (!inbound_hash0(nat, v, 0, &hash0))
+		return false;
+	*inbound =
+	    (hash0 ^ tab[s->port_off][port >> 8] ^ tab[s->port_off + 1][port & 0xff]) & s->mask;
+	return true;
+}
+
+static bool port_usable(struct nat *nat, uint8_t proto, uint32_t port, uint16_t lo, uint16_t hi,
+			bool (*skip)(void *, uint8_t, uint16_t), void *skip_ctx)
+{
+	return port >= lo && port <= hi && nat_port_free(nat, proto, (uint16_t)port) &&
+	       !(skip && skip(skip_ctx, proto, (uint16_t)port));
+}
+
+/* The solver's set for the home bucket, walked from a random start with a
+ * random odd stride, as pick_steered() does for connections. */
+static bool pick_inbound_steered(struct nat *nat, uint8_t proto, uint32_t lan_addr,
+				 uint16_t lan_port, uint16_t lo, uint16_t hi, uint16_t prefer,
+				 uint64_t rnd, bool (*skip)(void *, uint8_t, uint16_t),
+				 void *skip_ctx, uint16_t *port)
+{
+	const struct nat_view *v = nat_view(nat);
+	unsigned inbound, home;
+	struct rss_port_set set;
+	uint32_t hash0;
+
+	if (nat->cfg.steering != NAT_STEER_RSS || !inbound_hash0(nat, v, 0, &hash0))
+		return false;
+	home = home_bucket(v, proto, lan_addr, lan_port);
+	rss_port_solver_solve(&v->solver[0], hash0, home, &set);
+	if (set.empty)
+		return false;
+	if (prefer && nat_inbound_bucket(nat, proto, prefer, lan_addr, lan_port, &inbound, &home) &&
+	    inbound == home && port_usable(nat, proto, prefer, lo, hi, skip, skip_ctx)) {
+		*port = prefer;
+		return true;
+	}
+	uint32_t count = rss_port_set_count(&set), start = (uint32_t)rnd;
+	uint32_t stride = (uint32_t)(rnd >> 32) | 1;
+	for (uint32_t k = 0; k < count; k++) {
+		uint32_t p = rss_port_set_at(&set, (start + k * stride) & (count - 1));
+		if (port_usable(nat, proto, p, lo, hi, skip, skip_ctx)) {
+			*port = (uint16_t)p;
+			return true;
+		}
+	}
+	return false;
+}
+
+int nat_pick_inbound_port(struct nat *nat, uint8_t proto, uint32_t lan_addr, uint16_t lan_port,
+			  uint16_t lo, uint16_t hi, uint16_t prefer, uint64_t rnd,
+			  bool (*skip)(void *ctx, uint8_t proto, uint16_t port), void *skip_ctx,
+			  uint16_t *port, bool *steered)
+{
+	uint32_t n = (uint32_t)hi - lo + 1, start;
+
+	if (nat_proto_index(proto) < 0 || !lo || lo > hi)
+		return -ENOSPC;
+	*steered = pick_inbound_steered(nat, proto, lan_addr, lan_port, lo, hi, prefer, rnd, skip,
+					skip_ctx, port);
+	if (*steered)
+		return 0;
+	if (prefer && port_usable(nat, proto, prefer, lo, hi, skip, skip_ctx)) {
+		*port = prefer;
+		return 0;
+	}
+	start = (uint32_t)(rnd % n); /* RFC 6056 alg. 1 */
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t p = lo + (start + k) % n;
+		if (port_usable(nat, proto, p, lo, hi, skip, skip_ctx)) {
+			*port = (uint16_t)p;
+			return 0;
+		}
+	}
+	return -ENOSPC;
 }
 
 void nat_static_list(const struct nat *nat,
@@ -592,7 +714,7 @@ void nat_map_take_dying(struct nat_worker *w)
 {
 	struct nat *nat = w->nat;
 
-	for (uint32_t k = 0; k < NAT_STATIC_MAX; k++) {
+	for (uint32_t k = 0; k < NAT_PORT_MAPS_MAX; k++) {
 		uint32_t home = atomic_load_explicit(&nat->dying[k], memory_order_acquire);
 		unsigned from;
 		if (!home || nat_view_owner(w->view, home - 1) != w->id ||

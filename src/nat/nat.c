@@ -343,7 +343,7 @@ static void worker_free(struct nat_worker *w)
 	free(w->recycle_slots);
 }
 
-/* The workers' ids first (maps_per_worker each), then NAT_STATIC_MAX for
+/* The workers' ids first (maps_per_worker each), then NAT_PORT_MAPS_MAX for
  * port mappings, which the control thread makes and deletes at run time. */
 static int alloc_shared(struct nat *nat, unsigned workers)
 {
@@ -352,7 +352,7 @@ static int alloc_shared(struct nat *nat, unsigned workers)
 
 	nat->maps_per_worker = nat->cfg.mappings / workers;
 	nat->static_base = nat->maps_per_worker * workers;
-	nat->n_maps = nat->static_base + NAT_STATIC_MAX;
+	nat->n_maps = nat->static_base + NAT_PORT_MAPS_MAX;
 	while (heads < nat->static_base)
 		heads <<= 1;
 	nat->maps = mem_alloc_big(nat->n_maps * sizeof(*nat->maps));
@@ -368,9 +368,9 @@ static int alloc_shared(struct nat *nat, unsigned workers)
 	for (uint32_t i = 0; i < heads; i++)
 		atomic_init(&nat->eim_heads[i], NAT_NONE);
 	nat->eim_mask = heads - 1;
-	for (uint32_t i = 0; i < NAT_STATIC_MAX; i++)
-		nat->static_free[i] = nat->static_base + NAT_STATIC_MAX - 1 - i;
-	nat->n_static_free = NAT_STATIC_MAX;
+	for (uint32_t i = 0; i < NAT_PORT_MAPS_MAX; i++)
+		nat->static_free[i] = nat->static_base + NAT_PORT_MAPS_MAX - 1 - i;
+	nat->n_static_free = NAT_PORT_MAPS_MAX;
 	return 0;
 }
 
@@ -398,7 +398,7 @@ int nat_create(const struct nat_config *cfg, const struct rss_snapshot *snap, un
 	atomic_init(&nat->host_quota, cfg->host_mappings);
 	timeouts_publish(nat, &cfg->timeouts);
 	nat_wan_init(nat);
-	for (unsigned i = 0; i < NAT_STATIC_MAX; i++)
+	for (unsigned i = 0; i < NAT_PORT_MAPS_MAX; i++)
 		atomic_init(&nat->dying[i], 0);
 	struct nat_view *v = view_create(snap, 1);
 	atomic_init(&nat->view, v);

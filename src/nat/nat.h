@@ -254,7 +254,11 @@ struct nat_timeouts {
 };
 
 enum {
-	NAT_STATIC_MAX = 64,
+	NAT_STATIC_MAX = 64, /* port mappings in the configuration */
+	/* The NAT's pool of port mapping ids: the configured ones and the
+	 * dynamic ones of port control (src/portctl/, at most 1024), each
+	 * bounded apart; allocated at start-up. */
+	NAT_PORT_MAPS_MAX = NAT_STATIC_MAX + 1024,
 	/* Handoffs one packet may take under one view: misplaced -> new owner
 	 * -> old owner (not yet moved) -> new owner (see "Migration"). */
 	NAT_HOPS_MAX = 3,
@@ -447,7 +451,7 @@ void nat_set_host_mappings(struct nat *nat, uint32_t n);
  * Returns 0; -EBUSY with *why if the external port is in use (by another
  * port mapping, a live connection's mapping, or a deleted port mapping
  * whose sessions have not ended yet) or the LAN endpoint has a mapping of
- * its own; -EINVAL (not TCP or UDP); -ENOSPC (NAT_STATIC_MAX in use). */
+ * its own; -EINVAL (not TCP or UDP); -ENOSPC (NAT_PORT_MAPS_MAX in use). */
 int nat_static_add(struct nat *nat, const struct nat_static_map *sm, const char **why);
 
 /* nat_static_delete() - remove the port mapping of @proto/@ext_port
@@ -456,6 +460,32 @@ int nat_static_add(struct nat *nat, const struct nat_static_map *sm, const char 
  * expire, then the port is free again (at once if it has none). Returns 0,
  * or -ENOENT with *why. */
 int nat_static_delete(struct nat *nat, uint8_t proto, uint16_t ext_port, const char **why);
+
+/* nat_port_free() - no mapping of any kind holds external @proto/@port
+ * (control thread; a port may still be taken by a worker a moment later:
+ * nat_static_add() then says -EBUSY). */
+bool nat_port_free(struct nat *nat, uint8_t proto, uint16_t port);
+
+/* nat_pick_inbound_port() - a free external port in [@lo, @hi] for a port
+ * mapping to LAN endpoint @lan_addr:@lan_port (control thread, nothing
+ * claimed). Where the WAN side's RSS fields leave the remote out (the
+ * afpacket fanout's NAT field sets), unsolicited inbound packets to the
+ * port hash by it alone: the port is chosen among those whose inbound
+ * traffic lands in the endpoint's home bucket (*steered true), @prefer
+ * first if it is one of them; else @prefer if free, else a random free
+ * one. @rnd varies the walk (RFC 6056: unpredictable ports). @skip, if not
+ * NULL, vetoes a port (the host's own sockets). 0 and *port, or -ENOSPC. */
+int nat_pick_inbound_port(struct nat *nat, uint8_t proto, uint32_t lan_addr, uint16_t lan_port,
+			  uint16_t lo, uint16_t hi, uint16_t prefer, uint64_t rnd,
+			  bool (*skip)(void *ctx, uint8_t proto, uint16_t port), void *skip_ctx,
+			  uint16_t *port, bool *steered);
+
+/* nat_inbound_bucket() - the RSS bucket an inbound packet from nowhere in
+ * particular to external @proto/@port lands in, and the home bucket of
+ * LAN endpoint @lan_addr:@lan_port (for `explain` and tests). False if the
+ * WAN side's fields include the remote (then it depends on the remote). */
+bool nat_inbound_bucket(struct nat *nat, uint8_t proto, uint16_t port, uint32_t lan_addr,
+			uint16_t lan_port, unsigned *inbound, unsigned *home);
 
 /* nat_static_list() - visit the live port mappings (control thread). */
 void nat_static_list(const struct nat *nat,

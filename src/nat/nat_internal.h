@@ -238,7 +238,7 @@ struct nat {
 	 * (checked between bursts), and per port mapping id its home bucket + 1
 	 * (0: none). The owner takes one with compare-and-swap to 0. */
 	_Atomic uint32_t statics_dying;
-	_Atomic uint32_t dying[NAT_STATIC_MAX];
+	_Atomic uint32_t dying[NAT_PORT_MAPS_MAX];
 	/* nat_set_timeouts(): a sequence lock (odd while written) over the
 	 * timeouts as words; each worker copies them between bursts. The
 	 * control thread's own copy is cfg.timeouts; workers never read it. */
@@ -283,9 +283,9 @@ struct nat {
 	_Atomic uint64_t epoch;
 	uint32_t *limbo;
 	uint32_t n_limbo;
-	uint32_t static_free[NAT_STATIC_MAX]; /* port mapping ids free for use */
+	uint32_t static_free[NAT_PORT_MAPS_MAX]; /* port mapping ids free for use */
 	uint32_t n_static_free;
-	bool static_deleted[NAT_STATIC_MAX]; /* live, but no port mapping any more */
+	bool static_deleted[NAT_PORT_MAPS_MAX]; /* live, but no port mapping any more */
 };
 
 /* ---- helpers shared by the files ---- */

@@ -23,6 +23,17 @@ static inline void wire_put16(uint8_t *b, uint16_t v)
 	b[1] = (uint8_t)v;
 }
 
+static inline uint32_t wire_get32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static inline void wire_put32(uint8_t *b, uint32_t v)
+{
+	wire_put16(b, (uint16_t)(v >> 16));
+	wire_put16(b + 2, (uint16_t)v);
+}
+
 /* A field as it sits on the wire (network order kept), for checksum
  * arithmetic that works on wire words. */
 static inline uint16_t wire_rd16(const uint8_t *b)

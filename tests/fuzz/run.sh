@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh BUILD_DIR [SECONDS] - every libFuzzer harness for a short while
-# (default 7 s each, one per core at a time: ten harnesses take about 35 s on two cores), starting from a copy of its committed seeds
+# (default 7 s each, one per core at a time: fifteen harnesses take about 55 s on two cores), starting from a copy of its committed seeds
 # (fuzz/corpus/NAME/, which reach what random bytes would not find in seconds;
 # what the run adds is thrown away); `make fuzz-long` runs longer.
 # A crash, a sanitizer report or a leak fails the harness.

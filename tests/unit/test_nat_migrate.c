@@ -1012,17 +1012,17 @@ TEST(nat_static_add_delete_at_run_time)
 	tick(&e, ++now);
 	CHECK_EQ(nat_static_add(e.nat, &dns, &why), 0);
 
-	/* At most NAT_STATIC_MAX; deleted ones come back for reuse. */
+	/* At most NAT_PORT_MAPS_MAX; deleted ones come back for reuse. */
 	tick(&e, ++now);
 	tick(&e, ++now);
 	unsigned added = 2;
-	for (uint16_t port = 20000; added < NAT_STATIC_MAX && port < 20200; port++) {
+	for (uint16_t port = 20000; added < NAT_PORT_MAPS_MAX && port < 21200; port++) {
 		struct nat_static_map sm = {PKT_PROTO_UDP, port, lan(20), port};
 		added += nat_static_add(e.nat, &sm, &why) == 0;
 	}
 	struct nat_static_map more = {PKT_PROTO_UDP, 30000, lan(21), 1};
 	CHECK_EQ(nat_static_add(e.nat, &more, &why), -ENOSPC);
-	CHECK_EQ(static_count(&e, NULL), NAT_STATIC_MAX);
+	CHECK_EQ(static_count(&e, NULL), NAT_PORT_MAPS_MAX);
 	CHECK_EQ(nat_static_delete(e.nat, PKT_PROTO_UDP, 5353, &why), 0);
 	for (unsigned i = 0; i < 3; i++)
 		tick(&e, ++now);
