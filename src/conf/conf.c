@@ -90,6 +90,19 @@ static int parse_on_off(const char *opt, const char *v, bool *out)
 	return cli_usage_error(where(opt), "'%s' is neither on nor off", v);
 }
 
+static int parse_spread(const char *v, unsigned *out)
+{
+	static const char *const names[] = {
+	    [GW_SPREAD_OFF] = "off", [GW_SPREAD_ON] = "on", [GW_SPREAD_GENERIC] = "generic"};
+
+	for (unsigned m = 0; m < sizeof(names) / sizeof(names[0]); m++)
+		if (!strcmp(v, names[m])) {
+			*out = m;
+			return 0;
+		}
+	return cli_usage_error(where("--offload-spread"), "'%s' is not on, off or generic", v);
+}
+
 /* FIRST-LAST, e.g. 192.168.137.100-192.168.137.199 */
 static int parse_pool(struct gw_services *svc, const char *v)
 {
@@ -347,6 +360,8 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 					       "'%s' is neither enabled nor disabled", v);
 		cfg->offload = !strcmp(v, "enabled");
 		return 0;
+	case 'X':
+		return parse_spread(v, &cfg->offload_spread);
 	case 'Q':
 		if (cli_parse_uint(v, 0, GW_CODEL_TARGET_US_MAX, &n))
 			return cli_usage_error(where("--codel-target"),
@@ -407,6 +422,7 @@ static const struct option run_longopts[] = {
     {"backend", required_argument, NULL, 'b'},
     {"pin", required_argument, NULL, 'A'},
     {"offload", required_argument, NULL, 'O'},
+    {"offload-spread", required_argument, NULL, 'X'},
     {"socket", required_argument, NULL, 's'},
     {"mss-clamp", required_argument, NULL, 'm'},
     {"codel-target", required_argument, NULL, 'Q'},

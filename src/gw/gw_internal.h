@@ -4,6 +4,7 @@
 #ifndef RSSNAT_GW_INTERNAL_H
 #define RSSNAT_GW_INTERNAL_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -147,6 +148,7 @@ struct gw_worker {
 };
 
 struct io_offload;
+struct io_spread;
 
 struct gw {
 	struct gw_config cfg;
@@ -175,7 +177,8 @@ struct gw {
 	/* This process's hold on each interface, and the stack guard it
 	 * attached there (io_claim_take(), io_claim_guard()). */
 	struct io_claim *claim[2];
-	struct io_offload *offload; /* the kernel fast path (offload.c); NULL: none */
+	struct io_offload *offload;  /* the kernel fast path (offload.c); NULL: none */
+	struct io_spread *spread[2]; /* the fast path over the workers' CPUs; NULL: not */
 	uint16_t mtu[2];
 	uint8_t mac[2][6];
 	struct ctl_server *ctl;
@@ -254,6 +257,12 @@ void gw_reload(struct gw *gw);
  * open. On any refusal one line on stderr, and user space forwards
  * everything as before. The rest: control thread. */
 void gw_offload_load(struct gw *gw);
+/* gw_queue_cpu() - queue q's CPU: the q-th of @allowed, wrapping around;
+ * -1 if none. Where a pinned worker runs (gw.c) and where the spread fast
+ * path sends queue q's frames (offload.c): the same CPU by construction. */
+int gw_queue_cpu(const cpu_set_t *allowed, unsigned q);
+/* gw_offload_set_rss() - the spreading follows a new snapshot (live.c). */
+void gw_offload_set_rss(struct gw *gw, const struct rss_snapshot *snap);
 void gw_offload_open(struct gw *gw);
 void gw_offload_close(struct gw *gw);
 bool gw_offload_available(const struct gw *gw);

@@ -115,6 +115,7 @@ int gw_rss_commit(struct gw *gw, const struct rss_config *next, char *note, size
 				 "misplaced frames are handed off\n",
 				 side == GW_LAN ? "LAN" : "WAN", io_why);
 	}
+	gw_offload_set_rss(gw, snap);
 	return 0;
 }
 
