@@ -143,8 +143,9 @@ static void restart_only(const struct gw_config *now, const struct gw_config *ne
 	    now->wan_gateway != next->wan_gateway)
 		fprintf(stderr, fmt, "an address (lan-addr, wan-addr, wan-gateway)");
 	if (now->queues != next->queues || strcmp(now->backend, next->backend) ||
-	    now->pin != next->pin || now->codel_target_us != next->codel_target_us)
-		fprintf(stderr, fmt, "queues, backend, pin or codel-target");
+	    now->pin != next->pin || now->codel_target_us != next->codel_target_us ||
+	    now->offload_spread != next->offload_spread)
+		fprintf(stderr, fmt, "queues, backend, pin, codel-target or offload-spread");
 	if (strcmp(now->socket_path, next->socket_path))
 		fprintf(stderr, fmt, "socket");
 	if (now->mss_clamp != next->mss_clamp || now->nat.filtering != next->nat.filtering ||
