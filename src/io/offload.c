@@ -15,6 +15,9 @@ enum {
 	OFFLOAD_IFACES_MAX = 2,
 };
 
+_Static_assert(sizeof(struct offload_flow) == 64,
+	       "a flow's value is one cache line (offload_maps.h)");
+
 struct io_offload {
 	struct bpf_object *obj;
 	int tc_fd, sock_fd;
