@@ -64,8 +64,8 @@ TCP_ROUNDS=${BENCH_TCP_ROUNDS:-5}
 PINGS=${BENCH_PINGS:-200}
 UDP_ANSWERED=${BENCH_UDP_ANSWERED:-1}
 # RSSNAT_NETNS: the namespaces' prefix (rb), so that two runs can live side by side.
-RB=${RSSNAT_NETNS:-rb}
-NS="${RB}-lan ${RB}-gw ${RB}-srv"
+BNS=${RSSNAT_NETNS:-rb}
+NS="${BNS}-lan ${BNS}-gw ${BNS}-srv"
 TMP=$(mktemp -d /tmp/rb-bench.XXXXXX)
 SOCK=$TMP/rssnat.sock
 GW_PID=""
@@ -183,11 +183,11 @@ topology() {
 	teardown
 	for n in $NS; do ip netns add "$n" || return 1; ip -n "$n" link set lo up; done
 	if [ "$1" = direct ]; then
-		veth_pair ${RB}-lan lanh ${RB}-srv srv || return 1
-		pairs="${RB}-lan:lanh ${RB}-srv:srv"
+		veth_pair ${BNS}-lan lanh ${BNS}-srv srv || return 1
+		pairs="${BNS}-lan:lanh ${BNS}-srv:srv"
 	else
-		veth_pair ${RB}-lan lanh ${RB}-gw lan0 && veth_pair ${RB}-gw wan0 ${RB}-srv srv || return 1
-		pairs="${RB}-lan:lanh ${RB}-gw:lan0 ${RB}-gw:wan0 ${RB}-srv:srv"
+		veth_pair ${BNS}-lan lanh ${BNS}-gw lan0 && veth_pair ${BNS}-gw wan0 ${BNS}-srv srv || return 1
+		pairs="${BNS}-lan:lanh ${BNS}-gw:lan0 ${BNS}-gw:wan0 ${BNS}-srv:srv"
 	fi
 	for pair in $pairs; do
 		n=${pair%%:*} d=${pair#*:}
@@ -195,17 +195,17 @@ topology() {
 		in_ns "$n" ethtool -K "$d" tx off tso off gso off gro off >/dev/null 2>&1
 		ip -n "$n" link set "$d" up
 	done
-	ip -n ${RB}-lan addr add 192.168.137.10/24 dev lanh
-	ip -n ${RB}-srv addr add 198.51.100.1/24 dev srv
-	ip -n ${RB}-srv addr add 203.0.113.80/24 dev srv
+	ip -n ${BNS}-lan addr add 192.168.137.10/24 dev lanh
+	ip -n ${BNS}-srv addr add 198.51.100.1/24 dev srv
+	ip -n ${BNS}-srv addr add 203.0.113.80/24 dev srv
 	if [ "$1" = direct ]; then
-		ip -n ${RB}-lan route add 203.0.113.0/24 dev lanh
-		ip -n ${RB}-srv route add 192.168.137.0/24 dev srv
+		ip -n ${BNS}-lan route add 203.0.113.0/24 dev lanh
+		ip -n ${BNS}-srv route add 192.168.137.0/24 dev srv
 	else
-		ip -n ${RB}-lan route add default via 192.168.137.1
+		ip -n ${BNS}-lan route add default via 192.168.137.1
 	fi
 	# The sink: bench-gen recv (ETH_P_ALL) sees the frames first, then they go.
-	in_ns ${RB}-srv nft -f - <<-'NFT' || return 1
+	in_ns ${BNS}-srv nft -f - <<-'NFT' || return 1
 		table netdev sink {
 			chain in {
 				type filter hook ingress device "srv" priority 0; policy accept;
@@ -215,7 +215,7 @@ topology() {
 	NFT
 	# The answers to the UDP flows (udp_prime) end at the LAN host, before
 	# its stack (which would send Port Unreachable back).
-	in_ns ${RB}-lan nft -f - <<-'NFT' || return 1
+	in_ns ${BNS}-lan nft -f - <<-'NFT' || return 1
 		table netdev answered {
 			chain in {
 				type filter hook ingress device "lanh" priority 0; policy accept;
@@ -224,22 +224,22 @@ topology() {
 		}
 	NFT
 	# ip netns exec execs: $! is iperf3's own PID (its CPU share is read).
-	ip netns exec ${RB}-srv iperf3 -s -B 203.0.113.80 >/dev/null 2>&1 &
+	ip netns exec ${BNS}-srv iperf3 -s -B 203.0.113.80 >/dev/null 2>&1 &
 	SRV_IPERF=$!
 	BG="$BG $SRV_IPERF"
 	[ "${NO_TC_RSS:-0}" = 1 ] && return 0 # the generator's ceiling without it
-	in_ns ${RB}-lan "$RSSNAT" io tc-rss --iface lanh --queues "$QUEUES" --side lan >/dev/null &&
-		in_ns ${RB}-srv "$RSSNAT" io tc-rss --iface srv --queues "$QUEUES" --side wan >/dev/null
+	in_ns ${BNS}-lan "$RSSNAT" io tc-rss --iface lanh --queues "$QUEUES" --side lan >/dev/null &&
+		in_ns ${BNS}-srv "$RSSNAT" io tc-rss --iface srv --queues "$QUEUES" --side wan >/dev/null
 }
 
 gw_kernel() {
-	ip -n ${RB}-gw addr add 192.168.137.1/24 dev lan0
-	ip -n ${RB}-gw addr add 198.51.100.2/24 dev wan0
-	ip -n ${RB}-gw route add default via 198.51.100.1
-	in_ns ${RB}-gw sysctl -qw net.ipv4.ip_forward=1
-	in_ns ${RB}-gw nft add table ip nat &&
-		in_ns ${RB}-gw nft add chain ip nat post '{ type nat hook postrouting priority 100 ; }' &&
-		in_ns ${RB}-gw nft add rule ip nat post oifname wan0 masquerade
+	ip -n ${BNS}-gw addr add 192.168.137.1/24 dev lan0
+	ip -n ${BNS}-gw addr add 198.51.100.2/24 dev wan0
+	ip -n ${BNS}-gw route add default via 198.51.100.1
+	in_ns ${BNS}-gw sysctl -qw net.ipv4.ip_forward=1
+	in_ns ${BNS}-gw nft add table ip nat &&
+		in_ns ${BNS}-gw nft add chain ip nat post '{ type nat hook postrouting priority 100 ; }' &&
+		in_ns ${BNS}-gw nft add rule ip nat post oifname wan0 masquerade
 }
 
 rps_all() { # kernel-rps: RPS over every CPU on the gateway's veths
@@ -247,7 +247,7 @@ rps_all() { # kernel-rps: RPS over every CPU on the gateway's veths
 	mask=$(printf '%x' $(((1 << NCPU) - 1)))
 	for d in lan0 wan0; do
 		for q in /sys/class/net/$d/queues/rx-*; do
-			in_ns ${RB}-gw sh -c "echo $mask > $q/rps_cpus"
+			in_ns ${BNS}-gw sh -c "echo $mask > $q/rps_cpus"
 		done
 	done
 }
@@ -256,7 +256,7 @@ rps_all() { # kernel-rps: RPS over every CPU on the gateway's veths
 gw_rssnat() {
 	rm -f "$SOCK"
 	# shellcheck disable=SC2086 # the options are words
-	ip netns exec ${RB}-gw "${GW_BIN[$1]}" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
+	ip netns exec ${BNS}-gw "${GW_BIN[$1]}" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
 		--wan-gateway 198.51.100.1 --queues "$QUEUES" --socket "$SOCK" --dhcp off --dns off \
 		${GW_ARGS[$1]} >"$TMP/gw.log" 2>&1 &
 	GW_PID=$!
@@ -270,7 +270,7 @@ gw_rssnat() {
 }
 
 warm_up() { # resolves the neighbours on both sides; true if the path works
-	in_ns ${RB}-lan ping -c 3 -W 1 -i 0.2 203.0.113.80 >/dev/null 2>&1
+	in_ns ${BNS}-lan ping -c 3 -W 1 -i 0.2 203.0.113.80 >/dev/null 2>&1
 }
 
 # gateway_up GATEWAY: a fresh topology with GATEWAY in it, the path tested.
@@ -308,7 +308,7 @@ cpu_snap() {
 			[ -r "/proc/$p/stat" ] && awk -v p="$p" '{sub(/^.*\) /, ""); print "ksoftirqd", p, $12, $13}' "/proc/$p/stat"
 		done
 		echo "softnet $drop $squeeze"
-		echo "bytes $(ifstat ${RB}-srv srv rx_bytes)"
+		echo "bytes $(ifstat ${BNS}-srv srv rx_bytes)"
 	} >"$f" 2>/dev/null
 }
 
@@ -373,7 +373,7 @@ thread_report() {
 # ping_times OUT: BENCH_PINGS pings at 10 ms from the LAN to the server;
 # one round trip in ms a line into OUT, "lost N" for the unanswered.
 ping_times() {
-	in_ns ${RB}-lan timeout $((PINGS / 50 + 10)) ping -n -c "$PINGS" -i 0.01 -W 1 203.0.113.80 2>/dev/null |
+	in_ns ${BNS}-lan timeout $((PINGS / 50 + 10)) ping -n -c "$PINGS" -i 0.01 -W 1 203.0.113.80 2>/dev/null |
 		awk -v n="$PINGS" '/time=/ {sub(/.*time=/, ""); print $1 + 0; got++} END {print "lost", n - got}' >"$1"
 }
 
@@ -431,17 +431,17 @@ rssnat_stats() {
 udp_run() {
 	local name=$1 dns=$2 dif=$3 smac dmac gpid rpid lan_rx0 srv_rx0 lan_rx srv_rx
 	shift 3
-	smac=$(mac_of ${RB}-lan lanh)
+	smac=$(mac_of ${BNS}-lan lanh)
 	dmac=$(mac_of "$dns" "$dif")
 	R_SENT_PPS=0 R_PPS=0
 	wait_quiet "udp $name"
-	ip netns exec ${RB}-srv "$GEN" recv --iface srv --dport 9 --seconds $((SECS + 5)) >"$TMP/recv.out" 2>&1 &
+	ip netns exec ${BNS}-srv "$GEN" recv --iface srv --dport 9 --seconds $((SECS + 5)) >"$TMP/recv.out" 2>&1 &
 	rpid=$!
 	for _ in $(seq 1 50); do grep -q ready "$TMP/recv.out" 2>/dev/null && break; sleep 0.1; done
 	lan_rx0=$(ifstat "$dns" "$dif" rx_packets)
-	srv_rx0=$(ifstat ${RB}-srv srv rx_packets)
+	srv_rx0=$(ifstat ${BNS}-srv srv rx_packets)
 	[ -n "$GW_PID" ] && rssnat_rx >"$TMP/rx0"
-	ip netns exec ${RB}-lan "$GEN" send --iface lanh --src-mac "$smac" --dst-mac "$dmac" \
+	ip netns exec ${BNS}-lan "$GEN" send --iface lanh --src-mac "$smac" --dst-mac "$dmac" \
 		--src 192.168.137.10 --dst 203.0.113.80 --flows "$FLOWS" --size 64 --seconds "$SECS" \
 		"$@" >"$TMP/send.out" 2>&1 &
 	gpid=$!
@@ -460,7 +460,7 @@ udp_run() {
 	wait "$rpid"
 	lan_rx=$(($(ifstat "$dns" "$dif" rx_packets) - lan_rx0))
 	[ -n "$GW_PID" ] && rssnat_rx >"$TMP/rx1"
-	srv_rx=$(($(ifstat ${RB}-srv srv rx_packets) - srv_rx0))
+	srv_rx=$(($(ifstat ${BNS}-srv srv rx_packets) - srv_rx0))
 	local sent spps recvd drops rpps apps
 	sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$TMP/send.out")
 	spps=$(sed -n 's/.* pps=\([0-9]*\).*/\1/p' "$TMP/send.out")
@@ -492,12 +492,12 @@ udp_run() {
 udp_prime() {
 	local apid smac dmac
 	[ "$UDP_ANSWERED" = 1 ] || return 0
-	smac=$(mac_of ${RB}-lan lanh)
+	smac=$(mac_of ${BNS}-lan lanh)
 	dmac=$(mac_of "$1" "$2")
-	ip netns exec ${RB}-srv "$GEN" answer --iface srv --dport 9 --flows "$FLOWS" --seconds 5 >"$TMP/answer.out" 2>&1 &
+	ip netns exec ${BNS}-srv "$GEN" answer --iface srv --dport 9 --flows "$FLOWS" --seconds 5 >"$TMP/answer.out" 2>&1 &
 	apid=$!
 	for _ in $(seq 1 50); do grep -q ready "$TMP/answer.out" 2>/dev/null && break; sleep 0.1; done
-	in_ns ${RB}-lan "$GEN" send --iface lanh --src-mac "$smac" --dst-mac "$dmac" \
+	in_ns ${BNS}-lan "$GEN" send --iface lanh --src-mac "$smac" --dst-mac "$dmac" \
 		--src 192.168.137.10 --dst 203.0.113.80 --flows "$FLOWS" --size 64 --seconds 1 >/dev/null 2>&1
 	wait "$apid"
 	sleep 0.5 # the workers install what the answers established
@@ -517,7 +517,7 @@ except Exception as x:
 
 # The TCP load, the same in every run: iperf3 -P 4 from the LAN namespace
 # to the server, JSON into $TMP/iperf.json (iperf_figures reads it).
-IPERF_CLIENT=(ip netns exec ${RB}-lan timeout $((TCP_SECS + 20)) iperf3 -c 203.0.113.80 -P 4
+IPERF_CLIENT=(ip netns exec ${BNS}-lan timeout $((TCP_SECS + 20)) iperf3 -c 203.0.113.80 -P 4
 	-t "$TCP_SECS" -J)
 
 # tcp_run GATEWAY ROUND: iperf3 -P 4 through the gateway, pings during it
@@ -527,7 +527,7 @@ tcp_run() {
 	local name=$1 round=$2 cpid ppid ipc lan0=0 wan0=0
 	R_BPS=0 R_CPUGB=0
 	wait_quiet "tcp $name"
-	[ -n "$GW_PID" ] && { lan0=$(ifstat ${RB}-gw lan0 rx_packets) wan0=$(ifstat ${RB}-gw wan0 rx_packets); rssnat_rx >"$TMP/rx0"; }
+	[ -n "$GW_PID" ] && { lan0=$(ifstat ${BNS}-gw lan0 rx_packets) wan0=$(ifstat ${BNS}-gw wan0 rx_packets); rssnat_rx >"$TMP/rx0"; }
 	"${IPERF_CLIENT[@]}" >"$TMP/iperf.json" 2>&1 &
 	cpid=$!
 	sleep 1
@@ -556,7 +556,7 @@ tcp_run() {
 	if [ -n "$GW_PID" ]; then
 		thread_report "$TMP/t1" "$TMP/t2" $((TCP_SECS - 3))
 		rssnat_rx >"$TMP/rx1"
-		lan0=$(($(ifstat ${RB}-gw lan0 rx_packets) - lan0)) wan0=$(($(ifstat ${RB}-gw wan0 rx_packets) - wan0))
+		lan0=$(($(ifstat ${BNS}-gw lan0 rx_packets) - lan0)) wan0=$(($(ifstat ${BNS}-gw wan0 rx_packets) - wan0))
 		read -r l0 w0 <"$TMP/rx0"
 		read -r l1 w1 <"$TMP/rx1"
 		echo "rssnat during TCP: lan0 veth rx=$lan0, rssnat rx_lan=$((l1 - l0)) (lost before rssnat read them: $((lan0 - (l1 - l0)))); wan0 veth rx=$wan0, rx_wan=$((w1 - w0)) (lost: $((wan0 - (w1 - w0))))"
@@ -575,26 +575,26 @@ echo "gateways: $GATEWAYS (headline: $HEAD)"
 # ingress; as every run sends (through the qdisc and the emulated RSS), and
 # bypassing the qdisc (which skips the emulated RSS): what that path costs.
 topology kernel || die "cannot build the namespaces"
-in_ns ${RB}-gw nft -f - <<-'NFT' || die "nft (netdev ingress) failed"
+in_ns ${BNS}-gw nft -f - <<-'NFT' || die "nft (netdev ingress) failed"
 	table netdev blackhole {
 		chain in {
 			type filter hook ingress device "lan0" priority 0; policy drop;
 		}
 	}
 NFT
-udp_run generator ${RB}-gw lan0 || die "generator baseline failed"
+udp_run generator ${BNS}-gw lan0 || die "generator baseline failed"
 GEN_CEIL=$R_SENT_PPS
-udp_run gen-bypass ${RB}-gw lan0 --qdisc-bypass on || die "generator baseline (qdisc bypassed) failed"
+udp_run gen-bypass ${BNS}-gw lan0 --qdisc-bypass on || die "generator baseline (qdisc bypassed) failed"
 GEN_BYPASS=$R_SENT_PPS
 NO_TC_RSS=1 topology kernel || die "cannot build the namespaces"
-in_ns ${RB}-gw nft -f - <<-'NFT' || die "nft (netdev ingress) failed"
+in_ns ${BNS}-gw nft -f - <<-'NFT' || die "nft (netdev ingress) failed"
 	table netdev blackhole {
 		chain in {
 			type filter hook ingress device "lan0" priority 0; policy drop;
 		}
 	}
 NFT
-udp_run gen-no-rss ${RB}-gw lan0 || die "generator baseline (no emulated RSS) failed"
+udp_run gen-no-rss ${BNS}-gw lan0 || die "generator baseline (no emulated RSS) failed"
 GEN_NO_RSS=$R_SENT_PPS
 cost() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.0f' % (100 * (1 - a / b)) if b else '?')" "$1" "$2"; }
 echo "generator ceiling: ${GEN_CEIL} pps through the qdisc and the emulated RSS (as every run sends); ${GEN_NO_RSS} pps through the qdisc without the emulated RSS; ${GEN_BYPASS} pps bypassing the qdisc (and so the emulated RSS): the qdisc path costs the generator $(cost "$GEN_NO_RSS" "$GEN_BYPASS")% of its rate, the emulated RSS $(cost "$GEN_CEIL" "$GEN_NO_RSS")% more, $(cost "$GEN_CEIL" "$GEN_BYPASS")% in all"
@@ -602,7 +602,7 @@ echo "generator_pps_bypass=$GEN_BYPASS generator_pps_qdisc=$GEN_NO_RSS generator
 
 # 1. Per gateway: an idle ping, then UDP.
 for g in $GATEWAYS; do
-	[ "$g" = direct ] && dst="${RB}-srv srv" || dst="${RB}-gw lan0"
+	[ "$g" = direct ] && dst="${BNS}-srv srv" || dst="${BNS}-gw lan0"
 	gateway_up "$g" || die "$g: the path does not work$( [ -n "$GW_PID" ] && cat "$TMP/gw.log")"
 	ping_times "$TMP/ping-idle-$g"
 	read -r pm pp pn pl <<<"$(rtt_stats "$TMP/ping-idle-$g")"
@@ -618,7 +618,7 @@ for g in $GATEWAYS; do
 		rssnat_stats
 		kill -0 "$GW_PID" 2>/dev/null || die "rssnat died during the tests: $(cat "$TMP/gw.log")"
 	fi
-	[ "$g" = kernel ] && echo "kernel conntrack entries: $(in_ns ${RB}-gw cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo ?)"
+	[ "$g" = kernel ] && echo "kernel conntrack entries: $(in_ns ${BNS}-gw cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo ?)"
 done
 teardown
 
