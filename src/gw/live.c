@@ -16,6 +16,8 @@
  *   2. the backends steer by it (io_ops.set_rss(): the eBPF fanout's maps,
  *      double-buffered, or the NIC's table). Until then frames still land
  *      on the old owners, which hand them to the new ones.
+ *   3. the kernel fast path's spreading over CPUs (--offload-spread) steers
+ *      by it too (gw_offload_set_rss(), double-buffered the same way).
  *
  * One change at a time: the next waits (bounded) until the NAT says the
  * previous migration is complete. Disabling RSS is the snapshot with every
