@@ -191,8 +191,12 @@ static void spread_open(struct gw *gw)
 					   (unsigned)side, gw->n, cpus, mode, &why))
 				break;
 	}
-	if (gw->spread[GW_LAN] && gw->spread[GW_WAN])
+	if (gw->spread[GW_LAN] && gw->spread[GW_WAN]) {
+		/* The kthreads carry what softirq did: the workers' priority. */
+		for (int side = GW_LAN; side <= GW_WAN; side++)
+			(void)io_spread_nice(gw->spread[side], GW_WORKER_NICE);
 		return;
+	}
 	fprintf(stderr,
 		"rssnat: offload spreading unavailable (%s): the fast path runs where "
 		"frames arrive\n",

@@ -6,10 +6,13 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <linux/if_link.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 enum {
@@ -96,6 +99,43 @@ static int attach(struct io_spread *s, int ifindex, enum io_spread_mode mode, co
 		return -errno;
 	}
 	return 0;
+}
+
+/* Is /proc/@pid/comm "cpumap/CPU/map:@map_id"? */
+static bool is_our_kthread(const char *pid, __u32 map_id)
+{
+	char path[300], comm[32];
+	unsigned cpu, id;
+	FILE *f;
+	bool ours = false;
+
+	snprintf(path, sizeof(path), "/proc/%s/comm", pid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	if (fgets(comm, sizeof(comm), f) && sscanf(comm, "cpumap/%u/map:%u", &cpu, &id) == 2)
+		ours = id == map_id;
+	fclose(f);
+	return ours;
+}
+
+int io_spread_nice(struct io_spread *s, int nice)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	struct dirent *d;
+	DIR *proc;
+	int n = 0;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(map_fd(s->obj, "spread_cpus"), &info, &len) ||
+	    !(proc = opendir("/proc")))
+		return -errno;
+	while ((d = readdir(proc)))
+		if (d->d_name[0] >= '1' && d->d_name[0] <= '9' &&
+		    is_our_kthread(d->d_name, info.id))
+			n += setpriority(PRIO_PROCESS, (id_t)atoi(d->d_name), nice) == 0;
+	closedir(proc);
+	return n;
 }
 
 int io_spread_open(struct io_spread **out, int ifindex, const struct rss_snapshot *snap,

@@ -29,5 +29,10 @@ int io_spread_set_rss(struct io_spread *s, const struct rss_snapshot *snap, cons
 /* io_spread_stats() - the program's counters, summed over CPUs, added to @out. */
 void io_spread_stats(struct io_spread *s, uint64_t out[IO_SPREAD_STAT_COUNT]);
 void io_spread_close(struct io_spread *s);
+/* io_spread_nice() - give the kernel threads that take this program's
+ * frames on each CPU (cpumap/CPU/map:ID, one per queue) the nice value
+ * @nice: they carry the fast path's work, and at nice 0 they wait behind
+ * everything else on the CPU. Returns how many were set, or -errno. */
+int io_spread_nice(struct io_spread *s, int nice);
 
 #endif

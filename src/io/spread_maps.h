@@ -12,8 +12,8 @@ enum {
 };
 
 #define IO_SPREAD_STATS(X)                                                                         \
-	X(redirected, "frames sent to their worker's CPU")                                         \
-	X(local, "frames already on their worker's CPU")                                           \
+	X(redirected, "frames sent to their worker's CPU from another")                            \
+	X(local, "frames queued for their worker's CPU on that CPU (order kept)")                  \
 	X(unhashed, "frames left where they arrived: not IPv4, or no RSS state yet")
 
 enum io_spread_stat {

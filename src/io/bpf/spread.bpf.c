@@ -12,12 +12,16 @@
  * puts a flow's two directions on the CPU of the worker that owns its
  * session, as a NIC's RSS with one interrupt per queue and CPU would.
  *
- * spread_cpu[q] is the CPU of queue q's worker (user space fills it and
- * the cpumap alike: src/io/spread.c; BPF programs cannot read a cpumap).
- * A frame already on its CPU is passed on here (no hop, and no loop: the
- * generic XDP path runs this program again for a frame the cpumap's
- * kthread receives). Non-IPv4 frames (ARP) and frames before the first
- * state are passed on where they are. Counted per CPU in spread_stats.
+ * Every frame of a queue goes through its CPU's cpumap queue, even one
+ * that arrives on that CPU already: passing that one on at once would
+ * overtake the flow's frames still queued there (a sender that moves
+ * between CPUs), and TCP takes reordering for loss. No loop: the cpumap's
+ * kthread hands its skbs to the stack, which does not run XDP again (native
+ * XDP is the driver's; generic XDP skips redirected skbs). spread_cpu[q]
+ * (the CPU of queue q's worker, as user space filled the cpumap: BPF
+ * programs cannot read a cpumap) tells the two apart for the counters.
+ * Non-IPv4 frames (ARP) and frames before the first state are passed on
+ * where they are. Counted per CPU in spread_stats.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -68,9 +72,11 @@ int spread(struct xdp_md *ctx)
 		return counted(IO_SPREAD_STAT_unhashed, XDP_PASS);
 	queue = st->table[(__u32)b & (IO_RSS_TABLE_MAX - 1)] & (IO_SPREAD_QUEUES_MAX - 1);
 	cpu = bpf_map_lookup_elem(&spread_cpu, &queue);
-	if (!cpu || *cpu == bpf_get_smp_processor_id())
-		return counted(IO_SPREAD_STAT_local, XDP_PASS);
-	counted(IO_SPREAD_STAT_redirected, 0);
+	if (!cpu)
+		return counted(IO_SPREAD_STAT_unhashed, XDP_PASS);
+	counted(*cpu == bpf_get_smp_processor_id() ? IO_SPREAD_STAT_local
+						   : IO_SPREAD_STAT_redirected,
+		0);
 	return (int)bpf_redirect_map(&spread_cpus, queue, XDP_PASS);
 }
 
