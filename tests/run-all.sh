@@ -52,6 +52,13 @@ run_suite "net: live RSS changes under iperf3 and ping, control plane (asan+ubsa
 run_suite "net: kernel fast path (offload), flows on it and what goes up (release)" tests/net/test_offload.sh "$BUILD/rssnat"
 run_suite "net: kernel fast path (offload), flows on it and what goes up (asan+ubsan)" tests/net/test_offload.sh "$BUILD/asan/rssnat"
 run_suite "net: kernel fast path (offload) with the afxdp backend (release)" env OFFLOAD_BACKEND=afxdp tests/net/test_offload.sh "$BUILD/rssnat"
+run_suite "net: kernel fast path spread over the workers' CPUs, agreement with the engine (release)" tests/net/test_spread.sh "$BUILD/rssnat"
+# Every other net suite runs with offload enabled (the default). The
+# user-space path with real clients, once more with it disabled (release:
+# its code runs under ASan above, with the flows' first packets). The other
+# gw_topo suites pass with RSSNAT_OFFLOAD=disabled too; they are not run
+# twice here, for the suite's time budget.
+run_suite "net: gateway, real clients, offload disabled (release)" env RSSNAT_OFFLOAD=disabled tests/net/test_gateway.sh "$BUILD/rssnat"
 run_suite "net: ICMP errors rate limited under a flood (release)" tests/net/test_icmp_limit.sh "$BUILD/rssnat"
 run_suite "net: ICMP errors rate limited under a flood (asan+ubsan)" tests/net/test_icmp_limit.sh "$BUILD/asan/rssnat"
 run_suite "net: NAT state floods, a legitimate host measured (release)" tests/net/test_nat_floods.sh "$BUILD/rssnat"
