@@ -53,6 +53,7 @@ run_suite "net: kernel fast path (offload), flows on it and what goes up (releas
 run_suite "net: kernel fast path (offload), flows on it and what goes up (asan+ubsan)" tests/net/test_offload.sh "$BUILD/asan/rssnat"
 run_suite "net: kernel fast path (offload) with the afxdp backend (release)" env OFFLOAD_BACKEND=afxdp tests/net/test_offload.sh "$BUILD/rssnat"
 run_suite "net: kernel fast path spread over the workers' CPUs, agreement with the engine (release)" tests/net/test_spread.sh "$BUILD/rssnat"
+run_suite "net: kernel fast path spread over the workers' CPUs, agreement with the engine (asan+ubsan)" tests/net/test_spread.sh "$BUILD/asan/rssnat"
 # Every other net suite runs with offload enabled (the default). The
 # user-space path with real clients, once more with it disabled (release:
 # its code runs under ASan above, with the flows' first packets). The other
