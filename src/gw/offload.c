@@ -19,13 +19,13 @@
 #include <string.h>
 #include <time.h>
 
-enum {
-	GW_STATS_CPUS_MAX = 256, /* CPUs show stats lists the fast path's frames for */
-};
-
 #include "../io/io.h"
 #include "../io/offload.h"
 #include "../io/spread.h"
+
+enum {
+	GW_STATS_CPUS_MAX = 256, /* CPUs show stats lists the fast path's frames for */
+};
 
 static uint64_t mono_ns(void)
 {
