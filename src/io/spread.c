@@ -168,21 +168,10 @@ int io_spread_open(struct io_spread **out, int ifindex, const struct rss_snapsho
 	return 0;
 }
 
-/* Fill the idle slot, then flip: the program reads one whole state. */
 int io_spread_set_rss(struct io_spread *s, const struct rss_snapshot *snap, const char **why)
 {
-	__u32 idle = s->active ^ 1, zero = 0;
-	int err;
-
-	if ((err = io_rss_state_fill(&s->stage, snap, s->side, s->queues, why)))
-		return err;
-	if (bpf_map_update_elem(s->state_fd, &idle, &s->stage, BPF_ANY) ||
-	    bpf_map_update_elem(s->active_fd, &zero, &idle, BPF_ANY)) {
-		*why = "cannot write the spreading program's RSS maps";
-		return -errno;
-	}
-	s->active = idle;
-	return 0;
+	return io_rss_maps_flip(s->state_fd, s->active_fd, &s->active, &s->stage, snap, s->side,
+				s->queues, why);
 }
 
 void io_spread_stats(struct io_spread *s, uint64_t out[IO_SPREAD_STAT_COUNT])
