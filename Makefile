@@ -29,7 +29,7 @@ all: $(BUILD)/rssnat
 # embedded in the library as a C array (io_rss_fanout_bpf, io_internal.h).
 BPF_OBJ  := $(BUILD)/bpf/rss_fanout.bpf.o
 BPF_BLOB := $(BUILD)/bpf/rss_fanout_blob.c
-$(BPF_OBJ): src/io/bpf/rss_fanout.bpf.c src/io/rss_maps.h
+$(BPF_OBJ): src/io/bpf/rss_fanout.bpf.c src/io/bpf/rss_hash.h src/io/rss_maps.h
 	@mkdir -p $(dir $@)
 	clang -O2 -target bpf -g -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
 $(BPF_BLOB): $(BPF_OBJ)
@@ -46,9 +46,9 @@ $(BPF_BLOB): $(BPF_OBJ)
 # The afxdp backend's XDP program and the tc RSS emulation for veth peers,
 # embedded the same way (io_xsk_redirect_bpf, io_tc_rss_bpf).
 BPF_XDP_OBJ := $(BUILD)/bpf/xsk_redirect.bpf.o $(BUILD)/bpf/tc_rss.bpf.o $(BUILD)/bpf/stack_guard.bpf.o \
-	       $(BUILD)/bpf/offload.bpf.o
-$(BPF_XDP_OBJ): $(BUILD)/bpf/%.bpf.o: src/io/bpf/%.bpf.c src/io/bpf/rss_fanout.bpf.c src/io/rss_maps.h \
-		src/io/offload_maps.h src/io/bpf/offload_decide.h \
+	       $(BUILD)/bpf/offload.bpf.o $(BUILD)/bpf/spread.bpf.o
+$(BPF_XDP_OBJ): $(BUILD)/bpf/%.bpf.o: src/io/bpf/%.bpf.c src/io/bpf/rss_fanout.bpf.c src/io/bpf/rss_hash.h src/io/rss_maps.h \
+		src/io/offload_maps.h src/io/bpf/offload_decide.h src/io/spread_maps.h \
 		src/io/claim_maps.h src/io/bpf/claim_decide.h
 	@mkdir -p $(dir $@)
 	clang -O2 -target bpf -g -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
@@ -63,7 +63,7 @@ $(BUILD)/bpf/%_blob.c: $(BUILD)/bpf/%.bpf.o
 	  echo 'const size_t io_$*_bpf_len = sizeof(io_$*_bpf);'; } >$@.tmp
 	mv $@.tmp $@
 BPF_BLOB += $(BUILD)/bpf/xsk_redirect_blob.c $(BUILD)/bpf/tc_rss_blob.c $(BUILD)/bpf/stack_guard_blob.c \
-	    $(BUILD)/bpf/offload_blob.c
+	    $(BUILD)/bpf/offload_blob.c $(BUILD)/bpf/spread_blob.c
 # Generated sources, not intermediates: keep them (no rebuild every run).
 .SECONDARY: $(BPF_BLOB) $(BPF_XDP_OBJ)
 

@@ -4,6 +4,7 @@
  *                  [--flows N] [--size BYTES] [--seconds S] [--dport P] [--sport P]
  *                  [--batch B] [--cpu C] [--qdisc-bypass on|off]
  *   bench-gen recv --iface IF [--seconds S] [--dport P] [--cpu C]
+ *   bench-gen answer --iface IF --dport P [--seconds S] [--flows N]
  *
  * send: builds one frame per flow up front (flow i has UDP source port
  * --sport + i; valid IPv4 header and UDP checksums), then cycles over them
@@ -27,6 +28,15 @@
  * reached the interface but not us; they are reported apart and the
  * "arrived" rate counts them (they got through whatever sits in front).
  * Prints "received=N sink_drops=D arrived=A pps=R arrived_pps=R2 seconds=T".
+ *
+ * answer: the far end of a NAT'd UDP flow, once: for each source address
+ * and port that sends a UDP datagram to --dport on IF, sends one reply back
+ * (the frame with its MACs, addresses and ports swapped: the checksums stay
+ * valid, the sums are over the same words), then ignores that flow. A NAT
+ * keeps a UDP flow that was answered as established (RFC 4787): rssnat
+ * puts it on its kernel fast path, the kernel's conntrack marks it seen
+ * both ways. Runs for --seconds (5) or until --flows (65536) were answered.
+ * Prints "answered=N".
  *
  * Every loop is bounded by time; exit status 2 for a usage error, 1 for a
  * system error.
@@ -79,7 +89,8 @@ static void usage(const char *why)
 		"usage: bench-gen send --iface IF --src-mac MAC --dst-mac MAC --src IP --dst IP\n"
 		"                      [--flows N] [--size BYTES] [--seconds S] [--dport P]\n"
 		"                      [--sport P] [--batch B] [--cpu C] [--qdisc-bypass on|off]\n"
-		"       bench-gen recv --iface IF [--seconds S] [--dport P] [--cpu C]\n",
+		"       bench-gen recv --iface IF [--seconds S] [--dport P] [--cpu C]\n"
+		"       bench-gen answer --iface IF --dport P [--seconds S] [--flows N]\n",
 		why);
 	exit(2);
 }
@@ -453,6 +464,102 @@ static int cmd_recv(int argc, char **argv)
 	return 0;
 }
 
+/* ---- answer ---- */
+
+enum {
+	ANSWER_MAX = MAX_FLOWS,
+	ANSWER_SLOTS = 2 * ANSWER_MAX, /* open addressing, half full at most */
+};
+
+/* Insert the flow's key; false if it was there. Key 0 is never a flow's
+ * (an address of 0.0.0.0 does not reach us). */
+static bool seen_first(uint64_t *slots, uint64_t key)
+{
+	uint64_t h = key * 0x9e3779b97f4a7c15ull;
+
+	for (uint32_t i = 0; i < ANSWER_SLOTS; i++) {
+		uint64_t *s = &slots[(h + i) % ANSWER_SLOTS];
+		if (*s == key)
+			return false;
+		if (!*s) {
+			*s = key;
+			return true;
+		}
+	}
+	return false; /* not reached: never more than half full */
+}
+
+static void swap_bytes(uint8_t *a, uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t t = a[i];
+		a[i] = b[i];
+		b[i] = t;
+	}
+}
+
+static int cmd_answer(int argc, char **argv)
+{
+	const char *iface = NULL;
+	long seconds = 5, dport = 0, flows = ANSWER_MAX;
+	int ifindex;
+
+	for (int i = 0; i < argc; i += 2) {
+		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!v)
+			usage("an option lacks its value");
+		if (!strcmp(k, "--iface"))
+			iface = v;
+		else if (!strcmp(k, "--seconds"))
+			seconds = num(v, 1, 600, k);
+		else if (!strcmp(k, "--dport"))
+			dport = num(v, 1, 65535, k);
+		else if (!strcmp(k, "--flows"))
+			flows = num(v, 1, ANSWER_MAX, k);
+		else
+			usage("unknown option for answer");
+	}
+	if (!iface || !dport)
+		usage("answer needs --iface and --dport");
+	/* ETH_P_ALL: a tap sees frames before an ingress filter drops them (the
+	 * bench's sink does), a socket for ETH_P_IP only after. */
+	int fd = open_packet(iface, ETH_P_ALL, &ifindex);
+	uint64_t *slots = calloc(ANSWER_SLOTS, sizeof(*slots));
+	uint8_t f[FRAME_MAX];
+	uint64_t answered = 0, end = now_ns() + (uint64_t)seconds * 1000000000u;
+	if (!slots) {
+		perror("bench-gen: calloc");
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	while (!stop && answered < (uint64_t)flows && now_ns() < end) {
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ssize_t n = recvfrom(fd, f, sizeof(f), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (n <= 0 || from.sll_pkttype == PACKET_OUTGOING ||
+		    !is_udp_to(f, (uint32_t)n, (unsigned)dport))
+			continue;
+		uint8_t *ip = f + ETH_LEN, *udp = ip + (ip[0] & 0xf) * 4u;
+		uint64_t key = (uint64_t)(ip[12] << 24 | ip[13] << 16 | ip[14] << 8 | ip[15]) << 16 |
+			       (uint64_t)(udp[0] << 8 | udp[1]);
+		if (!seen_first(slots, key))
+			continue;
+		swap_bytes(f, f + 6, 6);	/* MACs */
+		swap_bytes(ip + 12, ip + 16, 4); /* addresses */
+		swap_bytes(udp, udp + 2, 2);	/* ports */
+		if (send(fd, f, (size_t)n, 0) == n)
+			answered++;
+	}
+	printf("answered=%llu\n", (unsigned long long)answered);
+	free(slots);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -466,6 +573,8 @@ int main(int argc, char **argv)
 		return cmd_send(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "recv"))
 		return cmd_recv(argc - 2, argv + 2);
-	usage("unknown command (send, recv)");
+	if (!strcmp(argv[1], "answer"))
+		return cmd_answer(argc - 2, argv + 2);
+	usage("unknown command (send, recv, answer)");
 	return 2;
 }

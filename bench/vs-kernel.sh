@@ -25,7 +25,7 @@
 # do the same work (afxdp needs it; the others pay it too, for fair ratios).
 #
 # Phase 1, per gateway: an idle ping (200 at 10 ms), then 64-byte UDP frames
-# over many flows from bench-gen for BENCH_SECONDS, counted by bench-gen recv
+# over many flows (each answered once before, udp_prime) from bench-gen for BENCH_SECONDS, counted by bench-gen recv
 # in the server namespace (an nft ingress rule then drops them there).
 # Before them, the generator alone into a namespace that drops at ingress:
 # its ceiling, through the qdisc and the emulated RSS as in the runs, and
@@ -37,10 +37,12 @@
 # headline is the median of the rounds'.
 #
 # Environment: RSSNAT (default build/rssnat), BENCH_SECONDS (5),
-# BENCH_FLOWS (1024), BENCH_QUEUES (2), BENCH_BACKENDS ("afxdp afpacket";
+# BENCH_FLOWS (1024), BENCH_UDP_ANSWERED (1: each UDP flow answered once
+# before the run, udp_prime), BENCH_QUEUES (2), BENCH_BACKENDS ("afxdp afpacket";
 # the first one gives the headline), BENCH_OFFLOAD ("on off": rssnat once per
 # value with --offload V; skipped, said out loud, if the binary does not know
-# --offload; empty: never passed), BENCH_CODEL (empty; e.g. "500 0": rssnat
+# --offload; empty: never passed), BENCH_SPREAD (empty; e.g. "on off": rssnat
+# once per value with --offload-spread V, B-...-spread-V), BENCH_CODEL (empty; e.g. "500 0": rssnat
 # once per value with --codel-target V, side by side), BENCH_RSSNAT_BEFORE
 # (another build of rssnat, run as B-before for each backend B, with its
 # defaults: before and after a change, side by side), BENCH_RPS=1, BENCH_TCP_ROUNDS (5),
@@ -60,7 +62,10 @@ OFFLOADS=${BENCH_OFFLOAD-on off}
 TCP_SECS=${BENCH_TCP_SECONDS:-8}
 TCP_ROUNDS=${BENCH_TCP_ROUNDS:-5}
 PINGS=${BENCH_PINGS:-200}
-NS="rb-lan rb-gw rb-srv"
+UDP_ANSWERED=${BENCH_UDP_ANSWERED:-1}
+# RSSNAT_NETNS: the namespaces' prefix (rb), so that two runs can live side by side.
+BNS=${RSSNAT_NETNS:-rb}
+NS="${BNS}-lan ${BNS}-gw ${BNS}-srv"
 TMP=$(mktemp -d /tmp/rb-bench.XXXXXX)
 SOCK=$TMP/rssnat.sock
 GW_PID=""
@@ -117,6 +122,11 @@ if [ -n "$CODELS" ] && ! "$RSSNAT" run --help 2>&1 | grep -q -- '--codel-target'
 	echo "codel: $RSSNAT run does not know --codel-target: the variants ($CODELS) are skipped"
 	CODELS=""
 fi
+SPREADS=${BENCH_SPREAD:-}
+if [ -n "$SPREADS" ] && ! "$RSSNAT" run --help 2>&1 | grep -q -- '--offload-spread'; then
+	echo "spread: $RSSNAT run does not know --offload-spread: the variants ($SPREADS) are skipped"
+	SPREADS=""
+fi
 GATEWAYS="direct kernel"
 [ "${BENCH_RPS:-0}" = 1 ] && GATEWAYS="$GATEWAYS kernel-rps"
 # rssnat's gateways: backend x offload x CoDel target, each with its
@@ -126,11 +136,14 @@ RSSNAT_GWS=""
 for b in $BACKENDS; do
 	for o in ${OFFLOADS:--}; do
 		for c in ${CODELS:--}; do
-			g=$b args="--backend $b"
-			[ "$o" = - ] || { g="$g-offload-$o" args="$args --offload $(offload_value "$o")"; }
-			[ "$c" = - ] || { g="$g-codel-$c" args="$args --codel-target $c"; }
-			RSSNAT_GWS="$RSSNAT_GWS $g"
-			GW_ARGS[$g]=$args GW_BIN[$g]=$RSSNAT
+			for sp in ${SPREADS:--}; do
+				g=$b args="--backend $b"
+				[ "$o" = - ] || { g="$g-offload-$o" args="$args --offload $(offload_value "$o")"; }
+				[ "$c" = - ] || { g="$g-codel-$c" args="$args --codel-target $c"; }
+				[ "$sp" = - ] || { g="$g-spread-$sp" args="$args --offload-spread $sp"; }
+				RSSNAT_GWS="$RSSNAT_GWS $g"
+				GW_ARGS[$g]=$args GW_BIN[$g]=$RSSNAT
+			done
 		done
 	done
 	# Another build side by side (what a change did), with its defaults.
@@ -170,11 +183,11 @@ topology() {
 	teardown
 	for n in $NS; do ip netns add "$n" || return 1; ip -n "$n" link set lo up; done
 	if [ "$1" = direct ]; then
-		veth_pair rb-lan lanh rb-srv srv || return 1
-		pairs="rb-lan:lanh rb-srv:srv"
+		veth_pair ${BNS}-lan lanh ${BNS}-srv srv || return 1
+		pairs="${BNS}-lan:lanh ${BNS}-srv:srv"
 	else
-		veth_pair rb-lan lanh rb-gw lan0 && veth_pair rb-gw wan0 rb-srv srv || return 1
-		pairs="rb-lan:lanh rb-gw:lan0 rb-gw:wan0 rb-srv:srv"
+		veth_pair ${BNS}-lan lanh ${BNS}-gw lan0 && veth_pair ${BNS}-gw wan0 ${BNS}-srv srv || return 1
+		pairs="${BNS}-lan:lanh ${BNS}-gw:lan0 ${BNS}-gw:wan0 ${BNS}-srv:srv"
 	fi
 	for pair in $pairs; do
 		n=${pair%%:*} d=${pair#*:}
@@ -182,17 +195,17 @@ topology() {
 		in_ns "$n" ethtool -K "$d" tx off tso off gso off gro off >/dev/null 2>&1
 		ip -n "$n" link set "$d" up
 	done
-	ip -n rb-lan addr add 192.168.137.10/24 dev lanh
-	ip -n rb-srv addr add 198.51.100.1/24 dev srv
-	ip -n rb-srv addr add 203.0.113.80/24 dev srv
+	ip -n ${BNS}-lan addr add 192.168.137.10/24 dev lanh
+	ip -n ${BNS}-srv addr add 198.51.100.1/24 dev srv
+	ip -n ${BNS}-srv addr add 203.0.113.80/24 dev srv
 	if [ "$1" = direct ]; then
-		ip -n rb-lan route add 203.0.113.0/24 dev lanh
-		ip -n rb-srv route add 192.168.137.0/24 dev srv
+		ip -n ${BNS}-lan route add 203.0.113.0/24 dev lanh
+		ip -n ${BNS}-srv route add 192.168.137.0/24 dev srv
 	else
-		ip -n rb-lan route add default via 192.168.137.1
+		ip -n ${BNS}-lan route add default via 192.168.137.1
 	fi
 	# The sink: bench-gen recv (ETH_P_ALL) sees the frames first, then they go.
-	in_ns rb-srv nft -f - <<-'NFT' || return 1
+	in_ns ${BNS}-srv nft -f - <<-'NFT' || return 1
 		table netdev sink {
 			chain in {
 				type filter hook ingress device "srv" priority 0; policy accept;
@@ -200,23 +213,33 @@ topology() {
 			}
 		}
 	NFT
+	# The answers to the UDP flows (udp_prime) end at the LAN host, before
+	# its stack (which would send Port Unreachable back).
+	in_ns ${BNS}-lan nft -f - <<-'NFT' || return 1
+		table netdev answered {
+			chain in {
+				type filter hook ingress device "lanh" priority 0; policy accept;
+				udp sport 9 counter drop
+			}
+		}
+	NFT
 	# ip netns exec execs: $! is iperf3's own PID (its CPU share is read).
-	ip netns exec rb-srv iperf3 -s -B 203.0.113.80 >/dev/null 2>&1 &
+	ip netns exec ${BNS}-srv iperf3 -s -B 203.0.113.80 >/dev/null 2>&1 &
 	SRV_IPERF=$!
 	BG="$BG $SRV_IPERF"
 	[ "${NO_TC_RSS:-0}" = 1 ] && return 0 # the generator's ceiling without it
-	in_ns rb-lan "$RSSNAT" io tc-rss --iface lanh --queues "$QUEUES" --side lan >/dev/null &&
-		in_ns rb-srv "$RSSNAT" io tc-rss --iface srv --queues "$QUEUES" --side wan >/dev/null
+	in_ns ${BNS}-lan "$RSSNAT" io tc-rss --iface lanh --queues "$QUEUES" --side lan >/dev/null &&
+		in_ns ${BNS}-srv "$RSSNAT" io tc-rss --iface srv --queues "$QUEUES" --side wan >/dev/null
 }
 
 gw_kernel() {
-	ip -n rb-gw addr add 192.168.137.1/24 dev lan0
-	ip -n rb-gw addr add 198.51.100.2/24 dev wan0
-	ip -n rb-gw route add default via 198.51.100.1
-	in_ns rb-gw sysctl -qw net.ipv4.ip_forward=1
-	in_ns rb-gw nft add table ip nat &&
-		in_ns rb-gw nft add chain ip nat post '{ type nat hook postrouting priority 100 ; }' &&
-		in_ns rb-gw nft add rule ip nat post oifname wan0 masquerade
+	ip -n ${BNS}-gw addr add 192.168.137.1/24 dev lan0
+	ip -n ${BNS}-gw addr add 198.51.100.2/24 dev wan0
+	ip -n ${BNS}-gw route add default via 198.51.100.1
+	in_ns ${BNS}-gw sysctl -qw net.ipv4.ip_forward=1
+	in_ns ${BNS}-gw nft add table ip nat &&
+		in_ns ${BNS}-gw nft add chain ip nat post '{ type nat hook postrouting priority 100 ; }' &&
+		in_ns ${BNS}-gw nft add rule ip nat post oifname wan0 masquerade
 }
 
 rps_all() { # kernel-rps: RPS over every CPU on the gateway's veths
@@ -224,7 +247,7 @@ rps_all() { # kernel-rps: RPS over every CPU on the gateway's veths
 	mask=$(printf '%x' $(((1 << NCPU) - 1)))
 	for d in lan0 wan0; do
 		for q in /sys/class/net/$d/queues/rx-*; do
-			in_ns rb-gw sh -c "echo $mask > $q/rps_cpus"
+			in_ns ${BNS}-gw sh -c "echo $mask > $q/rps_cpus"
 		done
 	done
 }
@@ -233,7 +256,7 @@ rps_all() { # kernel-rps: RPS over every CPU on the gateway's veths
 gw_rssnat() {
 	rm -f "$SOCK"
 	# shellcheck disable=SC2086 # the options are words
-	ip netns exec rb-gw "${GW_BIN[$1]}" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
+	ip netns exec ${BNS}-gw "${GW_BIN[$1]}" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
 		--wan-gateway 198.51.100.1 --queues "$QUEUES" --socket "$SOCK" --dhcp off --dns off \
 		${GW_ARGS[$1]} >"$TMP/gw.log" 2>&1 &
 	GW_PID=$!
@@ -247,7 +270,7 @@ gw_rssnat() {
 }
 
 warm_up() { # resolves the neighbours on both sides; true if the path works
-	in_ns rb-lan ping -c 3 -W 1 -i 0.2 203.0.113.80 >/dev/null 2>&1
+	in_ns ${BNS}-lan ping -c 3 -W 1 -i 0.2 203.0.113.80 >/dev/null 2>&1
 }
 
 # gateway_up GATEWAY: a fresh topology with GATEWAY in it, the path tested.
@@ -285,7 +308,7 @@ cpu_snap() {
 			[ -r "/proc/$p/stat" ] && awk -v p="$p" '{sub(/^.*\) /, ""); print "ksoftirqd", p, $12, $13}' "/proc/$p/stat"
 		done
 		echo "softnet $drop $squeeze"
-		echo "bytes $(ifstat rb-srv srv rx_bytes)"
+		echo "bytes $(ifstat ${BNS}-srv srv rx_bytes)"
 	} >"$f" 2>/dev/null
 }
 
@@ -350,7 +373,7 @@ thread_report() {
 # ping_times OUT: BENCH_PINGS pings at 10 ms from the LAN to the server;
 # one round trip in ms a line into OUT, "lost N" for the unanswered.
 ping_times() {
-	in_ns rb-lan timeout $((PINGS / 50 + 10)) ping -n -c "$PINGS" -i 0.01 -W 1 203.0.113.80 2>/dev/null |
+	in_ns ${BNS}-lan timeout $((PINGS / 50 + 10)) ping -n -c "$PINGS" -i 0.01 -W 1 203.0.113.80 2>/dev/null |
 		awk -v n="$PINGS" '/time=/ {sub(/.*time=/, ""); print $1 + 0; got++} END {print "lost", n - got}' >"$1"
 }
 
@@ -408,17 +431,17 @@ rssnat_stats() {
 udp_run() {
 	local name=$1 dns=$2 dif=$3 smac dmac gpid rpid lan_rx0 srv_rx0 lan_rx srv_rx
 	shift 3
-	smac=$(mac_of rb-lan lanh)
+	smac=$(mac_of ${BNS}-lan lanh)
 	dmac=$(mac_of "$dns" "$dif")
 	R_SENT_PPS=0 R_PPS=0
 	wait_quiet "udp $name"
-	ip netns exec rb-srv "$GEN" recv --iface srv --dport 9 --seconds $((SECS + 5)) >"$TMP/recv.out" 2>&1 &
+	ip netns exec ${BNS}-srv "$GEN" recv --iface srv --dport 9 --seconds $((SECS + 5)) >"$TMP/recv.out" 2>&1 &
 	rpid=$!
 	for _ in $(seq 1 50); do grep -q ready "$TMP/recv.out" 2>/dev/null && break; sleep 0.1; done
 	lan_rx0=$(ifstat "$dns" "$dif" rx_packets)
-	srv_rx0=$(ifstat rb-srv srv rx_packets)
+	srv_rx0=$(ifstat ${BNS}-srv srv rx_packets)
 	[ -n "$GW_PID" ] && rssnat_rx >"$TMP/rx0"
-	ip netns exec rb-lan "$GEN" send --iface lanh --src-mac "$smac" --dst-mac "$dmac" \
+	ip netns exec ${BNS}-lan "$GEN" send --iface lanh --src-mac "$smac" --dst-mac "$dmac" \
 		--src 192.168.137.10 --dst 203.0.113.80 --flows "$FLOWS" --size 64 --seconds "$SECS" \
 		"$@" >"$TMP/send.out" 2>&1 &
 	gpid=$!
@@ -437,7 +460,7 @@ udp_run() {
 	wait "$rpid"
 	lan_rx=$(($(ifstat "$dns" "$dif" rx_packets) - lan_rx0))
 	[ -n "$GW_PID" ] && rssnat_rx >"$TMP/rx1"
-	srv_rx=$(($(ifstat rb-srv srv rx_packets) - srv_rx0))
+	srv_rx=$(($(ifstat ${BNS}-srv srv rx_packets) - srv_rx0))
 	local sent spps recvd drops rpps apps
 	sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$TMP/send.out")
 	spps=$(sed -n 's/.* pps=\([0-9]*\).*/\1/p' "$TMP/send.out")
@@ -459,6 +482,28 @@ udp_run() {
 	return 0
 }
 
+# udp_prime: every flow of the UDP run answered once before it, as a real
+# UDP flow is (DNS, QUIC, games, VPNs), so that a NAT has it established:
+# the generator sends each flow for a second, the server namespace answers
+# each flow's first datagram (bench-gen answer); every gateway gets the
+# same. rssnat puts a UDP flow on its kernel fast path after the first
+# reply; unanswered, every frame would take the user-space path.
+# BENCH_UDP_ANSWERED=0: no answers (the flows stay one-way, as before).
+udp_prime() {
+	local apid smac dmac
+	[ "$UDP_ANSWERED" = 1 ] || return 0
+	smac=$(mac_of ${BNS}-lan lanh)
+	dmac=$(mac_of "$1" "$2")
+	ip netns exec ${BNS}-srv "$GEN" answer --iface srv --dport 9 --flows "$FLOWS" --seconds 5 >"$TMP/answer.out" 2>&1 &
+	apid=$!
+	for _ in $(seq 1 50); do grep -q ready "$TMP/answer.out" 2>/dev/null && break; sleep 0.1; done
+	in_ns ${BNS}-lan "$GEN" send --iface lanh --src-mac "$smac" --dst-mac "$dmac" \
+		--src 192.168.137.10 --dst 203.0.113.80 --flows "$FLOWS" --size 64 --seconds 1 >/dev/null 2>&1
+	wait "$apid"
+	sleep 0.5 # the workers install what the answers established
+	echo "udp $3: flows answered once before the run: $(sed -n 's/^answered=//p' "$TMP/answer.out") of $FLOWS"
+}
+
 # iperf_figures: "received sent retransmits" (bits/s) of $TMP/iperf.json,
 # or "0 0 0" if iperf3 failed.
 iperf_figures() {
@@ -472,7 +517,7 @@ except Exception as x:
 
 # The TCP load, the same in every run: iperf3 -P 4 from the LAN namespace
 # to the server, JSON into $TMP/iperf.json (iperf_figures reads it).
-IPERF_CLIENT=(ip netns exec rb-lan timeout $((TCP_SECS + 20)) iperf3 -c 203.0.113.80 -P 4
+IPERF_CLIENT=(ip netns exec ${BNS}-lan timeout $((TCP_SECS + 20)) iperf3 -c 203.0.113.80 -P 4
 	-t "$TCP_SECS" -J)
 
 # tcp_run GATEWAY ROUND: iperf3 -P 4 through the gateway, pings during it
@@ -482,7 +527,7 @@ tcp_run() {
 	local name=$1 round=$2 cpid ppid ipc lan0=0 wan0=0
 	R_BPS=0 R_CPUGB=0
 	wait_quiet "tcp $name"
-	[ -n "$GW_PID" ] && { lan0=$(ifstat rb-gw lan0 rx_packets) wan0=$(ifstat rb-gw wan0 rx_packets); rssnat_rx >"$TMP/rx0"; }
+	[ -n "$GW_PID" ] && { lan0=$(ifstat ${BNS}-gw lan0 rx_packets) wan0=$(ifstat ${BNS}-gw wan0 rx_packets); rssnat_rx >"$TMP/rx0"; }
 	"${IPERF_CLIENT[@]}" >"$TMP/iperf.json" 2>&1 &
 	cpid=$!
 	sleep 1
@@ -511,7 +556,7 @@ tcp_run() {
 	if [ -n "$GW_PID" ]; then
 		thread_report "$TMP/t1" "$TMP/t2" $((TCP_SECS - 3))
 		rssnat_rx >"$TMP/rx1"
-		lan0=$(($(ifstat rb-gw lan0 rx_packets) - lan0)) wan0=$(($(ifstat rb-gw wan0 rx_packets) - wan0))
+		lan0=$(($(ifstat ${BNS}-gw lan0 rx_packets) - lan0)) wan0=$(($(ifstat ${BNS}-gw wan0 rx_packets) - wan0))
 		read -r l0 w0 <"$TMP/rx0"
 		read -r l1 w1 <"$TMP/rx1"
 		echo "rssnat during TCP: lan0 veth rx=$lan0, rssnat rx_lan=$((l1 - l0)) (lost before rssnat read them: $((lan0 - (l1 - l0)))); wan0 veth rx=$wan0, rx_wan=$((w1 - w0)) (lost: $((wan0 - (w1 - w0))))"
@@ -530,26 +575,26 @@ echo "gateways: $GATEWAYS (headline: $HEAD)"
 # ingress; as every run sends (through the qdisc and the emulated RSS), and
 # bypassing the qdisc (which skips the emulated RSS): what that path costs.
 topology kernel || die "cannot build the namespaces"
-in_ns rb-gw nft -f - <<-'NFT' || die "nft (netdev ingress) failed"
+in_ns ${BNS}-gw nft -f - <<-'NFT' || die "nft (netdev ingress) failed"
 	table netdev blackhole {
 		chain in {
 			type filter hook ingress device "lan0" priority 0; policy drop;
 		}
 	}
 NFT
-udp_run generator rb-gw lan0 || die "generator baseline failed"
+udp_run generator ${BNS}-gw lan0 || die "generator baseline failed"
 GEN_CEIL=$R_SENT_PPS
-udp_run gen-bypass rb-gw lan0 --qdisc-bypass on || die "generator baseline (qdisc bypassed) failed"
+udp_run gen-bypass ${BNS}-gw lan0 --qdisc-bypass on || die "generator baseline (qdisc bypassed) failed"
 GEN_BYPASS=$R_SENT_PPS
 NO_TC_RSS=1 topology kernel || die "cannot build the namespaces"
-in_ns rb-gw nft -f - <<-'NFT' || die "nft (netdev ingress) failed"
+in_ns ${BNS}-gw nft -f - <<-'NFT' || die "nft (netdev ingress) failed"
 	table netdev blackhole {
 		chain in {
 			type filter hook ingress device "lan0" priority 0; policy drop;
 		}
 	}
 NFT
-udp_run gen-no-rss rb-gw lan0 || die "generator baseline (no emulated RSS) failed"
+udp_run gen-no-rss ${BNS}-gw lan0 || die "generator baseline (no emulated RSS) failed"
 GEN_NO_RSS=$R_SENT_PPS
 cost() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.0f' % (100 * (1 - a / b)) if b else '?')" "$1" "$2"; }
 echo "generator ceiling: ${GEN_CEIL} pps through the qdisc and the emulated RSS (as every run sends); ${GEN_NO_RSS} pps through the qdisc without the emulated RSS; ${GEN_BYPASS} pps bypassing the qdisc (and so the emulated RSS): the qdisc path costs the generator $(cost "$GEN_NO_RSS" "$GEN_BYPASS")% of its rate, the emulated RSS $(cost "$GEN_CEIL" "$GEN_NO_RSS")% more, $(cost "$GEN_CEIL" "$GEN_BYPASS")% in all"
@@ -557,12 +602,14 @@ echo "generator_pps_bypass=$GEN_BYPASS generator_pps_qdisc=$GEN_NO_RSS generator
 
 # 1. Per gateway: an idle ping, then UDP.
 for g in $GATEWAYS; do
-	[ "$g" = direct ] && dst="rb-srv srv" || dst="rb-gw lan0"
+	[ "$g" = direct ] && dst="${BNS}-srv srv" || dst="${BNS}-gw lan0"
 	gateway_up "$g" || die "$g: the path does not work$( [ -n "$GW_PID" ] && cat "$TMP/gw.log")"
 	ping_times "$TMP/ping-idle-$g"
 	read -r pm pp pn pl <<<"$(rtt_stats "$TMP/ping-idle-$g")"
 	RTT_IDLE[$g]="$pm $pp"
 	echo "ping $g: idle round trip: mean $pm ms p99 $pp ms ($pn answered, $pl lost)"
+	# shellcheck disable=SC2086
+	udp_prime $dst "$g"
 	# shellcheck disable=SC2086
 	udp_run "$g" $dst || die "$g UDP test failed"
 	PPS[$g]=$R_PPS SENT[$g]=$R_SENT_PPS
@@ -571,7 +618,7 @@ for g in $GATEWAYS; do
 		rssnat_stats
 		kill -0 "$GW_PID" 2>/dev/null || die "rssnat died during the tests: $(cat "$TMP/gw.log")"
 	fi
-	[ "$g" = kernel ] && echo "kernel conntrack entries: $(in_ns rb-gw cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo ?)"
+	[ "$g" = kernel ] && echo "kernel conntrack entries: $(in_ns ${BNS}-gw cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo ?)"
 done
 teardown
 

@@ -89,6 +89,14 @@ run_suite "net: LAN floods, DHCP starvation and forged ARP (asan+ubsan)" tests/n
 run_pair "net: live RSS changes under iperf3 and ping, control plane" tests/net/test_live.sh
 run_pair "net: kernel fast path (offload), flows on it and what goes up" tests/net/test_offload.sh
 run_suite "net: kernel fast path (offload) with the afxdp backend (release)" env OFFLOAD_BACKEND=afxdp tests/net/test_offload.sh "$BUILD/rssnat"
+run_suite "net: kernel fast path spread over the workers' CPUs, agreement with the engine (release)" tests/net/test_spread.sh "$BUILD/rssnat"
+run_suite "net: kernel fast path spread over the workers' CPUs, agreement with the engine (asan+ubsan)" tests/net/test_spread.sh "$BUILD/asan/rssnat"
+# Every other net suite runs with offload enabled (the default). The
+# user-space path with real clients, once more with it disabled (release:
+# its code runs under ASan above, with the flows' first packets). The other
+# gw_topo suites pass with RSSNAT_OFFLOAD=disabled too; they are not run
+# twice here, for the suite's time budget.
+run_suite "net: gateway, real clients, offload disabled (release)" env RSSNAT_OFFLOAD=disabled tests/net/test_gateway.sh "$BUILD/rssnat"
 run_suite "net: ICMP errors rate limited under a flood (release)" tests/net/test_icmp_limit.sh "$BUILD/rssnat"
 run_suite "net: ICMP errors rate limited under a flood (asan+ubsan)" tests/net/test_icmp_limit.sh "$BUILD/asan/rssnat"
 run_pair "net: shared uplink, the host's frames left to it beside the LAN's, both backends" tests/net/test_claim.sh

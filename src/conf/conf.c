@@ -90,6 +90,19 @@ static int parse_on_off(const char *opt, const char *v, bool *out)
 	return cli_usage_error(where(opt), "'%s' is neither on nor off", v);
 }
 
+static int parse_spread(const char *v, unsigned *out)
+{
+	static const char *const names[] = {
+	    [GW_SPREAD_OFF] = "off", [GW_SPREAD_ON] = "on", [GW_SPREAD_GENERIC] = "generic"};
+
+	for (unsigned m = 0; m < sizeof(names) / sizeof(names[0]); m++)
+		if (!strcmp(v, names[m])) {
+			*out = m;
+			return 0;
+		}
+	return cli_usage_error(where("--offload-spread"), "'%s' is not on, off or generic", v);
+}
+
 /* FIRST-LAST, e.g. 192.168.137.100-192.168.137.199 */
 static int parse_pool(struct gw_services *svc, const char *v)
 {
@@ -333,6 +346,7 @@ enum {
 	OPT_PM_MIN_LIFE,
 	OPT_PM_MAX_LIFE,
 	OPT_RSS_FIELDS,
+	OPT_NAT_PORTS,
 };
 
 static int parse_ports_range(const char *opt, const char *v, uint16_t *lo, uint16_t *hi)
@@ -429,6 +443,8 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 					       "'%s' is neither enabled nor disabled", v);
 		cfg->offload = !strcmp(v, "enabled");
 		return 0;
+	case 'X':
+		return parse_spread(v, &cfg->offload_spread);
 	case 'Q':
 		if (cli_parse_uint(v, 0, GW_CODEL_TARGET_US_MAX, &n))
 			return cli_usage_error(where("--codel-target"),
@@ -453,7 +469,7 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 		return 0;
 	case 'p':
 		return parse_port_map(cfg, v);
-	case 'X':
+	case OPT_NAT_PORTS:
 		return parse_nat_ports(cfg, v);
 	case 'r':
 	case 'k':
@@ -506,13 +522,14 @@ static const struct option run_longopts[] = {
     {"backend", required_argument, NULL, 'b'},
     {"pin", required_argument, NULL, 'A'},
     {"offload", required_argument, NULL, 'O'},
+    {"offload-spread", required_argument, NULL, 'X'},
     {"socket", required_argument, NULL, 's'},
     {"mss-clamp", required_argument, NULL, 'm'},
     {"codel-target", required_argument, NULL, 'Q'},
     {"arp-locktime", required_argument, NULL, 'K'},
     {"filtering", required_argument, NULL, 'f'},
     {"port-map", required_argument, NULL, 'p'},
-    {"nat-ports", required_argument, NULL, 'X'},
+    {"nat-ports", required_argument, NULL, OPT_NAT_PORTS},
     {"dhcp", required_argument, NULL, 'D'},
     {"dhcp-pool", required_argument, NULL, 'P'},
     {"dhcp-lease", required_argument, NULL, 'T'},

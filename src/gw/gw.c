@@ -513,17 +513,26 @@ static void teardown(struct gw *gw)
 static void plan_cpus(struct gw *gw)
 {
 	cpu_set_t allowed;
-	int cpus[CPU_SETSIZE], n = 0;
 
 	for (unsigned q = 0; q < gw->n; q++)
 		gw->w[q].cpu = -1;
 	if (!gw->cfg.pin || sched_getaffinity(0, sizeof(allowed), &allowed))
 		return;
+	for (unsigned q = 0; q < gw->n; q++)
+		gw->w[q].cpu = gw_queue_cpu(&allowed, q);
+}
+
+int gw_queue_cpu(const cpu_set_t *allowed, unsigned q)
+{
+	int n = CPU_COUNT(allowed), nth;
+
+	if (n == 0)
+		return -1;
+	nth = (int)(q % (unsigned)n);
 	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &allowed))
-			cpus[n++] = c;
-	for (unsigned q = 0; n && q < gw->n; q++)
-		gw->w[q].cpu = cpus[q % (unsigned)n];
+		if (CPU_ISSET(c, allowed) && nth-- == 0)
+			return c;
+	return -1; /* not reached: n CPUs are set */
 }
 
 /* The thread starts on its CPU: none of its memory is first touched

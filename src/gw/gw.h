@@ -67,6 +67,13 @@ enum {
 	GW_CODEL_TARGET_US_MAX = 100000,
 };
 
+/* --offload-spread: where the kernel fast path runs (gw/offload.c). */
+enum gw_spread_mode {
+	GW_SPREAD_OFF,	   /* where the frame arrives (on a veth: the sender's CPU) */
+	GW_SPREAD_ON,	   /* the driver's XDP redirects to the flow's worker's CPU */
+	GW_SPREAD_GENERIC, /* the same, after the skb is built (XDP generic mode) */
+};
+
 struct gw_config {
 	char lan_if[IF_NAMESIZE];
 	char wan_if[IF_NAMESIZE];
@@ -83,6 +90,9 @@ struct gw_config {
 				     before it is replaced; 0: believed at once */
 	bool pin;		  /* each worker on a CPU of its own (default off) */
 	bool offload;		  /* established flows forwarded in the kernel (default on) */
+	/* The fast path moved to each flow's worker's CPU by an XDP cpumap
+	 * redirect (gw/offload.c): enum gw_spread_mode */
+	unsigned offload_spread;
 	/* CoDel on the workers' receive rings (RFC 8289): the target sojourn in
 	 * microseconds, the interval 20 times it; 0: off (the rings then queue
 	 * up to their size). */

@@ -4,6 +4,7 @@
 #ifndef RSSNAT_GW_INTERNAL_H
 #define RSSNAT_GW_INTERNAL_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -150,6 +151,7 @@ struct gw_worker {
 };
 
 struct io_offload;
+struct io_spread;
 struct io_wan_claim;
 
 struct uplink;
@@ -190,7 +192,8 @@ struct gw {
 	/* This process's hold on each interface, and the stack guard it
 	 * attached there (io_claim_take(), io_claim_guard()). */
 	struct io_claim *claim[2];
-	struct io_offload *offload; /* the kernel fast path (offload.c); NULL: none */
+	struct io_offload *offload;  /* the kernel fast path (offload.c); NULL: none */
+	struct io_spread *spread[2]; /* the fast path over the workers' CPUs; NULL: not */
 	/* Shared uplink mode: whose WAN frames are (wan_owner.c); NULL in
 	 * dedicated mode, where every frame is rssnat's. */
 	struct io_wan_claim *wan_claim;
@@ -200,7 +203,7 @@ struct gw {
 	struct gw_port_ref {
 		uint8_t proto;
 		uint16_t port;
-	} unmap_pending[NAT_STATIC_MAX];
+	} unmap_pending[NAT_PORT_MAPS_MAX];
 	unsigned n_unmap_pending;
 	uint16_t mtu[2];
 	uint8_t mac[2][6];
@@ -381,6 +384,12 @@ void gw_reload(struct gw *gw);
  * open. On any refusal one line on stderr, and user space forwards
  * everything as before. The rest: control thread. */
 void gw_offload_load(struct gw *gw);
+/* gw_queue_cpu() - queue q's CPU: the q-th of @allowed, wrapping around;
+ * -1 if none. Where a pinned worker runs (gw.c) and where the spread fast
+ * path sends queue q's frames (offload.c): the same CPU by construction. */
+int gw_queue_cpu(const cpu_set_t *allowed, unsigned q);
+/* gw_offload_set_rss() - the spreading follows a new snapshot (live.c). */
+void gw_offload_set_rss(struct gw *gw, const struct rss_snapshot *snap);
 void gw_offload_open(struct gw *gw);
 void gw_offload_close(struct gw *gw);
 bool gw_offload_available(const struct gw *gw);

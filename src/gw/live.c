@@ -16,6 +16,8 @@
  *   2. the backends steer by it (io_ops.set_rss(): the eBPF fanout's maps,
  *      double-buffered, or the NIC's table). Until then frames still land
  *      on the old owners, which hand them to the new ones.
+ *   3. the kernel fast path's spreading over CPUs (--offload-spread) steers
+ *      by it too (gw_offload_set_rss(), double-buffered the same way).
  *
  * One change at a time: the next waits (bounded) until the NAT says the
  * previous migration is complete. Disabling RSS is the snapshot with every
@@ -115,6 +117,7 @@ int gw_rss_commit(struct gw *gw, const struct rss_config *next, char *note, size
 				 "misplaced frames are handed off\n",
 				 side == GW_LAN ? "LAN" : "WAN", io_why);
 	}
+	gw_offload_set_rss(gw, snap);
 	return 0;
 }
 
@@ -142,8 +145,9 @@ static void restart_only(const struct gw_config *now, const struct gw_config *ne
 	    now->wan_gateway != next->wan_gateway)
 		fprintf(stderr, fmt, "an address (lan-addr, wan-addr, wan-gateway)");
 	if (now->queues != next->queues || strcmp(now->backend, next->backend) ||
-	    now->pin != next->pin || now->codel_target_us != next->codel_target_us)
-		fprintf(stderr, fmt, "queues, backend, pin or codel-target");
+	    now->pin != next->pin || now->codel_target_us != next->codel_target_us ||
+	    now->offload_spread != next->offload_spread)
+		fprintf(stderr, fmt, "queues, backend, pin, codel-target or offload-spread");
 	if (strcmp(now->socket_path, next->socket_path))
 		fprintf(stderr, fmt, "socket");
 	if (now->mss_clamp != next->mss_clamp || now->nat.filtering != next->nat.filtering ||

@@ -21,6 +21,11 @@
 
 #include "../io/io.h"
 #include "../io/offload.h"
+#include "../io/spread.h"
+
+enum {
+	GW_STATS_CPUS_MAX = 256, /* CPUs show stats lists the fast path's frames for */
+};
 
 static uint64_t mono_ns(void)
 {
@@ -122,6 +127,14 @@ static bool flow_last_seen(void *ctx, const struct nat_offload_flow *f, uint32_t
 
 static const struct nat_offload_ops flow_ops = {flow_install, flow_remove, flow_last_seen};
 
+static void spread_close(struct gw *gw)
+{
+	for (int side = GW_LAN; side <= GW_WAN; side++) {
+		io_spread_close(gw->spread[side]);
+		gw->spread[side] = NULL;
+	}
+}
+
 /* The tc program on both interfaces; the backend's receive told to leave
  * alone what it forwards (afpacket: the socket filter; afxdp: its XDP
  * program shares the maps since open()); then the programs enabled. */
@@ -155,6 +168,41 @@ void gw_offload_load(struct gw *gw)
 	}
 }
 
+/* The XDP spreading on both interfaces, queue q's frames to gw_queue_cpu(q)
+ * (a pinned worker's CPU). Optional: on a refusal (another XDP program, as
+ * the afxdp backend's; a driver without XDP) one line, and the fast path
+ * runs where frames arrive. */
+static void spread_open(struct gw *gw)
+{
+	enum io_spread_mode mode =
+	    gw->cfg.offload_spread == GW_SPREAD_GENERIC ? IO_SPREAD_GENERIC : IO_SPREAD_NATIVE;
+	int cpus[RSS_QUEUES_MAX];
+	cpu_set_t allowed;
+	const char *why = "the process's CPUs cannot be read";
+
+	if (gw->cfg.offload_spread == GW_SPREAD_OFF)
+		return;
+	if (!sched_getaffinity(0, sizeof(allowed), &allowed)) {
+		for (unsigned q = 0; q < gw->n; q++)
+			cpus[q] = gw_queue_cpu(&allowed, q);
+		for (int side = GW_LAN; side <= GW_WAN; side++)
+			if (io_spread_open(&gw->spread[side], gw->ifindex[side], gw->snap,
+					   (unsigned)side, gw->n, cpus, mode, &why))
+				break;
+	}
+	if (gw->spread[GW_LAN] && gw->spread[GW_WAN]) {
+		/* The kthreads carry what softirq did: the workers' priority. */
+		for (int side = GW_LAN; side <= GW_WAN; side++)
+			(void)io_spread_nice(gw->spread[side], GW_WORKER_NICE);
+		return;
+	}
+	fprintf(stderr,
+		"rssnat: offload spreading unavailable (%s): the fast path runs where "
+		"frames arrive\n",
+		why);
+	spread_close(gw);
+}
+
 void gw_offload_open(struct gw *gw)
 {
 	const char *why = "";
@@ -170,10 +218,22 @@ void gw_offload_open(struct gw *gw)
 	}
 	nat_set_offload(gw->nat, &flow_ops, gw);
 	nat_set_offload_enabled(gw->nat, gw->cfg.offload);
+	spread_open(gw);
+}
+
+void gw_offload_set_rss(struct gw *gw, const struct rss_snapshot *snap)
+{
+	for (int side = GW_LAN; side <= GW_WAN; side++) {
+		const char *why = "";
+		if (gw->spread[side] && io_spread_set_rss(gw->spread[side], snap, &why))
+			fprintf(stderr, "rssnat: the %s spreading kept its table (%s)\n",
+				side == GW_LAN ? "LAN" : "WAN", why);
+	}
 }
 
 void gw_offload_close(struct gw *gw)
 {
+	spread_close(gw);	       /* frames stop moving between CPUs first */
 	io_offload_close(gw->offload); /* its tc filters first, then the maps */
 	gw->offload = NULL;
 }
@@ -261,6 +321,29 @@ void gw_offload_neigh_withdraw(struct gw *gw, int side, uint32_t ip)
 		(void)io_offload_neigh_del(gw->offload, gw->ifindex[side], ip);
 }
 
+/* The spreading's counters, and the fast path's frames per CPU: where the
+ * kernel forwarded them (with spreading, the flows' workers' CPUs). */
+static void spread_stats(struct gw *gw, FILE *out, bool json)
+{
+	uint64_t c[IO_SPREAD_STAT_COUNT] = {0}, per_cpu[GW_STATS_CPUS_MAX];
+	int cpus =
+	    gw->offload ? io_offload_forwarded_per_cpu(gw->offload, per_cpu, GW_STATS_CPUS_MAX) : 0;
+
+	for (int side = GW_LAN; side <= GW_WAN; side++)
+		io_spread_stats(gw->spread[side], c);
+	fprintf(out, json ? ",\"spread\":%s" : " spread=%s",
+		gw->spread[GW_LAN] ? (json ? "true" : "on") : (json ? "false" : "off"));
+#define SPREAD_PRINT(name, text)                                                                   \
+	fprintf(out, json ? ",\"spread_" #name "\":%llu" : " spread_" #name "=%llu",               \
+		(unsigned long long)c[IO_SPREAD_STAT_##name]);
+	IO_SPREAD_STATS(SPREAD_PRINT)
+#undef SPREAD_PRINT
+	fprintf(out, json ? ",\"forwarded_per_cpu\":[" : " forwarded_per_cpu=");
+	for (int i = 0; i < cpus; i++)
+		fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)per_cpu[i]);
+	fprintf(out, json ? "]" : "");
+}
+
 void gw_offload_stats(struct gw *gw, FILE *out, bool json)
 {
 	uint64_t c[OFFLOAD_STAT_COUNT] = {0};
@@ -276,5 +359,6 @@ void gw_offload_stats(struct gw *gw, FILE *out, bool json)
 		(unsigned long long)c[OFFLOAD_STAT_##name]);
 	OFFLOAD_STATS(OFFLOAD_PRINT)
 #undef OFFLOAD_PRINT
+	spread_stats(gw, out, json);
 	fprintf(out, json ? "}" : "\n");
 }

@@ -256,7 +256,7 @@ void gw_wan_owner_unmapped(struct gw *gw, uint8_t proto, uint16_t port)
 		return;
 	}
 	(void)pending_take(gw, proto, port); /* in the list once */
-	if (gw->n_unmap_pending < NAT_STATIC_MAX)
+	if (gw->n_unmap_pending < NAT_PORT_MAPS_MAX)
 		gw->unmap_pending[gw->n_unmap_pending++] = (struct gw_port_ref){proto, port};
 }
 

@@ -380,18 +380,9 @@ static int bpf_load(struct afp_port *p, const char **why)
 static int afp_set_rss(struct io_port *io, const struct rss_snapshot *snap, const char **why)
 {
 	struct afp_port *p = port_of(io);
-	__u32 idle = p->active ^ 1, zero = 0;
-	int err;
 
-	if ((err = io_rss_state_fill(p->stage, snap, p->side, p->queues, why)))
-		return err;
-	if (bpf_map_update_elem(p->state_fd, &idle, p->stage, BPF_ANY) ||
-	    bpf_map_update_elem(p->active_fd, &zero, &idle, BPF_ANY)) {
-		*why = "cannot write the eBPF RSS maps";
-		return -errno;
-	}
-	p->active = idle;
-	return 0;
+	return io_rss_maps_flip(p->state_fd, p->active_fd, &p->active, p->stage, snap, p->side,
+				p->queues, why);
 }
 
 /* Frames the fanout program counted per bucket since it was loaded, all

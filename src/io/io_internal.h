@@ -34,6 +34,8 @@ extern const unsigned char io_stack_guard_bpf[];
 extern const size_t io_stack_guard_bpf_len;
 extern const unsigned char io_offload_bpf[];
 extern const size_t io_offload_bpf_len;
+extern const unsigned char io_spread_bpf[];
+extern const size_t io_spread_bpf_len;
 
 /* Helpers both backends use (io.c). */
 

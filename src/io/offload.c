@@ -16,6 +16,9 @@ enum {
 	OFFLOAD_IFACES_MAX = 2,
 };
 
+_Static_assert(sizeof(struct offload_flow) == 64,
+	       "a flow's value is one cache line (offload_maps.h)");
+
 struct io_offload {
 	struct bpf_object *obj;
 	int tc_fd, sock_fd;
@@ -203,6 +206,19 @@ int io_offload_neigh_del(struct io_offload *o, int ifindex, uint32_t addr)
 	struct offload_neigh_key k = {.ifindex = (__u32)ifindex, .addr = addr};
 
 	return bpf_map_delete_elem(o->neighs, &k) && errno != ENOENT ? -errno : 0;
+}
+
+int io_offload_forwarded_per_cpu(struct io_offload *o, uint64_t *out, int max)
+{
+	static uint64_t per_cpu[IO_CPUS_MAX];
+	int cpus = libbpf_num_possible_cpus();
+	__u32 s = OFFLOAD_STAT_forwarded;
+
+	if (cpus <= 0 || cpus > IO_CPUS_MAX || bpf_map_lookup_elem(o->stats, &s, per_cpu))
+		return 0;
+	cpus = cpus < max ? cpus : max;
+	memcpy(out, per_cpu, (size_t)cpus * sizeof(*out));
+	return cpus;
 }
 
 void io_offload_stats(struct io_offload *o, uint64_t out[OFFLOAD_STAT_COUNT])

@@ -52,5 +52,8 @@ int io_offload_neigh_put(struct io_offload *o, int ifindex, uint32_t addr, const
 /* io_offload_stats() - the tc program's counters, summed over CPUs. */
 int io_offload_neigh_del(struct io_offload *o, int ifindex, uint32_t addr);
 void io_offload_stats(struct io_offload *o, uint64_t out[OFFLOAD_STAT_COUNT]);
+/* io_offload_forwarded_per_cpu() - frames forwarded on each possible CPU
+ * (at most @max); returns how many CPUs were written, 0 on an error. */
+int io_offload_forwarded_per_cpu(struct io_offload *o, uint64_t *out, int max);
 
 #endif

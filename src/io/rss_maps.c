@@ -4,6 +4,7 @@
 #include "../pkt/pkt.h"
 #include "../rss/rss.h"
 
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <string.h>
 
@@ -42,5 +43,23 @@ int io_rss_state_fill(struct io_rss_state *st, const struct rss_snapshot *snap, 
 	for (unsigned b = 0; b < size; b++)
 		st->table[b] = snap->table[b];
 	memcpy(st->tab, snap->hasher.tab, sizeof(st->tab));
+	return 0;
+}
+
+int io_rss_maps_flip(int state_fd, int active_fd, unsigned *active, struct io_rss_state *stage,
+		     const struct rss_snapshot *snap, unsigned side, unsigned queues,
+		     const char **why)
+{
+	__u32 idle = *active ^ 1, zero = 0;
+	int err;
+
+	if ((err = io_rss_state_fill(stage, snap, side, queues, why)))
+		return err;
+	if (bpf_map_update_elem(state_fd, &idle, stage, BPF_ANY) ||
+	    bpf_map_update_elem(active_fd, &zero, &idle, BPF_ANY)) {
+		*why = "cannot write the eBPF RSS maps";
+		return -errno;
+	}
+	*active = idle;
 	return 0;
 }

@@ -51,6 +51,13 @@ struct rss_snapshot;
  * if @snap's table names a queue at or beyond @queues. */
 int io_rss_state_fill(struct io_rss_state *st, const struct rss_snapshot *snap, unsigned side,
 		      unsigned queues, const char **why);
+/* io_rss_maps_flip() - the update every program's state takes: fill the
+ * idle slot of @state_fd (the one *@active does not name) from @snap in
+ * @stage, then make it the active one in @active_fd and in *@active. One
+ * whole state at a time for the program. 0, or a negative errno with *why. */
+int io_rss_maps_flip(int state_fd, int active_fd, unsigned *active, struct io_rss_state *stage,
+		     const struct rss_snapshot *snap, unsigned side, unsigned queues,
+		     const char **why);
 #endif
 
 #endif

@@ -24,20 +24,16 @@ static int fill_maps(struct bpf_object *obj, const struct rss_snapshot *snap, un
 	struct bpf_map *state = bpf_object__find_map_by_name(obj, "rss_state");
 	struct bpf_map *active = bpf_object__find_map_by_name(obj, "rss_active");
 	struct io_rss_state *st = malloc(sizeof(*st));
-	__u32 zero = 0;
-	int err = 0;
+	unsigned slot = 1; /* so that slot 0 is the idle one, filled first */
+	int err;
 
 	if (!state || !active || !st) {
 		free(st);
 		*why = st ? "the tc object lacks its maps" : "out of memory";
 		return -ENOENT;
 	}
-	if (!(err = io_rss_state_fill(st, snap, side, queues, why)) &&
-	    (bpf_map_update_elem(bpf_map__fd(state), &zero, st, BPF_ANY) ||
-	     bpf_map_update_elem(bpf_map__fd(active), &zero, &zero, BPF_ANY))) {
-		err = -errno;
-		*why = "cannot write the RSS maps";
-	}
+	err = io_rss_maps_flip(bpf_map__fd(state), bpf_map__fd(active), &slot, st, snap, side,
+			       queues, why);
 	free(st);
 	return err;
 }

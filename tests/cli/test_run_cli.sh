@@ -27,6 +27,7 @@ t_usage_error "port mapping protocol" "^rssnat: --port-map: 'sctp' is neither tc
 t_usage_error "bad filtering" "^rssnat: --filtering: 'open'" "$RSSNAT" run $OK --filtering open
 t_usage_error "bad pin" "^rssnat: --pin: 'yes'" "$RSSNAT" run $OK --pin yes
 t_usage_error "bad offload" "^rssnat: --offload: 'maybe' is neither enabled nor disabled" "$RSSNAT" run $OK --offload maybe
+t_usage_error "bad offload spread" "^rssnat: --offload-spread: 'yes' is not on, off or generic" "$RSSNAT" run $OK --offload-spread yes
 t_usage_error "MSS out of range" "^rssnat: --mss-clamp: '100'" "$RSSNAT" run $OK --mss-clamp 100
 t_usage_error "ICMP error rate out of range" "^rssnat: --icmp-error-rate: '1000001'" "$RSSNAT" run $OK --icmp-error-rate 1000001
 t_usage_error "ICMP error interval not a number" "^rssnat: --icmp-error-interval: '1s'" "$RSSNAT" run $OK --icmp-error-interval 1s

@@ -110,9 +110,14 @@ start_gw() { # QUEUES [BACKEND]
 		rss_on_peers "$1" || return 1
 	fi
 	# GW_ARGS: more options from the caller (LAN services, RSS settings).
+	# RSSNAT_OFFLOAD=enabled|disabled: the kernel fast path for the whole
+	# suite (run-all.sh runs some suites again with it disabled, so that the
+	# user-space path is tested with real clients too); GW_ARGS may still
+	# say otherwise (it comes after).
 	# shellcheck disable=SC2086
 	ip netns exec ${RG}-gw "$RSSNAT" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
 		--wan-gateway 198.51.100.1 --queues "$1" --backend "$backend" --socket "$SOCK" \
+		${RSSNAT_OFFLOAD:+--offload "$RSSNAT_OFFLOAD"} \
 		--port-map tcp:8080=192.168.137.10:8000 --dhcp-leases "$T_TMP/dhcp.leases" \
 		--dns-upstream 203.0.113.53 ${GW_ARGS:-} >"$T_TMP/gw.log" 2>&1 &
 	GW_PID=$!

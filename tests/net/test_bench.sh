@@ -7,7 +7,8 @@
 # backend's CPU figures are its own; and it prints every machine-readable
 # line scripts read (pps_ratio_vs_kernel=, tcp_ratio_vs_kernel=,
 # tcp_vs_direct=, one gateway= line per gateway with RTT idle and under
-# load, CPU seconds per GB and the ratios). Not a measurement: the figures
+# load, CPU seconds per GB and the ratios); every UDP flow is answered once
+# before the run, so that rssnat's fast path carries it. Not a measurement: the figures
 # are not judged. Needs root; uses the bench's fixed namespaces (rb-*), so
 # it must not run beside another bench.
 set -u
@@ -48,6 +49,22 @@ for g in direct kernel afxdp afpacket; do
 	grep -Eq "^rtt_added_under_load_ms_$g=-?[0-9]+\.[0-9]+ " "$OUT" || [ $g = direct ] ||
 		t_fail "it prints rtt_added_under_load_ms_$g=" "$(grep rtt_added "$OUT")"
 done
+
+# Every gateway's UDP flows were answered once before the run (the same
+# traffic for each), so that a NAT has them established: rssnat's fast
+# path is what the pps figure measures.
+for g in direct kernel afxdp afpacket; do
+	grep -q "^udp $g: flows answered once before the run: 1024 of 1024" "$OUT" &&
+		t_pass "$g: every UDP flow answered once before the run" ||
+		t_fail "$g: UDP flows answered" "$(grep "^udp $g: flows answered" "$OUT")"
+done
+fwd=$(awk '/^udp afpacket /{on = 1; next} /^udp /{on = 0} on && /^rssnat during UDP:/ {
+	for (i = 1; i <= NF; i++) { split($i, a, "="); if (a[1] == "rx_lan") r = a[2]; if (a[1] == "rx") v = a[2] } }
+	END { print v + 0, r + 0 }' "$OUT")
+read -r veth user <<<"$fwd"
+[ "$veth" -gt 0 ] && [ "$user" -lt $((veth / 10)) ] &&
+	t_pass "afpacket UDP: the answered flows take the fast path ($user of $veth frames through the workers)" ||
+	t_fail "afpacket UDP on the fast path" "lan0 rx=$veth, rssnat rx_lan=$user"
 
 # The iperf3 server's CPU share: its own PID, so more than 0%.
 share=$(sed -n 's/^cpu kernel-tcp:.* iperf3-server \([0-9]*\)%.*/\1/p' "$OUT")

@@ -31,8 +31,15 @@
 #define SECTION(name) __attribute__((section(name), used))
 #endif
 
+/* A shared hash: one copy of each direction, read whole by user space in
+ * one lookup. bench/mapcost.sh builds the program with the per-CPU and LRU
+ * kinds instead (OFFLOAD_FLOWS_TYPE) to measure what each costs. */
+#ifndef OFFLOAD_FLOWS_TYPE
+#define OFFLOAD_FLOWS_TYPE BPF_MAP_TYPE_HASH
+#endif
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, OFFLOAD_FLOWS_TYPE);
 	__uint(max_entries, OFFLOAD_FLOWS_MAX);
 	__type(key, struct offload_key);
 	__type(value, struct offload_flow);

@@ -32,18 +32,12 @@ enum {
 SECTION("tc")
 int tc_rss(struct __sk_buff *skb)
 {
-	struct v4_tuple t = {};
 	const struct io_rss_state *st;
-	__u32 zero = 0, *active, slot, queue = QUEUE_SLOW;
+	int b = rss_bucket(skb, &st);
+	__u32 queue = QUEUE_SLOW;
 
-	active = bpf_map_lookup_elem(&rss_active, &zero);
-	if (active) {
-		slot = *active & (IO_RSS_SLOTS - 1);
-		st = bpf_map_lookup_elem(&rss_state, &slot);
-		if (st && !parse(skb, st, &t))
-			queue =
-			    st->table[toeplitz(st, &t) & st->bucket_mask & (IO_RSS_TABLE_MAX - 1)];
-	}
+	if (b >= 0)
+		queue = st->table[(__u32)b & (IO_RSS_TABLE_MAX - 1)];
 	skb->queue_mapping = queue + QUEUE_MAPPING_BIAS;
 	return TC_ACT_OK;
 }
