@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 /* Where an option came from, for its error line: the command line ("--lan")
@@ -395,11 +396,104 @@ static int parse_portctl(struct pm_config *pc, int c, const char *v)
 	return CLI_USAGE;
 }
 
+/* The options that take a bounded number: where it goes in the settings
+ * (offset and width), and how the refusal names the range. */
+struct number_option {
+	int code;
+	const char *name;
+	unsigned long min, max;
+	const char *unit; /* after the range in a refusal: "" or " ms" */
+	size_t offset;
+	size_t size; /* 2 or 4 */
+};
+
+#define NUMBER_OPT(code, name, min, max, unit, field)                                              \
+	{                                                                                          \
+		code, name, min, max, unit, offsetof(struct gw_config, field),                     \
+		    sizeof(((struct gw_config *)0)->field)                                         \
+	}
+
+static const struct number_option number_options[] = {
+    NUMBER_OPT('q', "--queues", 1, 64, "", queues),
+    NUMBER_OPT('m', "--mss-clamp", 536, 65495, "", mss_clamp),
+    NUMBER_OPT('Q', "--codel-target", 0, GW_CODEL_TARGET_US_MAX, " microseconds", codel_target_us),
+    NUMBER_OPT('K', "--arp-locktime", 0, 3600000, " ms", arp_locktime_ms),
+    NUMBER_OPT('M', "--host-mappings", 0, NAT_MAPPINGS_MAX, "", nat.host_mappings),
+};
+
+/* 1: @c is not a number option; else 0 or CLI_USAGE. */
+static int parse_number_option(struct gw_config *cfg, int c, const char *v)
+{
+	for (size_t i = 0; i < sizeof(number_options) / sizeof(number_options[0]); i++) {
+		const struct number_option *o = &number_options[i];
+		unsigned long n;
+		char *field = (char *)cfg + o->offset;
+
+		if (o->code != c)
+			continue;
+		if (cli_parse_uint(v, o->min, o->max, &n))
+			return cli_usage_error(where(o->name),
+					       "'%s' is not a number from %lu to %lu%s", v, o->min,
+					       o->max, o->unit);
+		if (o->size == sizeof(uint16_t))
+			*(uint16_t *)(void *)field = (uint16_t)n;
+		else
+			*(uint32_t *)(void *)field = (uint32_t)n;
+		return 0;
+	}
+	return 1;
+}
+
+/* --rss-fields: endpoint has each side hash the NAT's endpoint there (LAN
+ * source, WAN destination): every packet of a mapping, inbound ones to a
+ * port mapping too, lands on its owner (DESIGN.md "steering"). */
+static int parse_rss_fields(struct gw_config *cfg, const char *v)
+{
+	if (!strcmp(v, "4tuple")) {
+		cfg->rss.fields_lan = cfg->rss.fields_wan = RSS_F_4TUPLE;
+	} else if (!strcmp(v, "endpoint")) {
+		cfg->rss.fields_lan = RSS_F_SRC_ADDR | RSS_F_SRC_PORT;
+		cfg->rss.fields_wan = RSS_F_DST_ADDR | RSS_F_DST_PORT;
+	} else
+		return cli_usage_error(where("--rss-fields"), "'%s' is neither 4tuple nor endpoint",
+				       v);
+	return 0;
+}
+
+static int parse_choice(const char *name, const char *v, const char *a, const char *b, bool *is_a)
+{
+	if (strcmp(v, a) && strcmp(v, b))
+		return cli_usage_error(where(name), "'%s' is neither %s nor %s", v, a, b);
+	*is_a = !strcmp(v, a);
+	return 0;
+}
+
+static int parse_backend(struct gw_config *cfg, const char *v)
+{
+	if (strcmp(v, "afpacket") && strcmp(v, "afxdp"))
+		return cli_usage_error(where("--backend"), "'%s' is not built in (afpacket, afxdp)",
+				       v);
+	cfg->backend = strcmp(v, "afpacket") ? "afxdp" : "afpacket";
+	return 0;
+}
+
+static int parse_filtering(struct gw_config *cfg, const char *v)
+{
+	bool address = false;
+	int err = parse_choice("--filtering", v, "address", "endpoint", &address);
+
+	if (!err)
+		cfg->nat.filtering =
+		    address ? NAT_FILTER_ADDRESS_DEPENDENT : NAT_FILTER_ENDPOINT_INDEPENDENT;
+	return err;
+}
+
 static int run_option(struct gw_config *cfg, int c, const char *v)
 {
-	unsigned long n;
-	uint32_t ignored;
+	int err = parse_number_option(cfg, c, v);
 
+	if (err != 1)
+		return err;
 	switch (c) {
 	case 'l':
 		return copy_name("--lan", v, cfg->lan_if, sizeof(cfg->lan_if));
@@ -412,61 +506,21 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 		return parse_addr("--wan-gateway", v, &cfg->wan_gateway);
 	case 'L':
 		return parse_prefix("--lan-addr", v, &cfg->lan_addr, &cfg->lan_mask);
-	case 'q':
-		if (cli_parse_uint(v, 1, 64, &n))
-			return cli_usage_error(where("--queues"),
-					       "'%s' is not a number from 1 to 64", v);
-		cfg->queues = (unsigned)n;
-		return 0;
 	case 'b':
-		if (strcmp(v, "afpacket") && strcmp(v, "afxdp"))
-			return cli_usage_error(where("--backend"),
-					       "'%s' is not built in (afpacket, afxdp)", v);
-		cfg->backend = strcmp(v, "afpacket") ? "afxdp" : "afpacket";
-		return 0;
+		return parse_backend(cfg, v);
 	case 's':
 		if (!*v || strlen(v) >= sizeof(cfg->socket_path))
 			return cli_usage_error(where("--socket"), "'%s' is not a usable path", v);
 		strcpy(cfg->socket_path, v);
 		return 0;
-	case 'm':
-		if (cli_parse_uint(v, 536, 65495, &n))
-			return cli_usage_error(where("--mss-clamp"),
-					       "'%s' is not from 536 to 65495", v);
-		cfg->mss_clamp = (uint16_t)n;
-		return 0;
 	case 'A':
 		return parse_on_off("--pin", v, &cfg->pin);
 	case 'O':
-		if (strcmp(v, "enabled") && strcmp(v, "disabled"))
-			return cli_usage_error(where("--offload"),
-					       "'%s' is neither enabled nor disabled", v);
-		cfg->offload = !strcmp(v, "enabled");
-		return 0;
+		return parse_choice("--offload", v, "enabled", "disabled", &cfg->offload);
 	case 'X':
 		return parse_spread(v, &cfg->offload_spread);
-	case 'Q':
-		if (cli_parse_uint(v, 0, GW_CODEL_TARGET_US_MAX, &n))
-			return cli_usage_error(where("--codel-target"),
-					       "'%s' is not from 0 to %d microseconds", v,
-					       GW_CODEL_TARGET_US_MAX);
-		cfg->codel_target_us = (uint32_t)n;
-		return 0;
-	case 'K':
-		if (cli_parse_uint(v, 0, 3600000, &n))
-			return cli_usage_error(where("--arp-locktime"),
-					       "'%s' is not from 0 to 3600000 ms", v);
-		cfg->arp_locktime_ms = (uint32_t)n;
-		return 0;
 	case 'f':
-		if (!strcmp(v, "address"))
-			cfg->nat.filtering = NAT_FILTER_ADDRESS_DEPENDENT;
-		else if (!strcmp(v, "endpoint"))
-			cfg->nat.filtering = NAT_FILTER_ENDPOINT_INDEPENDENT;
-		else
-			return cli_usage_error(where("--filtering"),
-					       "'%s' is neither address nor endpoint", v);
-		return 0;
+		return parse_filtering(cfg, v);
 	case 'p':
 		return parse_port_map(cfg, v);
 	case OPT_NAT_PORTS:
@@ -481,33 +535,13 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 	case 'e':
 	case 'i':
 		return parse_icmp_limit(&cfg->icmp_limit, c, v);
-	case 'M':
-		if (cli_parse_uint(v, 0, NAT_MAPPINGS_MAX, &n))
-			return cli_usage_error(where("--host-mappings"),
-					       "'%s' is not a number from 0 to %d", v,
-					       NAT_MAPPINGS_MAX);
-		cfg->nat.host_mappings = (uint32_t)n;
-		return 0;
 	case OPT_RSS_FIELDS:
-		/* endpoint: each side hashes the NAT's endpoint there (LAN source,
-		 * WAN destination): every packet of a mapping, inbound ones to a
-		 * port mapping too, lands on its owner (DESIGN.md "steering"). */
-		if (!strcmp(v, "4tuple")) {
-			cfg->rss.fields_lan = cfg->rss.fields_wan = RSS_F_4TUPLE;
-		} else if (!strcmp(v, "endpoint")) {
-			cfg->rss.fields_lan = RSS_F_SRC_ADDR | RSS_F_SRC_PORT;
-			cfg->rss.fields_wan = RSS_F_DST_ADDR | RSS_F_DST_PORT;
-		} else
-			return cli_usage_error(where("--rss-fields"),
-					       "'%s' is neither 4tuple nor endpoint", v);
-		return 0;
+		return parse_rss_fields(cfg, v);
 	default:
 		if (c >= OPT_PORT_CONTROL)
 			return parse_portctl(&cfg->portctl, c, v);
 		return parse_services(&cfg->svc, c, v);
 	}
-	(void)ignored;
-	return CLI_USAGE;
 }
 
 /* One option a line (clang-format would set them in columns). */

@@ -65,7 +65,7 @@ t_usage_error "dhcp reservation of the gateway" "^rssnat: run: --dhcp-reserve ad
 t_usage_error "lease time" "^rssnat: --dhcp-lease: '5' is not from 60" "$RSSNAT" run $OK --dhcp-lease 5
 t_usage_error "new-lease rate" "^rssnat: --dhcp-new-rate: '1001' is not from 0 to 1000" \
 	"$RSSNAT" run $OK --dhcp-new-rate 1001
-t_usage_error "arp lock time" "^rssnat: --arp-locktime: 'soon' is not from 0 to 3600000 ms" \
+t_usage_error "arp lock time" "^rssnat: --arp-locktime: 'soon' is not a number from 0 to 3600000 ms" \
 	"$RSSNAT" run $OK --arp-locktime soon
 t_usage_error "domain name" "^rssnat: --domain: 'bad..name' is not a domain name" "$RSSNAT" run $OK --domain bad..name
 t_usage_error "dns upstream" "^rssnat: --dns-upstream: 'resolver' is not an IPv4 address" \
