@@ -224,73 +224,99 @@ int gw_ctl_set_global(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 	return 0;
 }
 
+/* What one `set rss` asks for, argument by argument. */
+struct rss_request {
+	struct rss_config next;
+	unsigned long queues; /* 0: not given */
+	unsigned weights;     /* table=: how many weights */
+	int rebalance;	      /* -1: not given */
+	bool table;
+};
+
+/* table=W,W,..|roundrobin: one weight per queue (their count sets the
+ * queues). */
+static int rss_table_arg(const char *v, struct rss_request *rq, struct ctl_reply *reply)
+{
+	int count = strcmp(v, "roundrobin") && strcmp(v, "round-robin")
+			? rss_weights_parse(v, 1000, rq->next.weights)
+			: 0;
+
+	if (count < 0)
+		return ctl_fail(reply, 2,
+				"table=%s: give one weight per queue, each from 0 "
+				"to 1000, comma-separated (at most 64), or roundrobin",
+				v);
+	if (!count)
+		memset(rq->next.weights, 0, sizeof(rq->next.weights));
+	rq->weights = (unsigned)count;
+	rq->table = true;
+	return 0;
+}
+
+static int rss_rebalance_arg(struct gw *gw, const char *arg, const char *v, struct rss_request *rq,
+			     struct ctl_reply *reply)
+{
+	if (strcmp(v, "on") && strcmp(v, "off"))
+		return ctl_fail(reply, 2, "'%s': rebalance is on or off", arg);
+	if (!strcmp(v, "on") && !gw_rebalance_possible(gw))
+		return ctl_fail(reply, 2,
+				"rebalance=on needs per-bucket counts: the %s backend "
+				"has none (the NIC hashes)",
+				gw->cfg.backend);
+	rq->rebalance = !strcmp(v, "on") ? 1 : 0;
+	return 0;
+}
+
+/* One NAME=VALUE of `set rss` into @rq: 0, or the failure replied. */
+static int rss_arg(struct gw *gw, const char *arg, struct rss_request *rq, struct ctl_reply *reply)
+{
+	const char *v, *why;
+	char *end;
+
+	if ((v = ctl_arg_value(arg, "queues"))) {
+		rq->queues = strtoul(v, &end, 10);
+		if (!*v || *end || rq->queues < 1 || rq->queues > gw->n)
+			return ctl_fail(reply, 2, "'%s': queues is a number from 1 to %u", arg,
+					gw->n);
+	} else if ((v = ctl_arg_value(arg, "key"))) {
+		if (rss_key_parse(v, &rq->next.key, &why))
+			return ctl_fail(reply, 2, "'%s': %s", arg, why);
+	} else if ((v = ctl_arg_value(arg, "table"))) {
+		return rss_table_arg(v, rq, reply);
+	} else if ((v = ctl_arg_value(arg, "rebalance"))) {
+		return rss_rebalance_arg(gw, arg, v, rq, reply);
+	} else if ((v = ctl_arg_value(arg, "table-size"))) {
+		unsigned long size = strtoul(v, &end, 10);
+		if (!*v || *end || size > RSS_TABLE_MAX || !rss_table_size_valid((unsigned)size))
+			return ctl_fail(reply, 2, "'%s': table-size is a power of two from 1 to %d",
+					arg, RSS_TABLE_MAX);
+		rq->next.table_size = (unsigned)size;
+	} else {
+		return ctl_fail(reply, 2,
+				"'%s': unknown setting (queues=, key=, table=, table-size=)", arg);
+	}
+	return 0;
+}
+
 int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct gw *gw = ctx;
-	struct rss_config next = gw->rss_cfg;
-	unsigned long queues = 0;
-	unsigned weights = 0;
-	int rebalance = -1; /* -1: not given */
-	bool table = false, json = ctl_take_flag(&argc, argv, "--json");
-	const char *v, *why;
+	struct rss_request rq = {.next = gw->rss_cfg, .rebalance = -1};
+	struct rss_config *next = &rq.next;
+	bool json = ctl_take_flag(&argc, argv, "--json");
+	const char *why;
 
 	if (!argc)
 		return ctl_fail(reply, 2,
 				"set rss needs queues=N, key=K, table=W,W,.. or "
 				"table-size=N");
-	for (int i = 0; i < argc; i++) {
-		char *end;
-		if ((v = ctl_arg_value(argv[i], "queues"))) {
-			queues = strtoul(v, &end, 10);
-			if (!*v || *end || queues < 1 || queues > gw->n)
-				return ctl_fail(reply, 2, "'%s': queues is a number from 1 to %u",
-						argv[i], gw->n);
-		} else if ((v = ctl_arg_value(argv[i], "key"))) {
-			if (rss_key_parse(v, &next.key, &why))
-				return ctl_fail(reply, 2, "'%s': %s", argv[i], why);
-		} else if ((v = ctl_arg_value(argv[i], "table"))) {
-			/* one weight per queue (their count sets the queues) */
-			int count = strcmp(v, "roundrobin") && strcmp(v, "round-robin")
-					? rss_weights_parse(v, 1000, next.weights)
-					: 0;
-			if (count < 0)
-				return ctl_fail(
-				    reply, 2,
-				    "table=%s: give one weight per queue, each from 0 "
-				    "to 1000, comma-separated (at most 64), or roundrobin",
-				    v);
-			if (!count)
-				memset(next.weights, 0, sizeof(next.weights));
-			weights = (unsigned)count;
-			table = true;
-		} else if ((v = ctl_arg_value(argv[i], "rebalance"))) {
-			if (strcmp(v, "on") && strcmp(v, "off"))
-				return ctl_fail(reply, 2, "'%s': rebalance is on or off", argv[i]);
-			if (!strcmp(v, "on") && !gw_rebalance_possible(gw))
-				return ctl_fail(
-				    reply, 2,
-				    "rebalance=on needs per-bucket counts: the %s backend "
-				    "has none (the NIC hashes)",
-				    gw->cfg.backend);
-			rebalance = !strcmp(v, "on") ? 1 : 0;
-		} else if ((v = ctl_arg_value(argv[i], "table-size"))) {
-			unsigned long size = strtoul(v, &end, 10);
-			if (!*v || *end || size > RSS_TABLE_MAX ||
-			    !rss_table_size_valid((unsigned)size))
-				return ctl_fail(reply, 2,
-						"'%s': table-size is a power of two from 1 to %d",
-						argv[i], RSS_TABLE_MAX);
-			next.table_size = (unsigned)size;
-		} else {
-			return ctl_fail(
-			    reply, 2, "'%s': unknown setting (queues=, key=, table=, table-size=)",
-			    argv[i]);
-		}
-	}
-	if (queues || table || next.table_size != gw->rss_cfg.table_size)
-		next.explicit_table = false; /* the engine's own table from now on */
-	if (rebalance >= 0 && argc == 1) {   /* only the switch: no new table */
-		gw->rebalance = rebalance;
+	for (int i = 0; i < argc; i++)
+		if (rss_arg(gw, argv[i], &rq, reply))
+			return -1;
+	if (rq.queues || rq.table || next->table_size != gw->rss_cfg.table_size)
+		next->explicit_table = false; /* the engine's own table from now on */
+	if (rq.rebalance >= 0 && argc == 1) { /* only the switch: no new table */
+		gw->rebalance = rq.rebalance;
 		gw->rebalance_ms = gw_now_ms();
 		if (json)
 			global_json(gw, reply->body);
@@ -298,25 +324,25 @@ int gw_ctl_set_rss(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 			global_text(gw, reply->body);
 		return 0;
 	}
-	if (table && weights && queues && queues != weights)
-		return ctl_fail(reply, 2, "table= gives %u weights but queues=%lu", weights,
-				queues);
-	if (table && weights)
-		next.queues = weights;
-	else if (queues) {
-		next.queues = (unsigned)queues;
-		if (!table) /* the old weights were for the old queues */
-			memset(next.weights, 0, sizeof(next.weights));
+	if (rq.table && rq.weights && rq.queues && rq.queues != rq.weights)
+		return ctl_fail(reply, 2, "table= gives %u weights but queues=%lu", rq.weights,
+				rq.queues);
+	if (rq.table && rq.weights)
+		next->queues = rq.weights;
+	else if (rq.queues) {
+		next->queues = (unsigned)rq.queues;
+		if (!rq.table) /* the old weights were for the old queues */
+			memset(next->weights, 0, sizeof(next->weights));
 	}
-	if (next.queues > gw->n)
+	if (next->queues > gw->n)
 		return ctl_fail(reply, 2, "table= gives %u weights but only %u workers run",
-				next.queues, gw->n);
-	if (rss_config_check(&next, &why))
+				next->queues, gw->n);
+	if (rss_config_check(next, &why))
 		return ctl_fail(reply, 2, "%s", why);
-	if (commit(gw, &next, json, reply))
+	if (commit(gw, next, json, reply))
 		return -1;
-	if (rebalance >= 0)
-		gw->rebalance = rebalance; /* from the next round on */
+	if (rq.rebalance >= 0)
+		gw->rebalance = rq.rebalance; /* from the next round on */
 	return 0;
 }
 
