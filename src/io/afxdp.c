@@ -22,20 +22,7 @@
  *      dropped by the kernel when the socket closes, even if we crash);
  *   5. set_rss() with the initial snapshot.
  *
- * Steering is the hardware's: set_rss() writes the snapshot's key and
- * indirection table with ETHTOOL_SRSSH (Toeplitz) and its side's field set
- * as rx-flow-hash (ETHTOOL_SRXFH) for TCP and UDP over IPv4. A device table
- * of a different size gets the engine's table repeated, which is exact when
- * the device's size is a power-of-two multiple of the engine's. Where the
- * driver refuses (a fixed key, a key of another length, no SRSSH) but
- * reports its RSS (ETHTOOL_GRSSH), the key and table are read back and
- * device_rss() offers them: the gateway makes the engine follow the device,
- * so that NAT ports are chosen for the hash the NIC really computes. Where
- * the device has no RSS at all (veth) set_rss() returns 0 and frames arrive
- * on whatever queue the device picks: the gateway's handoff moves them to
- * the owning worker. On a veth pair a test emulates a NIC's RSS with
- * bpf/tc_rss.bpf.c on the peer ('rssnat io tc-rss'), which computes the
- * engine's queue and sets queue_mapping.
+ * Steering is the hardware's (afxdp_nic.c, which says how).
  *
  * Receive: rx_burst() copies descriptors out of the RX ring into the
  * caller's buffers and gives each frame straight back to the fill ring
@@ -67,104 +54,7 @@
  * Counters have one writer each (the queue's worker, or stats() for the
  * kernel's drops), read with relaxed atomics from the control thread.
  */
-#include "io.h"
-#include "io_internal.h"
-#include "offload.h"
-#include "wan_claim.h"
-
-#include "../core/codel.h"
-#include "../pkt/pkt.h"
-#include "../rss/rss.h"
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <dirent.h>
-#include <errno.h>
-#include <linux/ethtool.h>
-#include <linux/if_link.h>
-#include <linux/if_packet.h>
-#include <linux/if_xdp.h>
-#include <linux/sockios.h>
-#include <net/if.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#ifndef AF_XDP
-#define AF_XDP 44 /* older C library headers lack it */
-#endif
-#ifndef SOL_XDP
-#define SOL_XDP 283
-#endif
-#ifndef ETH_RSS_HASH_TOP
-#define ETH_RSS_HASH_TOP 1u /* Toeplitz: the kernel's ethtool.h, not the uapi's */
-#endif
-
-enum {
-	XDP_FRAME_SIZE = 2048,		/* a power of two: aligned chunk mode */
-	XDP_RING_FRAMES_DEFAULT = 1024, /* per queue and direction */
-	XDP_RING_FRAMES_MIN = 64,
-	XDP_RING_FRAMES_MAX = 1 << 14, /* 64 MiB of UMEM per queue */
-	XDP_KICKS_MAX = 64,	       /* sendto() calls per kick: 32 frames each */
-	XDP_SYS_PATH = 64,
-	XDP_NO_FD = -1,
-};
-
-/* One of the four rings: producer and consumer indexes shared with the
- * kernel, a cached copy of ours (the other side's is re-read when needed). */
-struct xdp_ring {
-	_Atomic uint32_t *producer, *consumer;
-	_Atomic uint32_t *flags;
-	void *desc; /* uint64_t addresses (fill, completion) or struct xdp_desc */
-	uint32_t mask, size;
-	uint32_t cached; /* our index: producer of fill/tx, consumer of rx/completion */
-	void *map;
-	size_t map_len;
-};
-
-struct xdp_queue {
-	int fd;
-	bool zerocopy;
-	uint8_t *umem; /* 2 * frames frames: receive first, then transmit */
-	size_t umem_len;
-	struct xdp_ring fill, comp, rx, tx;
-	uint64_t *tx_free; /* a stack of transmit frame addresses */
-	unsigned tx_free_n;
-	struct codel codel;						/* the worker's */
-	_Atomic uint64_t rx_frames, tx_frames, rx_oversize, tx_dropped; /* the worker's */
-	_Atomic uint64_t rx_codel, rx_codel_marked;			/* the worker's */
-	_Atomic uint64_t kernel_drops;					/* stats() writes */
-};
-
-struct xdp_port {
-	unsigned queues;
-	unsigned frames; /* per queue and direction; a power of two */
-	unsigned side;	 /* enum pkt_side: which field set the NIC hashes */
-	int ifindex;
-	char ifname[IFNAMSIZ];
-	int ctl_fd; /* AF_PACKET: promiscuous membership, ioctls */
-	struct bpf_object *obj;
-	int prog_fd, xsks_fd;
-	int link_fd; /* the XDP link: ours attached while it is open */
-	/* The device steers by its own RSS, read back (set_rss() could not
-	 * program it): the engine should follow it (device_rss()). */
-	bool follow;
-	struct rss_config device;
-	struct xdp_queue q[];
-};
-
-static struct xdp_port *port_of(struct io_port *io)
-{
-	return (struct xdp_port *)(void *)io;
-}
-
+#include "afxdp_internal.h"
 /* Rings ---------------------------------------------------------------------- */
 
 static uint32_t load_acquire(_Atomic uint32_t *p)
@@ -277,70 +167,6 @@ static void xdp_close(struct io_port *io)
 
 /* Open: the interface ---------------------------------------------------------- */
 
-static int ethtool(const struct xdp_port *p, void *cmd)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->ifname);
-	ifr.ifr_data = cmd;
-	return ioctl(p->ctl_fd, SIOCETHTOOL, &ifr) ? -errno : 0;
-}
-
-static bool driver_is(const struct xdp_port *p, const char *name)
-{
-	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
-
-	return !ethtool(p, &info) && !strcmp(info.driver, name);
-}
-
-/* The receive queues sysfs shows (real_num_rx_queues), or 0. */
-static unsigned sysfs_rx_queues(const char *ifname)
-{
-	char path[XDP_SYS_PATH];
-	struct dirent *e;
-	unsigned n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
-	if (!(d = opendir(path)))
-		return 0;
-	while ((e = readdir(d)))
-		n += !strncmp(e->d_name, "rx-", 3);
-	closedir(d);
-	return n;
-}
-
-/* How many receive queues the interface has (as `ethtool -l` shows them),
- * 0 if it cannot tell. */
-static unsigned rx_queues(const struct xdp_port *p)
-{
-	struct ethtool_channels ch = {.cmd = ETHTOOL_GCHANNELS};
-
-	/* veth reports rx = tx = its queues and combined = min(rx, tx): the
-	 * same queues counted twice. */
-	if (driver_is(p, "veth") || ethtool(p, &ch))
-		return sysfs_rx_queues(p->ifname);
-	return ch.combined_count + ch.rx_count;
-}
-
-static int iface_check(struct xdp_port *p, const char **why)
-{
-	unsigned have;
-	int err = io_iface_check_up(p->ctl_fd, p->ifname, why);
-
-	if (err)
-		return err;
-	have = rx_queues(p);
-	if (have && p->queues > have) {
-		*why = io_why_fmt("asked for %u queues but the interface has %u receive queues "
-				  "(ethtool -l; for veth: numrxqueues)",
-				  p->queues, have);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int ctl_open(struct xdp_port *p, const char **why)
 {
 	int err;
@@ -354,7 +180,7 @@ static int ctl_open(struct xdp_port *p, const char **why)
 						       : "cannot create an AF_PACKET socket";
 		return err;
 	}
-	if ((err = iface_check(p, why)))
+	if ((err = afxdp_iface_check(p, why)))
 		return err;
 	return io_promisc_on(p->ctl_fd, p->ifindex, why);
 }
@@ -548,112 +374,6 @@ static int xdp_commit(struct xdp_port *p, const char **why)
 	return 0;
 }
 
-/* Steering: the NIC's RSS -------------------------------------------------------- */
-
-/* rx-flow-hash for TCP and UDP over IPv4: the side's field set. Best
- * effort: a NIC with a fixed field set keeps it, and handoff covers it. */
-static void flow_hash_set(struct xdp_port *p, unsigned fields)
-{
-	static const __u32 flows[] = {TCP_V4_FLOW, UDP_V4_FLOW};
-	__u64 data = (fields & RSS_F_SRC_ADDR ? RXH_IP_SRC : 0) |
-		     (fields & RSS_F_DST_ADDR ? RXH_IP_DST : 0) |
-		     (fields & RSS_F_SRC_PORT ? RXH_L4_B_0_1 : 0) |
-		     (fields & RSS_F_DST_PORT ? RXH_L4_B_2_3 : 0);
-
-	for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++) {
-		struct ethtool_rxnfc nfc = {
-		    .cmd = ETHTOOL_SRXFH, .flow_type = flows[i], .data = data};
-		(void)ethtool(p, &nfc);
-	}
-}
-
-/* The device's key and table as they are (ETHTOOL_GRSSH with room for
- * both), as an engine configuration; -errno if the device has none the
- * engine can follow. */
-static int read_back(struct xdp_port *p, const struct ethtool_rxfh *sizes,
-		     const struct rss_snapshot *snap)
-{
-	struct ethtool_rxfh *get;
-	const char *why = "";
-	int err;
-
-	get = calloc(1, sizeof(*get) + (sizes->indir_size + sizes->key_size) * sizeof(__u32));
-	if (!get)
-		return -ENOMEM;
-	get->cmd = ETHTOOL_GRSSH;
-	get->indir_size = sizes->indir_size;
-	get->key_size = sizes->key_size;
-	if (!(err = ethtool(p, get)))
-		/* hfunc 0: a driver that does not say; Toeplitz is every NIC's default */
-		err = io_rss_from_device(
-		    &snap->config, !get->hfunc || get->hfunc == ETH_RSS_HASH_TOP,
-		    (const uint8_t *)(get->rss_config + get->indir_size), get->key_size,
-		    get->rss_config, get->indir_size, p->queues, &p->device, &why);
-	free(get);
-	return err;
-}
-
-/* The engine's key and table into the device (ETHTOOL_SRSSH). A device
- * table of another size gets the engine's repeated; a device key of
- * another length cannot take ours. 0 only if the device now hashes and
- * steers exactly as the engine. */
-static int program(struct xdp_port *p, const struct ethtool_rxfh *sizes,
-		   const struct rss_snapshot *snap)
-{
-	const struct rss_key *key = &snap->hasher.key;
-	struct ethtool_rxfh *set;
-	int err;
-
-	if (sizes->key_size != key->len || !sizes->indir_size)
-		return -EOPNOTSUPP;
-	set = calloc(1, sizeof(*set) + (sizes->indir_size + sizes->key_size) * sizeof(__u32));
-	if (!set)
-		return -ENOMEM;
-	set->cmd = ETHTOOL_SRSSH;
-	set->indir_size = sizes->indir_size;
-	set->hfunc = ETH_RSS_HASH_TOP;
-	for (__u32 i = 0; i < sizes->indir_size; i++)
-		set->rss_config[i] = snap->table[i & snap->bucket_mask];
-	set->key_size = key->len;
-	memcpy(set->rss_config + sizes->indir_size, key->bytes, key->len);
-	err = ethtool(p, set);
-	free(set);
-	return err;
-}
-
-static int xdp_set_rss(struct io_port *io, const struct rss_snapshot *snap, const char **why)
-{
-	struct xdp_port *p = port_of(io);
-	struct ethtool_rxfh sizes = {.cmd = ETHTOOL_GRSSH};
-
-	for (unsigned b = 0; b <= snap->bucket_mask; b++)
-		if (snap->table[b] >= p->queues) {
-			*why = "the RSS table names more queues than the port has";
-			return -EINVAL;
-		}
-	p->follow = false;
-	if (ethtool(p, &sizes))
-		return 0; /* no RSS to program or read (veth): handoff steers */
-	flow_hash_set(p,
-		      p->side == PKT_SIDE_LAN ? snap->config.fields_lan : snap->config.fields_wan);
-	if (program(p, &sizes, snap) == 0)
-		return 0;
-	/* The device keeps its own RSS: follow it if the engine can, else the
-	 * gateway's handoff moves what lands on the wrong worker. */
-	p->follow = read_back(p, &sizes, snap) == 0;
-	return 0;
-}
-
-static int xdp_device_rss(struct io_port *io, struct rss_config *out)
-{
-	struct xdp_port *p = port_of(io);
-
-	if (!p->follow)
-		return -ENOENT;
-	*out = p->device;
-	return 0;
-}
-
 /* Open --------------------------------------------------------------------------- */
 
 /* Ring entries per direction: a power of two within bounds. */
@@ -703,7 +423,7 @@ static int xdp_open(const struct io_params *params, struct io_port **out, const 
 	}
 	if ((err = bpf_load(p, params->offload, params->wan_claim, why)) ||
 	    (err = xdp_commit(p, why)) ||
-	    (err = xdp_set_rss((struct io_port *)(void *)p, params->snap, why)))
+	    (err = afxdp_set_rss((struct io_port *)(void *)p, params->snap, why)))
 		goto fail;
 	*out = (struct io_port *)(void *)p;
 	return 0;
@@ -871,8 +591,8 @@ const struct io_ops afxdp_ops = {
     .open = xdp_open,
     .rx_burst = xdp_rx_burst,
     .tx_burst = xdp_tx_burst,
-    .set_rss = xdp_set_rss,
-    .device_rss = xdp_device_rss,
+    .set_rss = afxdp_set_rss,
+    .device_rss = afxdp_device_rss,
     .fd = xdp_fd,
     .stats = xdp_stats,
     .close = xdp_close,
