@@ -4,7 +4,7 @@
 set -eu
 # build and checks
 PKGS="gcc make libc6-dev clang clang-format libclang-rt-14-dev llvm python3
-      libbpf-dev libelf-dev zlib1g-dev
+      libbpf-dev libmnl-dev libelf-dev zlib1g-dev
       iproute2 procps ethtool iputils-ping curl iperf3 traceroute nftables
       isc-dhcp-client dhcpcd5 udhcpc busybox dnsmasq-base bind9-dnsutils"
 # the last two lines: the namespace tests' topology and their real clients

@@ -310,7 +310,8 @@ static int run_option(struct gw_config *cfg, int c, const char *v)
 		return copy_name("--lan", v, cfg->lan_if, sizeof(cfg->lan_if));
 	case 'w':
 		return copy_name("--wan", v, cfg->wan_if, sizeof(cfg->wan_if));
-	case 'a':
+	case 'a': /* an address of our own: dedicated uplink mode (gw.h) */
+		cfg->wan_shared = false;
 		return parse_prefix("--wan-addr", v, &cfg->wan_addr, &cfg->wan_mask);
 	case 'g':
 		return parse_addr("--wan-gateway", v, &cfg->wan_gateway);

@@ -158,7 +158,7 @@ static void print_session(struct gw *gw, FILE *out, bool json, bool first, unsig
 		     : "%squeue=%u proto=%s lan=%s:%u ext=%s:%u remote=%s:%u state=%s "
 		       "expires_in=%ld offloaded=%s fast_packets=%llu\n",
 		json && !first ? "," : "", q, proto_name(s->proto), ip_text(s->lan_addr, lan),
-		s->lan_port, ip_text(gw->cfg.wan_addr, ext), s->ext_port, ip_text(s->rem_addr, rem),
+		s->lan_port, ip_text(gw_wan_addr(gw), ext), s->ext_port, ip_text(s->rem_addr, rem),
 		s->rem_port, s->proto == PKT_PROTO_TCP ? nat_tcp_state_name(s->tcp_state) : "-",
 		left > 0 ? left : 0, s->offloaded ? "yes" : "no",
 		(unsigned long long)gw_offload_packets(gw, s));
@@ -339,7 +339,7 @@ int gw_ctl_show_portmapping(void *ctx, int argc, char **argv, struct ctl_reply *
 	struct gw *gw = ctx;
 	struct list_ctx c = {.out = reply->body,
 			     .json = ctl_take_flag(&argc, argv, "--json"),
-			     .wan = gw->cfg.wan_addr};
+			     .wan = gw_wan_addr(gw)};
 
 	if (argc)
 		return ctl_fail(reply, 2, "'%s': show portmapping takes only --json", argv[0]);
@@ -416,7 +416,7 @@ int gw_ctl_explain(void *ctx, int argc, char **argv, struct ctl_reply *reply)
 		return ctl_fail(reply, 2, "'%s': proto is tcp, udp or icmp", argv[2]);
 	if (gw_in_lan(gw, p->saddr))
 		p->side = GW_LAN;
-	else if (p->daddr == gw->cfg.wan_addr)
+	else if (p->daddr == gw_wan_addr(gw))
 		p->side = GW_WAN;
 	else
 		return ctl_fail(reply, 2,

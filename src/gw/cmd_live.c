@@ -106,6 +106,7 @@ static void global_text(struct gw *gw, FILE *out)
 		gw->dhcp ? "enabled" : "disabled");
 	fprintf(out, "DNS Proxy                           : %s\n",
 		gw->dns ? "enabled" : "disabled");
+	gw_wan_global(gw, out, false);
 }
 
 static void global_json(struct gw *gw, FILE *out)
@@ -132,12 +133,14 @@ static void global_json(struct gw *gw, FILE *out)
 	fprintf(out,
 		"],\"rebalance\":\"%s\",\"rebalances\":%u,\"steering\":\"%s\",\"version\":%llu,"
 		"\"sessions\":%llu,\"local_pkts\":%llu,"
-		"\"handoff_pkts\":%llu,\"dhcp\":\"%s\",\"dns\":\"%s\"}\n",
+		"\"handoff_pkts\":%llu,\"dhcp\":\"%s\",\"dns\":\"%s\"",
 		gw->rebalance ? "on" : "off", gw->rebalances,
 		gw->cfg.nat.steering == NAT_STEER_RSS ? "rss" : "handoff",
 		(unsigned long long)gw->snap->version, (unsigned long long)t.sessions,
 		(unsigned long long)t.local, (unsigned long long)t.handoff,
 		gw->dhcp ? "enabled" : "disabled", gw->dns ? "enabled" : "disabled");
+	gw_wan_global(gw, out, true);
+	fprintf(out, "}\n");
 }
 
 int gw_ctl_show_global(void *ctx, int argc, char **argv, struct ctl_reply *reply)

@@ -151,6 +151,7 @@ static void stats_text(struct gw *gw, FILE *out)
 					(unsigned long long)gw->w[q].router.drop[d]);
 	}
 	host_stats(gw, out, false);
+	gw_wan_stats(gw, out, false);
 	arp_stats(gw, out, false);
 	ctl_stats(gw, out, false);
 	gw_offload_stats(gw, out, false);
@@ -182,6 +183,7 @@ static void stats_json(struct gw *gw, FILE *out)
 	}
 	fprintf(out, "]");
 	host_stats(gw, out, true);
+	gw_wan_stats(gw, out, true);
 	arp_stats(gw, out, true);
 	ctl_stats(gw, out, true);
 	gw_offload_stats(gw, out, true);

@@ -174,8 +174,9 @@ void gw_control_loop(struct gw *gw, int sigfd)
 	while (!atomic_load(&gw->stop)) {
 		struct pollfd fds[GW_CTL_POLL_MAX] = {{.fd = sigfd, .events = POLLIN}};
 		unsigned n_ctl = ctl_server_pollfds(gw->ctl, fds + 1, CTL_POLL_MAX);
-		unsigned n = 1 + n_ctl;
-		n += gw_host_pollfds(gw, fds + n, GW_CTL_POLL_MAX - n);
+		unsigned n = 1 + n_ctl, n_host, n_wan;
+		n += n_host = gw_host_pollfds(gw, fds + n, GW_CTL_POLL_MAX - n);
+		n += n_wan = gw_wan_pollfds(gw, fds + n, GW_CTL_POLL_MAX - n);
 		poll(fds, n, 2);
 		uint32_t now = gw_now_ms();
 		if ((fds[0].revents & POLLIN) && !take_signal(gw, sigfd))
@@ -184,7 +185,8 @@ void gw_control_loop(struct gw *gw, int sigfd)
 		control_punts(gw, now);
 		/* Never blocks: each client has its own buffers and deadlines. */
 		ctl_server_run(gw->ctl, fds + 1, n_ctl, now, gw_ctl_commands, gw);
-		gw_host_run(gw, fds + 1 + n_ctl, n - 1 - n_ctl, now);
+		gw_host_run(gw, fds + 1 + n_ctl, n_host, now);
+		gw_wan_run(gw, fds + 1 + n_ctl + n_host, n_wan); /* never blocks */
 		if (now - last_tick >= GW_TICK_MS) {
 			last_tick = now;
 			refresh_neighbours(gw, now);

@@ -51,6 +51,7 @@ void gw_config_default(struct gw_config *cfg)
 	cfg->codel_target_us = GW_CODEL_TARGET_US_DEFAULT;
 	cfg->svc.dns_cache = 1024;
 	cfg->offload = true;
+	cfg->wan_shared = true; /* until --wan-addr is given */
 	nat_config_default(&cfg->nat, 0);
 	ratelimit_config_icmp(&cfg->icmp_limit);
 }
@@ -103,12 +104,38 @@ static int check_kernel_addrs(const struct gw_config *cfg, const char **why)
 		bool on_lan = !strcmp(a->ifa_name, cfg->lan_if);
 		bool on_wan = !strcmp(a->ifa_name, cfg->wan_if);
 		uint32_t ip = sin->sin_addr.s_addr;
-		if ((on_lan || on_wan) && (ip == cfg->lan_addr || ip == cfg->wan_addr)) {
+		/* Shared mode: the WAN address is the kernel's (cfg->wan_addr 0). */
+		if ((on_lan || on_wan) && (ip == cfg->lan_addr || (ip == cfg->wan_addr && ip))) {
 			inet_ntop(AF_INET, &ip, text, sizeof(text));
 			err = fail(why,
 				   "the kernel holds %s on %s; rssnat answers for it itself "
 				   "(ip addr flush dev %s)",
 				   text, a->ifa_name, a->ifa_name);
+		}
+	}
+	freeifaddrs(all);
+	return err;
+}
+
+/* Shared mode: the kernel's WAN address is ours to use, but not one on the
+ * LAN subnet (replies to it would be the LAN's). None at all is fine: a
+ * DHCP client may not have one yet (LAN traffic out waits, counted). */
+static int check_shared_wan(const struct gw_config *cfg, const char **why)
+{
+	struct ifaddrs *all, *a;
+	char text[INET_ADDRSTRLEN];
+	int err = 0;
+
+	if (!cfg->wan_shared || getifaddrs(&all))
+		return 0;
+	for (a = all; a && !err; a = a->ifa_next) {
+		const struct sockaddr_in *sin = (const void *)a->ifa_addr;
+		if (!sin || sin->sin_family != AF_INET || strcmp(a->ifa_name, cfg->wan_if))
+			continue;
+		if ((sin->sin_addr.s_addr & cfg->lan_mask) == (cfg->lan_addr & cfg->lan_mask)) {
+			inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text));
+			err = fail(why, "the WAN interface %s holds %s, on the LAN subnet",
+				   a->ifa_name, text);
 		}
 	}
 	freeifaddrs(all);
@@ -145,14 +172,16 @@ static int check_services(const struct gw_config *cfg, const char **why)
 	return 0;
 }
 
-int gw_check_settings(const struct gw_config *cfg, const char **why)
+/* Dedicated mode needs the address and the gateway; shared mode reads
+ * both from the kernel, and a gateway alone would be a half-configured
+ * dedicated mode. */
+static int check_wan_settings(const struct gw_config *cfg, const char **why)
 {
-	const char *bad = "";
-
-	if (!cfg->lan_if[0] || !cfg->wan_if[0])
-		return fail(why, "both --lan and --wan are needed");
-	if (!strcmp(cfg->lan_if, cfg->wan_if))
-		return fail(why, "--lan and --wan must be different interfaces");
+	if (cfg->wan_shared)
+		return cfg->wan_gateway ? fail(why, "--wan-gateway needs --wan-addr (without both, "
+						    "rssnat reads the WAN address and gateway "
+						    "from the kernel: shared uplink mode)")
+					: 0;
 	if (!cfg->wan_addr)
 		return fail(why, "--wan-addr is needed");
 	if (!cfg->wan_gateway ||
@@ -160,6 +189,20 @@ int gw_check_settings(const struct gw_config *cfg, const char **why)
 		return fail(why, "--wan-gateway must be an address on the WAN subnet");
 	if ((cfg->lan_addr & cfg->lan_mask) == (cfg->wan_addr & cfg->lan_mask))
 		return fail(why, "the LAN and WAN subnets overlap");
+	return 0;
+}
+
+int gw_check_settings(const struct gw_config *cfg, const char **why)
+{
+	const char *bad = "";
+	int err;
+
+	if (!cfg->lan_if[0] || !cfg->wan_if[0])
+		return fail(why, "both --lan and --wan are needed");
+	if (!strcmp(cfg->lan_if, cfg->wan_if))
+		return fail(why, "--lan and --wan must be different interfaces");
+	if ((err = check_wan_settings(cfg, why)))
+		return err;
 	if (cfg->queues < 1 || cfg->queues > RSS_QUEUES_MAX)
 		return fail(why, "--queues must be from 1 to 64");
 	if (cfg->rss_weights && cfg->rss.queues > cfg->queues)
@@ -177,7 +220,7 @@ int gw_check(const struct gw_config *cfg, const char **why)
 	int err;
 
 	if ((err = gw_check_settings(cfg, why)) || (err = check_iface(cfg->lan_if, "LAN", why)) ||
-	    (err = check_iface(cfg->wan_if, "WAN", why)))
+	    (err = check_iface(cfg->wan_if, "WAN", why)) || (err = check_shared_wan(cfg, why)))
 		return err;
 	return check_kernel_addrs(cfg, why);
 }
@@ -218,11 +261,26 @@ static int make_arp(struct gw *gw, int side, const char **why)
 	ac.seed = (uint64_t)gw_now_ms() * 2654435761u + (unsigned)side;
 	ac.locktime_ms = gw->cfg.arp_locktime_ms;
 	ac.n_addrs = 1;
-	ac.addrs[0].ip = side == GW_LAN ? gw->cfg.lan_addr : gw->cfg.wan_addr;
+	ac.addrs[0].ip = side == GW_LAN ? gw->cfg.lan_addr : gw_wan_addr(gw);
 	memcpy(ac.addrs[0].mac, gw->mac[side], 6);
 	ac.addrs[0].prefix_len =
-	    (uint8_t)__builtin_popcount(side == GW_LAN ? gw->cfg.lan_mask : gw->cfg.wan_mask);
+	    (uint8_t)__builtin_popcount(side == GW_LAN ? gw->cfg.lan_mask : gw_wan_mask(gw));
+	/* Shared mode: the kernel answers for its address (wan.c). */
+	ac.silent = side == GW_WAN && gw->cfg.wan_shared;
 	return arp_create(&ac, &gw->arp[side], why);
+}
+
+/* The WAN's stack guard. Dedicated mode: every frame is rssnat's, the
+ * kernel sees none (it would answer ARP and ping for our address and reset
+ * our TCP sessions). Shared mode: the kernel keeps the interface, so no
+ * blanket guard: which frames are rssnat's is decided per frame (issue 11,
+ * the claim helper's per-frame program attaches here). Until then, shared
+ * mode attaches nothing and says nothing. */
+int gw_wan_guard_attach(struct gw *gw, const char **why)
+{
+	if (gw->cfg.wan_shared)
+		return 0;
+	return io_claim_guard(gw->claim[GW_WAN], why);
 }
 
 static struct ring *make_rings(struct gw *gw, size_t count, size_t *used)
@@ -333,7 +391,9 @@ static int open_ports(struct gw *gw, const char **why)
 		}
 		if ((err = make_arp(gw, side, why)))
 			return err;
-		if ((err = io_claim_guard(gw->claim[side], why)))
+		err = side == GW_WAN ? gw_wan_guard_attach(gw, why)
+				     : io_claim_guard(gw->claim[side], why);
+		if (err)
 			return err;
 	}
 	return 0;
@@ -388,9 +448,9 @@ static int build(struct gw *gw, const char **why)
 		return err;
 	gw->io = io_backend(gw->cfg.backend);
 	gw->n = gw->cfg.queues;
-	if ((err = gw_live_init(gw, why)))
+	if ((err = gw_live_init(gw, why)) || (err = gw_wan_open(gw, why)))
 		return err;
-	nc.wan_addr = gw->cfg.wan_addr;
+	nc.wan_addr = gw_wan_addr(gw);
 	nc.lan_addr = gw->cfg.lan_addr;
 	nc.lan_mask = gw->cfg.lan_mask;
 	nc.lan_net = gw->cfg.lan_addr & gw->cfg.lan_mask;
@@ -405,9 +465,11 @@ static int build(struct gw *gw, const char **why)
 	}
 	follow_device(gw);
 	gw_offload_open(gw);
-	if ((err = gw_host_open(gw, why)))
+	if ((err = gw_host_open(gw, why)) ||
+	    (err = ctl_server_open(gw->cfg.socket_path, &gw->ctl, why)))
 		return err;
-	return ctl_server_open(gw->cfg.socket_path, &gw->ctl, why);
+	gw_wan_ready(gw);
+	return 0;
 }
 
 static void teardown(struct gw *gw)
@@ -425,6 +487,7 @@ static void teardown(struct gw *gw)
 		arp_destroy(gw->arp[side]);
 	}
 	nat_destroy(gw->nat);
+	gw_wan_close(gw);
 	gw_live_free(gw);
 }
 

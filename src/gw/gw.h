@@ -72,6 +72,8 @@ struct gw_config {
 	uint32_t lan_addr, lan_mask; /* network byte order */
 	uint32_t wan_addr, wan_mask;
 	uint32_t wan_gateway;
+	bool wan_shared; /* shared uplink mode (issue 11): the kernel keeps the WAN interface and
+			    its address */
 	unsigned queues;
 	const char *backend;
 	char socket_path[108];
@@ -104,6 +106,15 @@ struct gw_config {
  * leases in /var/lib/rssnat/dhcp.leases, host interface rssnat0). */
 void gw_config_default(struct gw_config *cfg);
 
+/* Uplink modes (issue 11). Shared (no --wan-addr, the default): the kernel
+ * keeps the WAN interface and its address, whatever configured it (DHCP
+ * client, network manager, a static address); rssnat reads the address,
+ * prefix and default gateway over rtnetlink and follows their changes
+ * (src/uplink/), and never answers ARP or ping for the kernel's address.
+ * Dedicated (--wan-addr and --wan-gateway given): rssnat owns the WAN
+ * interface and answers for the configured address itself. The parsers
+ * (src/conf) set wan_shared from whether --wan-addr was given. */
+
 /* gw_check_settings() - the settings alone, as a whole: what needs no look
  * at this host (addresses and subnets agree, queues, backend, services).
  * 0 or -EINVAL with a one-line reason in @why. */
@@ -111,7 +122,9 @@ int gw_check_settings(const struct gw_config *cfg, const char **why);
 
 /* gw_check() - everything that can be checked before starting: interfaces
  * exist and are up and distinct, the kernel holds none of our addresses on
- * them, the gateway is on the WAN subnet, queues 1..64. 0 or -EINVAL with a
+ * them (in shared mode the WAN address is the kernel's, and may be absent
+ * at start: a DHCP client may not have one yet), the gateway is on the WAN
+ * subnet, queues 1..64. 0 or -EINVAL with a
  * one-line reason in @why (a static buffer). */
 int gw_check(const struct gw_config *cfg, const char **why);
 

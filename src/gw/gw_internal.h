@@ -147,6 +147,16 @@ struct gw_worker {
 };
 
 struct io_offload;
+struct uplink;
+
+/* The WAN address, its mask and the default gateway in use now (wan.c),
+ * network byte order: written by the control thread, read by the workers
+ * with gw_wan_addr() and the like. */
+struct gw_wan {
+	_Atomic uint32_t addr, mask, gateway;
+	bool ready;	       /* the gateway is built: kernel neighbours can be published */
+	uint64_t kernel_neigh; /* neighbours published from the kernel's table */
+};
 
 struct gw {
 	struct gw_config cfg;
@@ -190,6 +200,9 @@ struct gw {
 	struct dhcp_server *dhcp;
 	struct dns_proxy *dns;
 	struct gw_host_counters host;
+	/* the uplink (wan.c): shared mode follows the kernel's through @uplink */
+	struct gw_wan wan;
+	struct uplink *uplink;
 	_Atomic int stop;
 };
 
@@ -208,14 +221,63 @@ static inline uint32_t gw_now_ms(void)
 	return (uint32_t)gw_clock_ms(CLOCK_MONOTONIC);
 }
 
+/* The WAN address (0: none, shared mode only), its mask and the default
+ * gateway now: any thread (wan.c). */
+static inline uint32_t gw_wan_addr(const struct gw *gw)
+{
+	return atomic_load_explicit(&gw->wan.addr, memory_order_relaxed);
+}
+
+static inline uint32_t gw_wan_mask(const struct gw *gw)
+{
+	return atomic_load_explicit(&gw->wan.mask, memory_order_relaxed);
+}
+
+static inline uint32_t gw_wan_gateway(const struct gw *gw)
+{
+	return atomic_load_explicit(&gw->wan.gateway, memory_order_relaxed);
+}
+
+/* gw_wan_next_hop() - whom a frame to @dst goes to on the WAN: @dst on
+ * the WAN subnet, else the default gateway. */
+static inline uint32_t gw_wan_next_hop(const struct gw *gw, uint32_t dst)
+{
+	uint32_t mask = gw_wan_mask(gw);
+
+	return mask && (dst & mask) == (gw_wan_addr(gw) & mask) ? dst : gw_wan_gateway(gw);
+}
+
 /* gw_in_lan() - @addr (network order) is on the LAN subnet. */
 static inline bool gw_in_lan(const struct gw *gw, uint32_t addr)
 {
 	return (addr & gw->cfg.lan_mask) == (gw->cfg.lan_addr & gw->cfg.lan_mask);
 }
 
+/* gw.c */
+/* gw_wan_guard_attach() - set-up: what keeps the kernel's stack off the
+ * WAN frames that are rssnat's: in dedicated mode the stack guard (all of
+ * them); in shared mode nothing yet (frames are claimed per frame, issue
+ * 11). 0, or -errno with *why. */
+int gw_wan_guard_attach(struct gw *gw, const char **why);
+
 /* worker.c */
 void *gw_worker_main(void *arg);
+
+/* wan.c: the uplink's address and gateway (gw.h "Uplink modes").
+ * gw_wan_open() - set-up, before the NAT: the configured ones, or the
+ * kernel's (read over rtnetlink); 0 or -errno with *why. gw_wan_ready() -
+ * everything is built: the kernel's neighbours may be published. The
+ * rest: control thread. gw_wan_run() follows the kernel's changes (after
+ * poll() on gw_wan_pollfds()'s descriptors). */
+int gw_wan_open(struct gw *gw, const char **why);
+void gw_wan_ready(struct gw *gw);
+void gw_wan_close(struct gw *gw);
+unsigned gw_wan_pollfds(struct gw *gw, struct pollfd *fds, unsigned max);
+void gw_wan_run(struct gw *gw, const struct pollfd *fds, unsigned n);
+/* `show global` lines (or JSON members, each led by a comma) and the
+ * `show stats` uplink line (or "uplink" object). */
+void gw_wan_global(struct gw *gw, FILE *out, bool json);
+void gw_wan_stats(struct gw *gw, FILE *out, bool json);
 
 /* control.c */
 void gw_control_loop(struct gw *gw, int sigfd);

@@ -32,9 +32,7 @@ static uint64_t mono_ns(void)
 
 static uint32_t wan_next_hop(const struct gw *gw, uint32_t dst)
 {
-	return (dst & gw->cfg.wan_mask) == (gw->cfg.wan_addr & gw->cfg.wan_mask)
-		   ? dst
-		   : gw->cfg.wan_gateway;
+	return gw_wan_next_hop(gw, dst);
 }
 
 static void direction(const struct gw *gw, int in, struct offload_key *k, struct offload_flow *v)
@@ -233,7 +231,7 @@ uint64_t gw_offload_packets(struct gw *gw, const struct nat_session_info *s)
 	struct nat_offload_flow f = {.proto = s->proto,
 				     .lan_addr = s->lan_addr,
 				     .rem_addr = s->rem_addr,
-				     .ext_addr = gw->cfg.wan_addr,
+				     .ext_addr = gw_wan_addr(gw),
 				     .lan_port = s->lan_port,
 				     .rem_port = s->rem_port,
 				     .ext_port = s->ext_port};

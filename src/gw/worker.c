@@ -53,9 +53,7 @@ static uint32_t next_hop(const struct gw *gw, int side, uint32_t dst)
 {
 	if (side == GW_LAN)
 		return dst;
-	return (dst & gw->cfg.wan_mask) == (gw->cfg.wan_addr & gw->cfg.wan_mask)
-		   ? dst
-		   : gw->cfg.wan_gateway;
+	return gw_wan_next_hop(gw, dst);
 }
 
 static void punt(struct gw_worker *w, struct gw_buf *b)
@@ -151,11 +149,13 @@ static void handle_verdict(struct gw_worker *w, struct gw_buf *b)
 		}
 		break;
 	case PKT_TO_HOST: {
+		/* Shared mode: the WAN address is the kernel's, which answers. */
 		uint32_t ours[2] = {gw->cfg.lan_addr, gw->cfg.wan_addr};
 		int side = b->p.side;
 		if (gw_host_wants(gw, &b->p)) { /* a ping from the LAN too: the host answers */
 			punt_host(w, b);
-		} else if (router_answer_echo(&w->router, &b->p, ours, 2) == 0) {
+		} else if (router_answer_echo(&w->router, &b->p, ours,
+					      gw->cfg.wan_shared ? 1 : 2) == 0) {
 			w->c.pings_answered++;
 			transmit(w, b, side); /* MACs already swapped */
 		} else {
@@ -188,9 +188,10 @@ static bool route_in(struct gw_worker *w, struct gw_buf *b)
 {
 	struct gw *gw = w->gw;
 	struct pkt *p = &b->p;
-	uint32_t self = p->side == GW_LAN ? gw->cfg.lan_addr : gw->cfg.wan_addr;
+	uint32_t wan = gw_wan_addr(gw);
+	uint32_t self = p->side == GW_LAN ? gw->cfg.lan_addr : wan;
 
-	if (p->daddr == gw->cfg.lan_addr || p->daddr == gw->cfg.wan_addr || p->daddr == UINT32_MAX)
+	if (p->daddr == gw->cfg.lan_addr || (p->daddr == wan && wan) || p->daddr == UINT32_MAX)
 		return true; /* for the gateway itself, not forwarded */
 	if (p->side == GW_LAN && !wire_ip_is_host(p->daddr)) {
 		to_the_segment(w, b); /* a group: never forwarded, never translated */

@@ -226,7 +226,7 @@ static uint32_t choose_port(struct nat_worker *w, struct nat_mapping *m, uint32_
 
 	port_class(m->proto, m->lan_port, &lo, &hi);
 	if (nat->cfg.steering == NAT_STEER_RSS &&
-	    reply_hash0(v, m->proto, nat->cfg.wan_addr, rem_addr, rem_port, &hash0)) {
+	    reply_hash0(v, m->proto, w->wan_addr, rem_addr, rem_port, &hash0)) {
 		int k = m->proto == PKT_PROTO_ICMP;
 		rss_port_solver_solve(&v->solver[k], hash0, m->bucket, &set);
 		if (!set.empty) {

@@ -297,6 +297,7 @@ static int worker_init(struct nat *nat, struct nat_worker *w, unsigned id)
 	w->id = id;
 	w->timeouts = nat->cfg.timeouts;
 	w->timeouts_seq = atomic_load_explicit(&nat->timeouts_seq, memory_order_relaxed);
+	nat_wan_worker_init(w);
 	w->view = v;
 	w->settled = true;
 	for (unsigned i = 0; i < RSS_QUEUES_MAX; i++) {
@@ -390,6 +391,7 @@ int nat_create(const struct nat_config *cfg, const struct rss_snapshot *snap, un
 	atomic_init(&nat->timeouts_seq, 0);
 	atomic_init(&nat->host_quota, cfg->host_mappings);
 	timeouts_publish(nat, &cfg->timeouts);
+	nat_wan_init(nat);
 	for (unsigned i = 0; i < NAT_STATIC_MAX; i++)
 		atomic_init(&nat->dying[i], 0);
 	struct nat_view *v = view_create(snap, 1);
@@ -487,6 +489,8 @@ static void sync_slow(struct nat_worker *w, const struct nat_view *v)
 {
 	struct nat *nat = w->nat;
 
+	if (nat_wan_changed(w))
+		nat_wan_adopt(w); /* before an import: see nat_sessions_import() */
 	if (v != w->view)
 		adopt(w, v);
 	if (w->pending_from)
@@ -513,7 +517,8 @@ void nat_worker_sync(struct nat_worker *w)
 	if (v == w->view && w->settled &&
 	    atomic_load_explicit(&w->dump_state, memory_order_relaxed) != DUMP_REQUESTED &&
 	    !atomic_load_explicit(&nat->statics_dying, memory_order_relaxed) &&
-	    atomic_load_explicit(&nat->timeouts_seq, memory_order_relaxed) == w->timeouts_seq)
+	    atomic_load_explicit(&nat->timeouts_seq, memory_order_relaxed) == w->timeouts_seq &&
+	    !nat_wan_changed(w))
 		return;
 	sync_slow(w, v);
 }

@@ -105,6 +105,23 @@
  * last session to expire frees the external port and retires the id; with
  * none, the owner does so at once. The janitor returns the id to the pool.
  *
+ * The WAN address, live (shared uplink mode: a DHCP client may renumber
+ * the host at any time). nat_set_wan_addr() publishes a new *generation*
+ * (a number and its address in one 64-bit word, the address also kept in
+ * a small ring by generation); each worker adopts it between bursts, as
+ * it adopts a view, and from then on translates with the new address.
+ * Adopting ends every session the worker holds that was made under an
+ * older generation (counted sessions_renumbered, their fast-path entries
+ * removed with the old address as key, their mappings released as at
+ * expiry): a session on an address the host no longer has cannot work,
+ * and its endpoints learn that at once from a dropped packet or a TCP
+ * segment that opens nothing, instead of waiting for a timeout. Each
+ * session carries its generation (mod 256), so sessions caught in a move
+ * (nat.h "Migration") are ended by their importer, which adopts the
+ * generation before it imports (the exporter's generation is then never
+ * newer than its own). Port mappings stay: they follow the address. With
+ * no address (0) LAN traffic out is dropped, NO_WAN_ADDR, until one comes.
+ *
  * Control-thread reads. A worker's sessions are its own: nat_dump_sessions()
  * posts a request the worker serves between two bursts by copying into the
  * caller's buffer, and waits for it (bounded).
@@ -148,7 +165,8 @@ struct ratelimit;
 	X(FRAG_SOURCE_LIMIT,                                                                       \
 	  "too many datagrams from one source waiting for their first fragment")                   \
 	X(FRAG_EVICTED, "held fragment whose datagram was evicted, oldest first, for a new one")   \
-	X(NOT_OURS, "WAN packet not addressed to the WAN address")
+	X(NOT_OURS, "WAN packet not addressed to the WAN address")                                 \
+	X(NO_WAN_ADDR, "LAN packet out while the WAN interface has no address (shared uplink)")
 
 enum nat_drop {
 #define NAT_DROP_ENUM(name, text) NAT_DROP_##name,
@@ -195,7 +213,9 @@ enum { NAT_PARSE_REASONS = 16 };
 	X(offload_removals, "sessions taken off the kernel fast path")                             \
 	X(offload_full, "sessions left in user space: the fast path's table was full")             \
 	X(offload_failed, "sessions left in user space: the kernel refused the entry")             \
-	X(offload_kept_alive, "expiries deferred: the fast path forwarded the session meanwhile")
+	X(offload_kept_alive, "expiries deferred: the fast path forwarded the session meanwhile")  \
+	X(sessions_renumbered, "sessions ended: the WAN address they used went away "              \
+			       "(renumbering)")
 
 struct nat_counters {
 #define NAT_COUNTER_FIELD(name, text) uint64_t name;
@@ -383,6 +403,13 @@ void nat_timeouts_format(const struct nat_timeouts *t, FILE *out, bool json);
  * or -EINVAL if one is zero. */
 void nat_get_timeouts(const struct nat *nat, struct nat_timeouts *out);
 int nat_set_timeouts(struct nat *nat, const struct nat_timeouts *t);
+
+/* nat_set_wan_addr() - the WAN address from now on (control thread;
+ * network byte order, 0: none). Workers adopt it between bursts (see "The
+ * WAN address, live"); the same address again changes nothing. Returns 0.
+ * nat_wan_addr() - the last one set (the start's: nat_config.wan_addr). */
+int nat_set_wan_addr(struct nat *nat, uint32_t addr);
+uint32_t nat_wan_addr(const struct nat *nat);
 
 /* nat_get_host_mappings() / nat_set_host_mappings() - the per-host mapping
  * quota (any thread; workers read it for every new mapping). A lower quota

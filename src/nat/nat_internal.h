@@ -112,9 +112,9 @@ enum {
 	NAT_OFF_INSTALLED = 4, /* both directions are in the fast path's table */
 };
 
-/* One session: 48 bytes (44 before the fast path's flags). The LAN and WAN lookup chains run
- * through the sessions themselves (next_lan, next_wan), so the two indexes cost only their bucket
- * heads. A free session is kept on the free list via next_lan. */
+/* One session: 48 bytes (44 before the fast path's flags; wan_gen took padding). The LAN and WAN
+ * lookup chains run through the sessions themselves (next_lan, next_wan), so the two indexes cost
+ * only their bucket heads. A free session is kept on the free list via next_lan. */
 struct nat_session {
 	uint32_t lan_addr;
 	uint32_t rem_addr;
@@ -124,13 +124,20 @@ struct nat_session {
 	uint8_t proto;
 	uint8_t tcp_state;
 	uint8_t offload; /* NAT_OFF_* */
+	uint8_t wan_gen; /* the WAN address generation it was made under, mod 256 (wan.c) */
 	uint32_t next_lan;
 	uint32_t next_wan;
 	uint32_t mapping;
 	struct timer_link timer;
 };
 
-enum { NAT_HOLD_MAX = 64 };
+enum {
+	NAT_HOLD_MAX = 64,
+	/* WAN address generations remembered (a session's wan_gen is mod
+	 * this): far more renumberings than can happen while a session is in
+	 * transit between two workers (a few milliseconds). */
+	NAT_WAN_GENS = 256,
+};
 
 /* Shallow virtual reassembly: the ports of a fragmented datagram, learnt
  * from its first fragment (RFC 4787 REQ-14). */
@@ -174,6 +181,10 @@ struct nat_worker {
 	struct timer_space timer_space;
 	uint32_t now;
 	struct nat_timeouts timeouts; /* this worker's copy (nat_set_timeouts()) */
+	/* The WAN address generation this worker has adopted, and its address
+	 * (0: none): every translation uses these (wan.c). */
+	uint32_t wan_gen;
+	uint32_t wan_addr;
 	/* The view this worker has adopted: every ownership decision of its
 	 * data path is made with it (nat.h, "Migration"). */
 	const struct nat_view *view;
@@ -233,6 +244,13 @@ struct nat {
 	 * control thread's own copy is cfg.timeouts; workers never read it. */
 	_Atomic uint32_t timeouts_seq;
 	_Atomic uint32_t timeouts[NAT_TIMEOUT_WORDS];
+	/* The WAN address (wan.c): generation << 32 | address, one word so
+	 * that a worker reads both at once; and the address of each recent
+	 * generation (by generation mod NAT_WAN_GENS), for the fast-path keys of
+	 * sessions made under an older one. Written by the control thread
+	 * (nat_set_wan_addr()), before the word that publishes it. */
+	_Atomic uint64_t wan;
+	_Atomic uint32_t wan_hist[NAT_WAN_GENS];
 	/* RFC 6888 REQ-4: nat_set_host_mappings() stores, workers load
 	 * (relaxed: a plain number, read for each new mapping). */
 	_Atomic uint32_t host_quota;
@@ -378,6 +396,10 @@ uint32_t nat_session_create(struct nat_worker *w, uint32_t map_id, uint32_t rem_
 void nat_session_seen(struct nat_worker *w, struct nat_session *s, const struct pkt *p,
 		      bool from_lan);
 void nat_sessions_expire(struct nat_worker *w, uint32_t now);
+/* nat_session_end() - a live session ends without expiring (the WAN
+ * address it used went away): off the fast path, out of its chains and
+ * the timer wheel, its mapping released, its slot free. Not counted. */
+void nat_session_end(struct nat_worker *w, uint32_t idx);
 /* nat_sessions_retime() - w->timeouts have just replaced @old: every
  * session's expiry follows (nat_set_timeouts()). */
 void nat_sessions_retime(struct nat_worker *w, const struct nat_timeouts *old);
@@ -400,6 +422,23 @@ void nat_offload_seen(struct nat_worker *w, struct nat_session *s, bool from_lan
 bool nat_offload_keep(struct nat_worker *w, struct nat_session *s, uint32_t timeout);
 /* nat_offload_forget() - @s ends without expiring (lost in a move). */
 void nat_offload_forget(struct nat_worker *w, const struct nat_session *s);
+
+/* wan.c */
+void nat_wan_init(struct nat *nat);
+void nat_wan_worker_init(struct nat_worker *w);
+/* nat_wan_changed() - has a generation been published that @w has not
+ * adopted? (a load: nat_worker_sync()'s fast check) */
+bool nat_wan_changed(const struct nat_worker *w);
+/* nat_wan_adopt() - adopt the latest generation: end every session held
+ * here of an older one. Between bursts, or before an import. */
+void nat_wan_adopt(struct nat_worker *w);
+/* nat_wan_stale() - @s was made under an older generation than @w's. */
+static inline bool nat_wan_stale(const struct nat_worker *w, const struct nat_session *s)
+{
+	return s->wan_gen != (uint8_t)w->wan_gen;
+}
+/* nat_wan_of() - the address session @s was made with (fast-path keys). */
+uint32_t nat_wan_of(const struct nat_worker *w, const struct nat_session *s);
 
 /* frag.c */
 int nat_frags_init(struct nat_worker *w, uint32_t capacity);

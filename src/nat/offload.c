@@ -21,13 +21,13 @@ bool nat_offload_enabled(const struct nat *nat)
 	return atomic_load_explicit(&nat->offload_on, memory_order_relaxed);
 }
 
-static struct nat_offload_flow flow_of(const struct nat *nat, const struct nat_session *s)
+static struct nat_offload_flow flow_of(const struct nat_worker *w, const struct nat_session *s)
 {
 	return (struct nat_offload_flow){
 	    .proto = s->proto,
 	    .lan_addr = s->lan_addr,
 	    .rem_addr = s->rem_addr,
-	    .ext_addr = nat->cfg.wan_addr,
+	    .ext_addr = nat_wan_of(w, s), /* the one it was installed with */
 	    .lan_port = s->lan_port,
 	    .rem_port = s->rem_port,
 	    .ext_port = s->ext_port,
@@ -37,11 +37,12 @@ static struct nat_offload_flow flow_of(const struct nat *nat, const struct nat_s
 /* Established both ways, and a plain LAN host <-> remote flow: a hairpin
  * (remote = the WAN address) turns around inside the gateway, and the
  * host's own traffic (LAN address = the gateway's) goes to its tun. */
-static bool eligible(const struct nat *nat, const struct nat_session *s)
+static bool eligible(const struct nat_worker *w, const struct nat_session *s)
 {
 	const uint8_t both = NAT_OFF_SEEN_LAN | NAT_OFF_SEEN_WAN;
+	const struct nat *nat = w->nat;
 
-	if ((s->offload & both) != both || s->rem_addr == nat->cfg.wan_addr ||
+	if ((s->offload & both) != both || s->rem_addr == w->wan_addr ||
 	    s->lan_addr == nat->cfg.lan_addr)
 		return false;
 	return s->proto != PKT_PROTO_TCP || s->tcp_state == NAT_TCP_ESTABLISHED;
@@ -49,7 +50,7 @@ static bool eligible(const struct nat *nat, const struct nat_session *s)
 
 static void uninstall(struct nat_worker *w, struct nat_session *s)
 {
-	struct nat_offload_flow f = flow_of(w->nat, s);
+	struct nat_offload_flow f = flow_of(w, s);
 
 	w->nat->offload_ops->remove(w->nat->offload_ctx, &f);
 	s->offload &= (uint8_t)~NAT_OFF_INSTALLED;
@@ -58,7 +59,7 @@ static void uninstall(struct nat_worker *w, struct nat_session *s)
 
 static void install(struct nat_worker *w, struct nat_session *s)
 {
-	struct nat_offload_flow f = flow_of(w->nat, s);
+	struct nat_offload_flow f = flow_of(w, s);
 	int err = w->nat->offload_ops->install(w->nat->offload_ctx, &f);
 
 	if (err == -ENOSPC) {
@@ -79,7 +80,7 @@ void nat_offload_seen(struct nat_worker *w, struct nat_session *s, bool from_lan
 	if (!nat->offload_ops)
 		return;
 	s->offload |= from_lan ? NAT_OFF_SEEN_LAN : NAT_OFF_SEEN_WAN;
-	want = nat_offload_enabled(nat) && eligible(nat, s);
+	want = nat_offload_enabled(nat) && eligible(w, s);
 	if ((s->offload & NAT_OFF_INSTALLED) && !want)
 		uninstall(w, s); /* FIN, RST, or offload disabled */
 	else if (!(s->offload & NAT_OFF_INSTALLED) && want)
@@ -93,7 +94,7 @@ bool nat_offload_keep(struct nat_worker *w, struct nat_session *s, uint32_t time
 
 	if (!(s->offload & NAT_OFF_INSTALLED))
 		return false;
-	f = flow_of(w->nat, s);
+	f = flow_of(w, s);
 	if (w->nat->offload_ops->last_seen(w->nat->offload_ctx, &f, &last) &&
 	    (int32_t)(last + timeout - w->now) > 0) {
 		s->timer.expires = last + timeout;
@@ -110,7 +111,7 @@ void nat_offload_forget(struct nat_worker *w, const struct nat_session *s)
 
 	if (!(s->offload & NAT_OFF_INSTALLED))
 		return;
-	f = flow_of(w->nat, s);
+	f = flow_of(w, s);
 	w->nat->offload_ops->remove(w->nat->offload_ctx, &f);
 	w->c.offload_removals++;
 }

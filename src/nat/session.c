@@ -206,6 +206,7 @@ uint32_t nat_session_create(struct nat_worker *w, uint32_t map_id, uint32_t rem_
 	s->proto = m->proto;
 	s->tcp_state = NAT_TCP_NONE;
 	s->offload = 0;
+	s->wan_gen = (uint8_t)w->wan_gen;
 	s->mapping = map_id;
 	session_link(w, i);
 	m->sessions++;
@@ -289,6 +290,26 @@ void nat_sessions_retime(struct nat_worker *w, const struct nat_timeouts *old)
 	}
 }
 
+/* Out of its chains, its mapping released, the slot on the free list. */
+static void session_free(struct nat_worker *w, uint32_t idx)
+{
+	struct nat_session *s = &w->sessions[idx];
+
+	session_unlink(w, idx);
+	nat_map_release(w, s->mapping);
+	s->proto = 0;
+	s->next_lan = w->free_session;
+	w->free_session = idx;
+	w->c.sessions--;
+}
+
+void nat_session_end(struct nat_worker *w, uint32_t idx)
+{
+	nat_offload_forget(w, &w->sessions[idx]);
+	timer_del(&w->wheel, &w->timer_space, idx);
+	session_free(w, idx);
+}
+
 static void expire_session(void *ctx, uint32_t idx)
 {
 	struct nat_worker *w = ctx;
@@ -300,13 +321,8 @@ static void expire_session(void *ctx, uint32_t idx)
 		timer_add(&w->wheel, &w->timer_space, idx);
 		return;
 	}
-	session_unlink(w, idx);
-	nat_map_release(w, s->mapping);
-	s->proto = 0;
-	s->next_lan = w->free_session;
-	w->free_session = idx;
+	session_free(w, idx);
 	w->c.sessions_expired++;
-	w->c.sessions--;
 }
 
 void nat_sessions_expire(struct nat_worker *w, uint32_t now)
@@ -349,6 +365,13 @@ static void import_from(struct nat_worker *w, const struct nat_worker *from)
 	for (uint32_t i = from->out_head[w->id]; i != NAT_NONE; i = from->sessions[i].next_lan) {
 		const struct nat_session *src = &from->sessions[i];
 		uint32_t j = w->free_session;
+		if (nat_wan_stale(w, src)) {
+			/* Made on an address gone meanwhile: it ends here. */
+			nat_offload_forget(w, src);
+			nat_map_release(w, src->mapping);
+			w->c.sessions_renumbered++;
+			continue;
+		}
 		if (j == NAT_NONE) {
 			/* No room: the session ends here, as if it had expired. */
 			nat_offload_forget(w, src);
@@ -376,6 +399,10 @@ unsigned nat_sessions_import(struct nat_worker *w)
 		const struct nat_worker *from = &w->nat->workers[a];
 		if (atomic_load_explicit(&from->export_seq, memory_order_acquire) < seq)
 			continue; /* not adopted yet: it still owns them */
+		/* After that acquire: the exporter's WAN generation is now never
+		 * newer than ours (nat.h "The WAN address, live"). */
+		if (nat_wan_changed(w))
+			nat_wan_adopt(w);
 		import_from(w, from);
 		atomic_store_explicit(&w->imported_seq[a], seq, memory_order_release);
 		w->pending_from &= ~(1ull << a);

@@ -136,15 +136,13 @@ static void hairpin(struct nat_worker *w, struct pkt *p)
 
 static void translate_out(struct nat_worker *w, struct nat_session *s, struct pkt *p)
 {
-	const struct nat *nat = w->nat;
-
 	nat_session_seen(w, s, p, true);
-	pkt_set_src(p, nat->cfg.wan_addr, s->ext_port);
+	pkt_set_src(p, w->wan_addr, s->ext_port);
 	/* A later fragment has no port on the wire, but its cached one must
 	 * follow, or a hairpinned fragment finds no session (RFC 4787 REQ-9). */
 	if (!(p->flags & PKT_F_L4))
 		p->sport = s->ext_port;
-	if (p->daddr == nat->cfg.wan_addr) {
+	if (p->daddr == w->wan_addr) {
 		hairpin(w, p); /* counted once, by its WAN half */
 		return;
 	}
@@ -246,10 +244,10 @@ static void icmp_error_from_lan(struct nat_worker *w, struct pkt *p)
 		return;
 	}
 	/* Errors never refresh or end a session (RFC 5508 REQ-6). */
-	pkt_set_inner_dst(p, nat->cfg.wan_addr, w->sessions[i].ext_port);
-	pkt_set_src(p, nat->cfg.wan_addr, 0);
+	pkt_set_inner_dst(p, w->wan_addr, w->sessions[i].ext_port);
+	pkt_set_src(p, w->wan_addr, 0);
 	w->c.icmp_errors_translated++; /* a hairpinned error is translated twice */
-	if (p->daddr == nat->cfg.wan_addr) {
+	if (p->daddr == w->wan_addr) {
 		hairpin(w, p); /* the packet is counted once, by its WAN half */
 		return;
 	}
@@ -276,6 +274,12 @@ static void from_lan(struct nat_worker *w, struct pkt *p)
 	}
 	if (nat_proto_index(p->proto) < 0) {
 		nat_drop(w, p, NAT_DROP_UNSUPPORTED_PROTO);
+		return;
+	}
+	if (!w->wan_addr) {
+		/* Shared uplink with no address yet (or any more): nothing can
+		 * go out; the control thread said so once in the log. */
+		nat_drop(w, p, NAT_DROP_NO_WAN_ADDR);
 		return;
 	}
 	if (!lan_host_source(nat, p)) {
@@ -332,7 +336,7 @@ static void icmp_error_from_wan(struct nat_worker *w, struct pkt *p)
 		nat_drop(w, p, echo ? NAT_DROP_ICMP_ERROR_IN_ERROR : NAT_DROP_ICMP_UNKNOWN);
 		return;
 	}
-	if (in->saddr != nat->cfg.wan_addr) {
+	if (in->saddr != w->wan_addr) {
 		nat_drop(w, p, NAT_DROP_ICMP_UNKNOWN);
 		return;
 	}
@@ -393,11 +397,10 @@ static void slow_from_wan(struct nat_worker *w, struct pkt *p, uint16_t rem_port
 
 static void from_wan(struct nat_worker *w, struct pkt *p)
 {
-	struct nat *nat = w->nat;
 	uint16_t rem_port;
 	uint32_t i;
 
-	if (p->daddr != nat->cfg.wan_addr) {
+	if (p->daddr != w->wan_addr || !w->wan_addr) {
 		nat_drop(w, p, NAT_DROP_NOT_OURS);
 		return;
 	}

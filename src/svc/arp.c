@@ -144,7 +144,9 @@ static const char *config_error(const struct arp_config *cfg)
 	if (cfg->n_addrs == 0 || cfg->n_addrs > ARP_ADDRS_MAX)
 		return "between 1 and 8 addresses";
 	for (unsigned i = 0; i < cfg->n_addrs; i++) {
-		if (!wire_ip_is_host(cfg->addrs[i].ip))
+		/* A silent cache may start before the kernel has an address:
+		 * its requests are then probes (sender 0.0.0.0, RFC 5227). */
+		if (!wire_ip_is_host(cfg->addrs[i].ip) && !(cfg->silent && !cfg->addrs[i].ip))
 			return "an address is not a unicast host address";
 		if (!arp_mac_unicast(cfg->addrs[i].mac))
 			return "a MAC address is not unicast";
@@ -240,6 +242,15 @@ static const struct arp_addr *source_for(const struct arp_cache *c, uint32_t ip)
 			return a;
 	}
 	return &c->cfg.addrs[0];
+}
+
+int arp_set_primary(struct arp_cache *c, uint32_t ip, uint8_t prefix_len)
+{
+	if (!wire_ip_is_host(ip) || prefix_len > 32)
+		return -EINVAL;
+	c->cfg.addrs[0].ip = ip;
+	c->cfg.addrs[0].prefix_len = prefix_len;
+	return 0;
 }
 
 /* The table ------------------------------------------------------------------ */
@@ -767,7 +778,7 @@ enum arp_drop arp_input(struct arp_cache *c, uint8_t *frame, size_t len, size_t 
 		return count_drop(c, ARP_DROP_NOT_FOR_US);
 	if (m.spa && !merged)
 		learn(c, &m, now);
-	if (m.op == ARP_OP_REQUEST) {
+	if (m.op == ARP_OP_REQUEST && !c->cfg.silent) {
 		*reply_len = reply_in_place(c, &m, frame, cap < len ? len : cap, ours);
 		if (m.spa)
 			c->cnt.requests_answered++;

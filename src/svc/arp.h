@@ -175,7 +175,11 @@ struct arp_config {
 	uint32_t locktime_ms; /* a MAC heard this recently is verified before it is replaced;
 				 0: RFC 826 merge, believed at once */
 	uint64_t seed;	      /* hash seed, random, from the caller */
-	unsigned n_addrs;     /* 1..ARP_ADDRS_MAX; addrs[0] is the primary */
+	/* Resolve only, never answer: the addresses are the kernel's, and the
+	 * kernel answers for them (shared uplink mode, issue 11). Requests for
+	 * them are still merged (RFC 826) but get no reply from here. */
+	bool silent;
+	unsigned n_addrs; /* 1..ARP_ADDRS_MAX; addrs[0] is the primary */
 	struct arp_addr addrs[ARP_ADDRS_MAX];
 };
 
@@ -184,6 +188,12 @@ struct arp_config {
  * locked 60 s (ARP_LOCKTIME_MS_DEFAULT); no addresses (the caller adds at
  * least one). */
 void arp_config_default(struct arp_config *cfg);
+
+/* arp_set_primary() - the primary address (addrs[0]) is now @ip on a
+ * @prefix_len subnet: requests are sent from it from now on (the kernel's
+ * address changed, shared uplink mode). Neighbours stay. -EINVAL if @ip
+ * is no host address. */
+int arp_set_primary(struct arp_cache *c, uint32_t ip, uint8_t prefix_len);
 
 /* arp_create() - allocate everything the cache will ever use. Returns 0,
  * -EINVAL with *why set (why may be NULL), or -ENOMEM. */

@@ -903,3 +903,58 @@ TEST(arp_stale_entry_used_while_locked_is_verified_by_unicast)
 	CHECK(!memcmp(buf, mac_a, 6));
 	arp_destroy(c);
 }
+
+/* Shared uplink mode: the kernel owns the address and answers for it; the
+ * silent cache only resolves, from the kernel's address, which it follows. */
+static struct arp_cache *silent_cache(uint32_t ip)
+{
+	struct arp_config cfg;
+	struct arp_cache *c = NULL;
+	const char *why = NULL;
+
+	arp_config_default(&cfg);
+	cfg.seed = 0x1234;
+	cfg.silent = true;
+	cfg.n_addrs = 1;
+	cfg.addrs[0] = (struct arp_addr){.ip = ip, .prefix_len = ip ? 24 : 0};
+	memcpy(cfg.addrs[0].mac, our_mac, 6);
+	CHECK_EQ(arp_create(&cfg, &c, &why), 0);
+	return c;
+}
+
+TEST(arp_silent_never_answers_but_learns_and_resolves)
+{
+	struct arp_cache *c = silent_cache(OUR_IP);
+	uint8_t buf[BUF], mac[6];
+	size_t rl = 99;
+
+	CHECK_EQ(input(c, buf, request(buf, mac_a, HOST_A, OUR_IP), 0, &rl), ARP_OK);
+	CHECK_EQ(rl, 0); /* the kernel answers, not us */
+	CHECK_EQ(arp_counters(c)->requests_answered, 0);
+	CHECK_EQ(arp_lookup(c, HOST_A, 0, mac), ARP_REACHABLE);
+	/* Our own requests come from the kernel's address, and follow it. */
+	CHECK_EQ(arp_resolve(c, HOST_B, 0, NULL, 0, mac), ARP_SEND_REQUEST); /* nothing to hold */
+	CHECK(arp_request_for(c, HOST_B, buf, sizeof(buf)) > 0);
+	CHECK(!memcmp(buf + A + ARP_SPA, (const uint8_t[]){192, 168, 137, 1}, 4));
+	CHECK_EQ(arp_set_primary(c, ip4(192, 168, 137, 99), 24), 0);
+	CHECK(arp_request_for(c, HOST_B, buf, sizeof(buf)) > 0);
+	CHECK(!memcmp(buf + A + ARP_SPA, (const uint8_t[]){192, 168, 137, 99}, 4));
+	CHECK_EQ(arp_set_primary(c, 0, 24), -EINVAL);
+	arp_destroy(c);
+}
+
+TEST(arp_silent_may_start_without_an_address_loud_may_not)
+{
+	struct arp_config cfg;
+	struct arp_cache *c = silent_cache(0);
+	const char *why = NULL;
+
+	CHECK(c != NULL);
+	arp_destroy(c);
+	arp_config_default(&cfg);
+	cfg.n_addrs = 1;
+	memcpy(cfg.addrs[0].mac, our_mac, 6);
+	c = NULL;
+	CHECK_EQ(arp_create(&cfg, &c, &why), -EINVAL);
+	CHECK(c == NULL);
+}
