@@ -50,17 +50,23 @@ const struct cli_command cli_commands[] = {
      "Example: which destination ports bring this flow to bucket 5?\n"
      "  rssnat rss solve --bucket 5 --range 1024-65535 66.9.149.187:2794 161.142.100.80\n",
      cli_rss_solve},
-    {"run", "--lan IF --wan IF --wan-addr ADDR/LEN --wan-gateway ADDR [OPTIONS] | --config FILE",
+    {"run", "--lan IF --wan IF [--wan-addr ADDR/LEN --wan-gateway ADDR] [OPTIONS] | --config FILE",
      "Run the gateway in the foreground between two interfaces (root).",
      "Every check is made before anything starts; SIGINT or SIGTERM stops it\n"
-     "cleanly. The kernel must not hold the gateway's addresses on these\n"
-     "interfaces: rssnat answers ARP and ping for them itself, and keeps the\n"
-     "kernel's IP stack off both while it runs (a tc ingress filter).\n\n"
+     "cleanly.\n"
+     "Shared uplink (no --wan-addr, the default): the kernel keeps the WAN\n"
+     "interface and its address, whatever configured it (a DHCP client, a\n"
+     "network manager); rssnat reads the address and default gateway from the\n"
+     "kernel and follows their changes. Dedicated (--wan-addr and\n"
+     "--wan-gateway): rssnat owns the WAN interface and its address.\n"
+     "The kernel must not hold the gateway's own addresses: rssnat answers ARP\n"
+     "and ping for them itself, and keeps the kernel's IP stack off what is\n"
+     "its own (a tc ingress filter).\n\n"
      "Options:\n"
      "  --lan IF              the LAN interface\n"
      "  --wan IF              the WAN interface\n"
-     "  --wan-addr ADDR/LEN   the gateway's WAN address and subnet\n"
-     "  --wan-gateway ADDR    the WAN next hop (default route)\n"
+     "  --wan-addr ADDR/LEN   dedicated uplink: the gateway's WAN address and subnet\n"
+     "  --wan-gateway ADDR    dedicated uplink: the WAN next hop (default route)\n"
      "  --lan-addr ADDR/LEN   the gateway's LAN address (default 192.168.137.1/24)\n"
      "  --queues N            receive queues and workers (default: one per core)\n"
      "  --backend B           packet I/O: afpacket (default; software RSS by eBPF\n"

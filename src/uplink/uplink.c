@@ -268,7 +268,11 @@ unsigned uplink_input(struct uplink *u, const void *buf, size_t len)
 	int left = len > INT32_MAX ? INT32_MAX : (int)len;
 	unsigned changed = 0;
 
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+	/* mnl_nlmsg_ok() takes a length above 2^31 for a negative one: the
+	 * kernel sends none, but this parser must not trust that. */
+	for (; left >= (int)sizeof(*nlh) && nlh->nlmsg_len <= (uint32_t)left &&
+	       mnl_nlmsg_ok(nlh, left);
+	     nlh = mnl_nlmsg_next(nlh, &left)) {
 		u->c.messages++;
 		if (u->busy && nlh->nlmsg_seq == u->busy_seq && nlh->nlmsg_pid == u->portid)
 			changed |= dump_reply(u, nlh);
@@ -287,7 +291,7 @@ static void dump_next(struct uplink *u)
 				       sizeof(struct ndmsg)};
 	uint8_t req[256]; /* a header and one family byte */
 
-	for (unsigned i = 0; u->nl && !u->busy && i < 3; i++) {
+	for (unsigned i = 0; !u->busy && i < 3; i++) {
 		if (!(u->want & order[i]))
 			continue;
 		struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
@@ -297,7 +301,9 @@ static void dump_next(struct uplink *u)
 		/* ifa_family, rtm_family and ndm_family are each the first byte */
 		uint8_t *family = mnl_nlmsg_put_extra_header(nlh, extra[i]);
 		*family = AF_INET;
-		if (mnl_socket_sendto(u->nl, nlh, nlh->nlmsg_len) < 0)
+		/* Without a socket the dump is only begun: uplink_input() brings
+		 * its replies (uplink.h). */
+		if (u->nl && mnl_socket_sendto(u->nl, nlh, nlh->nlmsg_len) < 0)
 			return; /* full: the flag stays, the next run asks again */
 		u->want &= ~order[i];
 		u->busy_seq = nlh->nlmsg_seq;
@@ -341,7 +347,6 @@ struct uplink *uplink_new(int ifindex, uplink_neigh_fn neigh, void *ctx)
 	u->ifindex = ifindex;
 	u->neigh = neigh;
 	u->ctx = ctx;
-	u->seq = (uint32_t)time(NULL);
 	return u;
 }
 
@@ -399,6 +404,7 @@ int uplink_open(int ifindex, uplink_neigh_fn neigh, void *ctx, struct uplink **o
 		*why = "out of memory";
 		return -ENOMEM;
 	}
+	u->seq = (uint32_t)time(NULL); /* not the numbers of an earlier run's replies */
 	u->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!u->nl || (err = subscribe(u))) {
 		err = u->nl ? err : -errno;

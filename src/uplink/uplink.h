@@ -84,7 +84,10 @@ int uplink_open(int ifindex, uplink_neigh_fn neigh, void *ctx, struct uplink **o
 		const char **why);
 
 /* uplink_new() - the same without a socket: state only from uplink_input()
- * (tests, fuzzing). NULL when out of memory. */
+ * (tests, fuzzing). Its dumps are begun by uplink_run() without a request
+ * sent, numbered 1, 2, ... (the replies' nlmsg_seq; nlmsg_pid 0), in the
+ * order addresses, routes, neighbours; it starts wanting none (see
+ * uplink_refresh()). NULL when out of memory. */
 struct uplink *uplink_new(int ifindex, uplink_neigh_fn neigh, void *ctx);
 void uplink_close(struct uplink *u);
 

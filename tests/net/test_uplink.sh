@@ -207,6 +207,10 @@ t_grep "show global --json: mode, address, source, gateway" \
 	"\"uplink_mode\":\"shared\".*\"wan_addr\":\"$A1\",\"wan_prefix\":24,\"wan_addr_source\":\"kernel\",\"wan_gateway\":\"203.0.113.1\"" \
 	ctl show global --json
 
+ctl show global --json | python3 -c 'import json, sys; json.load(sys.stdin)' &&
+	ctl show stats --json | python3 -c 'import json, sys; json.load(sys.stdin)' &&
+	t_pass "show global --json and show stats --json parse as JSON" || t_fail "JSON output" "$(ctl show global --json)"
+
 # ---- traffic through the NAT from the DHCP address ----
 in_ns $LAN ping -c 3 -W 1 -i 0.2 $SERVER >/dev/null && t_pass "LAN host pings the server through the NAT" ||
 	t_fail "LAN ping through the NAT" "$(tail -5 "$T_TMP/gw.log")"
