@@ -119,6 +119,12 @@ if [ -n "$CODELS" ] && ! "$RSSNAT" run --help 2>&1 | grep -q -- '--codel-target'
 	echo "codel: $RSSNAT run does not know --codel-target: the variants ($CODELS) are skipped"
 	CODELS=""
 fi
+# Shared uplink mode needs the per-frame WAN claim (--nat-ports): without
+# it the gateway's kernel would reset the flows rssnat translates.
+if [ "${BENCH_SHARED:-0}" = 1 ] && ! "$RSSNAT" run --help 2>&1 | grep -q -- '--nat-ports'; then
+	echo "shared: $RSSNAT run does not know --nat-ports (no per-frame WAN claim): the shared uplink variants are skipped"
+	BENCH_SHARED=0
+fi
 GATEWAYS="direct kernel"
 [ "${BENCH_RPS:-0}" = 1 ] && GATEWAYS="$GATEWAYS kernel-rps"
 # rssnat's gateways: backend x offload x CoDel target, each with its

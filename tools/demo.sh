@@ -198,8 +198,8 @@ ip netns exec ${RG}-gw "$R" run --lan lan0 --wan wan0 --queues 2 --socket "$SOCK
 GW_PID=$!
 for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 [ -S "$SOCK" ] || { echo "rssnat did not start:"; cat "$T_TMP/gw.log"; exit 1; }
-echo '$ rssnat show global | grep -E "Uplink|WAN|Port Range"'
-"$R" show global --socket "$SOCK" | grep -E "Uplink|WAN|Port Range" | sed 's/^/   /'
+echo '$ rssnat show global | grep -E "Uplink|WAN Add|WAN Gat|Port Range"'
+"$R" show global --socket "$SOCK" | grep -E "Uplink|WAN Add|WAN Gat|Port Range" | sed 's/^/   /'
 echo '$ curl http://203.0.113.80/10M.bin, from a LAN host and from the gateway host itself, at once'
 in_ns ${RG}-lan curl -s --max-time 30 -o /dev/null -w '   LAN host 192.168.137.10: %{size_download} bytes at %{speed_download} bytes/s\n' \
 	http://203.0.113.80/10M.bin >"$T_TMP/lan.txt" &
