@@ -103,6 +103,17 @@ static bool to_host_group(const struct pkt *p)
 	return false;
 }
 
+/* Shared uplink mode: the WAN address is the kernel's, and a LAN host's
+ * ping of it is the kernel's to answer, as it would be on the host's own
+ * LAN (rssnat answers no ping for an address the kernel owns). */
+static bool ping_of_kernel_wan(const struct gw *gw, const struct pkt *p)
+{
+	uint32_t wan = gw_wan_addr(gw);
+
+	return gw->cfg.wan_shared && wan && p->daddr == wan && (p->flags & PKT_F_L4) &&
+	       p->proto == PKT_PROTO_ICMP && p->icmp_type == PKT_ICMP_ECHO;
+}
+
 bool gw_host_wants(const struct gw *gw, const struct pkt *p)
 {
 	if (p->side == GW_WAN) /* translated: an answer to the host's own flow */
@@ -113,7 +124,7 @@ bool gw_host_wants(const struct gw *gw, const struct pkt *p)
 		return false;
 	/* Everything else to the host's LAN address is the host's, fragments
 	 * too (its stack reassembles them), under its own firewall. */
-	return p->daddr == gw->cfg.lan_addr || to_host_group(p);
+	return p->daddr == gw->cfg.lan_addr || to_host_group(p) || ping_of_kernel_wan(gw, p);
 }
 
 /* ---- the control thread's frames ---- */

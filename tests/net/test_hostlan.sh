@@ -177,6 +177,10 @@ for MODE in dedicated shared; do
 		t_pass "$MODE: the host's own stack answers the ping (icmp_echo_ignore_all silences it)" ||
 		t_fail "$MODE: the host's own stack answers the ping" "rssnat answered while the kernel ignores echo"
 	in_ns ${RG}-gw sysctl -qw net.ipv4.icmp_echo_ignore_all=0
+	# The WAN address answers a LAN host's ping too: rssnat's in dedicated
+	# mode, the kernel's in shared mode (rssnat never answers for it there).
+	in_ns ${RG}-lan ping -c 2 -W 1 -i 0.2 198.51.100.2 >/dev/null &&
+		t_pass "$MODE: a LAN host pings the WAN address" || t_fail "$MODE: a LAN host pings the WAN address"
 	mcast_pass ${RG}-lan lanh ${RG}-gw rssnat0 && t_pass "$MODE: SSDP multicast from the LAN reaches the host" ||
 		t_fail "$MODE: SSDP multicast from the LAN reaches the host" "$(cat "$T_TMP/mcast.out")"
 

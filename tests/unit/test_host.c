@@ -6,11 +6,13 @@
 #include "test.h"
 #include "../../src/gw/gw_internal.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #define LAN_ADDR pkt_ipv4(192, 168, 137, 1)
 #define LAN_HOST pkt_ipv4(192, 168, 137, 10)
 #define REMOTE	 pkt_ipv4(203, 0, 113, 80)
+#define WAN_ADDR pkt_ipv4(198, 51, 100, 2)
 
 static struct gw gw; /* big: static, zeroed */
 
@@ -91,4 +93,22 @@ TEST(host_takes_nothing_forwarded_or_foreign)
 	CHECK(!wants(GW_LAN, PKT_PROTO_TCP, LAN_HOST, LAN_ADDR, 22));
 	CHECK(!wants(GW_WAN, PKT_PROTO_UDP, REMOTE, LAN_ADDR, 40000));
 	CHECK(wants(GW_LAN, PKT_PROTO_UDP, 0, UINT32_MAX, 67));
+}
+
+TEST(host_answers_the_lans_ping_of_its_own_wan_address_in_shared_mode)
+{
+	struct pkt echo = packet(GW_LAN, PKT_PROTO_ICMP, LAN_HOST, WAN_ADDR, 0);
+
+	echo.icmp_type = PKT_ICMP_ECHO;
+	gateway(true, true);
+	gw.cfg.wan_shared = true;
+	atomic_store(&gw.wan.addr, WAN_ADDR);
+	CHECK(gw_host_wants(&gw, &echo));
+	/* Not its TCP or UDP: a port mapping there is the NAT's (hairpin). */
+	CHECK(!wants(GW_LAN, PKT_PROTO_TCP, LAN_HOST, WAN_ADDR, 8080));
+	atomic_store(&gw.wan.addr, 0); /* no address now */
+	CHECK(!gw_host_wants(&gw, &echo));
+	gw.cfg.wan_shared = false; /* dedicated: the address is rssnat's */
+	atomic_store(&gw.wan.addr, WAN_ADDR);
+	CHECK(!gw_host_wants(&gw, &echo));
 }
