@@ -30,8 +30,14 @@
  *
  * The other way considered, the LAN address on the LAN interface itself,
  * would let the kernel see every LAN frame the afpacket taps see (the stack
- * guard would have to let some through) and answer ARP beside rssnat; the
- * TUN keeps one owner for each frame and leaves the forwarding path as it is.
+ * guard would have to let some through, the afxdp program pass some) and
+ * answer ARP beside rssnat; the TUN keeps one owner for each frame and
+ * leaves the forwarding path as it is. Measured on veths (2 CPUs, iperf3
+ * LAN host -> 192.168.137.1): the kernel on the LAN interface 4.7 Gbit/s,
+ * through the TUN 2.0 Gbit/s (the control thread copies each packet), far
+ * above what a LAN host asks of its gateway's own services; forwarding
+ * 3.6-4.3 Gbit/s with the guard, 3.2-3.9 without it (the kernel seeing
+ * every LAN frame): no gain for the forwarding path, and more to get right.
  *
  * Nothing from the WAN reaches the TUN except answers on flows the host
  * opened (the NAT drops the rest), so the proxy is never an open resolver.
