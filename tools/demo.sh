@@ -195,7 +195,7 @@ in_ns ${RG}-gw timeout 20 udhcpc -i wan0 -n -q -t 5 -T 1 -s "$T_TMP/wan-dhcp.sh"
 echo '$ rssnat run --lan lan0 --wan wan0              (nothing else: the WAN address is the kernel'"'"'s)'
 ip netns exec ${RG}-gw "$R" run --lan lan0 --wan wan0 --queues 2 --socket "$SOCK" \
 	--dhcp-leases "$T_TMP/dhcp.leases" --dns-upstream 203.0.113.53 >"$T_TMP/gw.log" 2>&1 &
-GW_PID=$!
+GW_PID=$! # stop_gw (gw_topo.sh) ends it
 for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 [ -S "$SOCK" ] || { echo "rssnat did not start:"; cat "$T_TMP/gw.log"; exit 1; }
 echo '$ rssnat show global | grep -E "Uplink|WAN Add|WAN Gat|Port Range"'

@@ -76,7 +76,7 @@ PY
 # 239.255.255.250:1900 sent from FROM_IF's address reach a socket joined to
 # the group on TO_IF. The receiver waits at most 6 s.
 mcast_pass() {
-	local from_ns=$1 from_if=$2 to_ns=$3 to_if=$4 rpid rc
+	local from_ns=$1 from_if=$2 to_ns=$3 to_if=$4 rpid
 	in_ns "$to_ns" python3 - "$to_if" >"$T_TMP/mcast.out" 2>&1 <<'PY' &
 import socket, struct, sys, fcntl
 def addr_of(ifname):
