@@ -219,3 +219,60 @@ if __name__ == "__main__":
     dns_proxy_seeds()
     nat_seeds()
     pkt_seeds()
+
+
+# ---- fuzz_uplink: records (fuzz_uplink.c): op, length (2 bytes), bytes ----
+NLMSG_DONE, RTM_NEWADDR, RTM_DELADDR, RTM_NEWROUTE, RTM_NEWNEIGH = 3, 20, 21, 24, 28
+
+
+def nlmsg(kind, seq, body, flags=0):
+    return struct.pack("=IHHII", 16 + len(body), kind, flags, seq, 0) + body
+
+
+def rta(kind, data):
+    pad = (4 - len(data) % 4) % 4
+    return struct.pack("=HH", 4 + len(data), kind) + data + b"\0" * pad
+
+
+def ifaddr(kind, seq, ip, prefix, flags=0, ifindex=5):
+    addr = bytes(ip)
+    return nlmsg(kind, seq, struct.pack("=BBBBI", 2, prefix, flags, 0, ifindex) +
+                 rta(2, addr) + rta(1, addr))
+
+
+def rtroute(seq, gw, metric=0, oif=5):
+    return nlmsg(RTM_NEWROUTE, seq, struct.pack("=BBBBBBBBI", 2, 0, 0, 0, 254, 3, 0, 1, 0) +
+                 rta(15, struct.pack("=I", 254)) + rta(4, struct.pack("=I", oif)) +
+                 rta(6, struct.pack("=I", metric)) + rta(5, bytes(gw)))
+
+
+def ndmsg(seq, ip, mac, state=2):
+    return nlmsg(RTM_NEWNEIGH, seq, struct.pack("=BxxxiHBB", 2, 5, state, 0, 0) +
+                 rta(1, bytes(ip)) + rta(2, bytes(mac)))
+
+
+def done(seq):
+    return nlmsg(NLMSG_DONE, seq, struct.pack("=i", 0))
+
+
+def script(*records):
+    out = b""
+    for op, data in records:
+        out += bytes([op]) + struct.pack(">H", len(data)) + data
+    return out
+
+
+RUN = (1, b"")
+REFRESH = (2, b"")
+write("fuzz_uplink", "start_addr_route_neigh", script(
+    REFRESH, RUN, (0, ifaddr(RTM_NEWADDR, 1, [203, 0, 113, 50], 24) + done(1)),
+    RUN, (0, rtroute(2, [203, 0, 113, 1], 100) + rtroute(2, [203, 0, 113, 254], 50) + done(2)),
+    RUN, (0, ndmsg(3, [203, 0, 113, 254], [2, 0, 0, 0, 0, 0xfe]) + done(3))))
+write("fuzz_uplink", "renumbered_then_released", script(
+    REFRESH, RUN, (0, ifaddr(RTM_NEWADDR, 1, [203, 0, 113, 50], 24) + done(1)),
+    (0, ifaddr(RTM_DELADDR, 9, [203, 0, 113, 50], 24)), RUN,
+    (0, ifaddr(RTM_NEWADDR, 4, [203, 0, 113, 60], 24, 1) + done(4)),
+    (0, ifaddr(RTM_DELADDR, 10, [203, 0, 113, 60], 24)), RUN, (0, done(5))))
+write("fuzz_uplink", "interrupted_dump", script(
+    REFRESH, RUN, (0, nlmsg(RTM_NEWADDR, 1, ifaddr(RTM_NEWADDR, 1, [198, 51, 100, 2], 30)[16:],
+                            flags=0x10) + done(1)), RUN))

@@ -118,7 +118,16 @@ static void apply(struct gw *gw, unsigned changed, bool quiet)
 			log_addr(gw, old);
 	}
 	if (changed & UPLINK_GATEWAY) {
+		uint32_t old = gw_wan_gateway(gw);
 		atomic_store_explicit(&gw->wan.gateway, st->gateway, memory_order_relaxed);
+		/* The old gateway's MAC goes from the workers' table and the fast
+		 * path's: the flows offloaded through it come up, where the
+		 * workers send them to the new one (a neighbour still used on
+		 * the subnet is resolved again when a frame needs it). */
+		if (old && old != st->gateway && gw->wan.ready) {
+			neigh_withdraw(&gw->neigh[GW_WAN], old);
+			gw_offload_neigh_withdraw(gw, GW_WAN, old);
+		}
 		if (!quiet)
 			log_gateway(gw);
 	}

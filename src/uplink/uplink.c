@@ -330,6 +330,13 @@ unsigned uplink_run(struct uplink *u)
 			u->busy = 0;
 			continue;
 		}
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			/* A message cut short (ENOSPC from libmnl) or the like:
+			 * what it said is unknown, so everything is read again. */
+			u->c.errors++;
+			u->want = DUMP_ALL;
+			u->busy = 0;
+		}
 		break; /* EAGAIN: all read */
 	}
 	dump_next(u);

@@ -62,7 +62,7 @@ enum {
 	X(addr_changes, "WAN address changes followed")                                            \
 	X(gateway_changes, "default gateway changes followed")                                     \
 	X(neigh_events, "neighbour events for the WAN interface")                                  \
-	X(errors, "netlink errors answered to our requests")
+	X(errors, "netlink errors: answers to our dumps, or reads that failed (dumped again)")
 
 struct uplink_counters {
 #define UPLINK_COUNTER_FIELD(name, text) uint64_t name;

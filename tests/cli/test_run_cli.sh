@@ -11,6 +11,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 OK="--lan nolan0 --wan nowan0 --wan-addr 198.51.100.2/24 --wan-gateway 198.51.100.1"
 t_usage_error "missing interfaces named" "^rssnat: run: LAN interface 'nolan0' does not exist" "$RSSNAT" run $OK
 t_usage_error "no interfaces at all" "^rssnat: run: both --lan and --wan are needed" "$RSSNAT" run
+# Shared uplink mode (no --wan-addr): no address option needed, the
+# interfaces are what is checked; a gateway alone is half a dedicated mode.
+t_usage_error "shared uplink: interfaces checked, no address needed" \
+	"^rssnat: run: LAN interface 'nolan0' does not exist" "$RSSNAT" run --lan nolan0 --wan nowan0
+t_usage_error "--wan-gateway without --wan-addr refused" \
+	"^rssnat: run: --wan-gateway needs --wan-addr" "$RSSNAT" run --lan nolan0 --wan nowan0 --wan-gateway 198.51.100.1
 t_usage_error "bad WAN prefix" "^rssnat: --wan-addr: '198.51.100.2' is not ADDR/LEN" "$RSSNAT" run $OK --wan-addr 198.51.100.2
 t_usage_error "prefix length out of range" "^rssnat: --lan-addr: .*LEN from 1 to 30" "$RSSNAT" run $OK --lan-addr 192.168.137.1/31
 t_usage_error "bad gateway address" "^rssnat: --wan-gateway: 'x' is not an IPv4 address" "$RSSNAT" run $OK --wan-gateway x

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh BUILD_DIR [SECONDS] - every libFuzzer harness for a short while
-# (default 7 s each, nine harnesses: about a minute), starting from a copy of its committed seeds
+# (default 7 s each, ten harnesses: about 70 s), starting from a copy of its committed seeds
 # (fuzz/corpus/NAME/, which reach what random bytes would not find in seconds;
 # what the run adds is thrown away); `make fuzz-long` runs longer.
 # A crash, a sanitizer report or a leak fails the harness.
