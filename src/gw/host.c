@@ -67,6 +67,7 @@
 #include <unistd.h>
 
 #include "../core/ring.h"
+#include "../nat/nat.h"
 #include "../pkt/wire.h"
 #include "../svc/dhcp.h"
 #include "../svc/dns_proxy.h"
@@ -109,15 +110,21 @@ static bool to_host_group(const struct pkt *p)
 	return false;
 }
 
-/* Shared uplink mode: the WAN address is the kernel's, and a LAN host's
- * ping of it is the kernel's to answer, as it would be on the host's own
- * LAN (rssnat answers no ping for an address the kernel owns). */
-static bool ping_of_kernel_wan(const struct gw *gw, const struct pkt *p)
+/* Shared uplink mode: the WAN address is the kernel's, and what a LAN host
+ * sends it is the host's, as on the host's own LAN (rssnat answers no ping
+ * for an address the kernel owns): ping, and TCP or UDP to a port no
+ * mapping holds. A mapped port is the NAT's, hairpinned to its LAN host
+ * (RFC 4787 REQ-9); so are fragments without ports. */
+static bool to_kernel_wan(const struct gw *gw, const struct pkt *p)
 {
 	uint32_t wan = gw_wan_addr(gw);
 
-	return gw->cfg.wan_shared && wan && p->daddr == wan && (p->flags & PKT_F_L4) &&
-	       p->proto == PKT_PROTO_ICMP && p->icmp_type == PKT_ICMP_ECHO;
+	if (!gw->cfg.wan_shared || !wan || p->daddr != wan || !(p->flags & PKT_F_L4))
+		return false;
+	if (p->proto == PKT_PROTO_ICMP)
+		return p->icmp_type == PKT_ICMP_ECHO;
+	return (p->proto == PKT_PROTO_TCP || p->proto == PKT_PROTO_UDP) &&
+	       !nat_port_mapped(gw->nat, p->proto, p->dport);
 }
 
 bool gw_host_wants(const struct gw *gw, const struct pkt *p)
@@ -130,7 +137,7 @@ bool gw_host_wants(const struct gw *gw, const struct pkt *p)
 		return false;
 	/* Everything else to the host's LAN address is the host's, fragments
 	 * too (its stack reassembles them), under its own firewall. */
-	return p->daddr == gw->cfg.lan_addr || to_host_group(p) || ping_of_kernel_wan(gw, p);
+	return p->daddr == gw->cfg.lan_addr || to_host_group(p) || to_kernel_wan(gw, p);
 }
 
 /* ---- the control thread's frames ---- */

@@ -149,7 +149,8 @@ static void for_the_gateway(struct gw_worker *w, struct gw_buf *b)
 
 /* A LAN host's ping of the WAN address is the gateway's own, answered on
  * the LAN, not hairpinned through the NAT (whose echo would leave on the
- * WAN, from the WAN address to itself). */
+ * WAN, from the WAN address to itself); so is, in shared mode, what the
+ * host's stack takes there (gw_host_wants()). */
 static bool lan_ping_of_wan(const struct pkt *p, uint32_t wan)
 {
 	return p->side == GW_LAN && wan && p->daddr == wan && (p->flags & PKT_F_L4) &&
@@ -207,7 +208,8 @@ static bool route_in(struct gw_worker *w, struct gw_buf *b)
 	uint32_t wan = gw_wan_addr(gw);
 	uint32_t self = p->side == GW_LAN ? gw->cfg.lan_addr : wan;
 
-	if (lan_ping_of_wan(p, wan)) {
+	if (p->side == GW_LAN && wan && p->daddr == wan &&
+	    (lan_ping_of_wan(p, wan) || gw_host_wants(gw, &b->p))) {
 		for_the_gateway(w, b);
 		return false;
 	}

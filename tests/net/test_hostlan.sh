@@ -181,6 +181,18 @@ for MODE in dedicated shared; do
 	# mode, the kernel's in shared mode (rssnat never answers for it there).
 	in_ns ${RG}-lan ping -c 2 -W 1 -i 0.2 198.51.100.2 >/dev/null &&
 		t_pass "$MODE: a LAN host pings the WAN address" || t_fail "$MODE: a LAN host pings the WAN address"
+	# In shared mode the WAN address is the kernel's: a LAN host reaches the
+	# host's services there too (as on its own LAN), while a mapped port
+	# stays the NAT's (hairpinned to its LAN host).
+	if [ $MODE = shared ]; then
+		got=$(in_ns ${RG}-lan curl -s --max-time 5 http://198.51.100.2:2222/)
+		[ "$got" = "the gateway host" ] && t_pass "$MODE: a LAN host reaches the host's service on its WAN address" ||
+			t_fail "$MODE: a LAN host reaches the host's service on its WAN address" "got: $got"
+		add_map=$(in_ns ${RG}-gw "$RSSNAT" add portmapping tcp:8080=192.168.137.10:8000 --socket "$SOCK" 2>&1)
+		got=$(in_ns ${RG}-lan curl -s --max-time 5 -o /dev/null -w '%{size_download}' http://198.51.100.2:8080/10M.bin)
+		[ "$got" = 10485760 ] && t_pass "$MODE: a mapped port on the WAN address is still hairpinned to its LAN host" ||
+			t_fail "$MODE: a mapped port on the WAN address is still hairpinned" "got $got bytes; add: $add_map"
+	fi
 	mcast_pass ${RG}-lan lanh ${RG}-gw rssnat0 && t_pass "$MODE: SSDP multicast from the LAN reaches the host" ||
 		t_fail "$MODE: SSDP multicast from the LAN reaches the host" "$(cat "$T_TMP/mcast.out")"
 
