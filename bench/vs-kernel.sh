@@ -47,7 +47,9 @@
 # (another build of rssnat, run as B-before for each backend B, with its
 # defaults: before and after a change, side by side), BENCH_RPS=1, BENCH_TCP_ROUNDS (5),
 # BENCH_TCP_SECONDS (8), BENCH_PINGS (200), BENCH_PERF=DIR (perf record -g of
-# rssnat during its UDP test), BENCH_QUIET_BUDGET (60).
+# rssnat during its UDP test), BENCH_QUIET_BUDGET (60), BENCH_SHARED=1 (each
+# backend once more in shared uplink mode, B-shared, side by side with
+# dedicated mode: shared_vs_dedicated_B=).
 # Every wait is bounded; an EXIT trap removes the namespaces and processes,
 # also on failure.
 set -u
@@ -72,7 +74,7 @@ GW_PID=""
 BG=""
 NCPU=$(nproc)
 HZ=$(getconf CLK_TCK)
-declare -A PPS SENT BPS_LIST TCPR_K TCPR_D CPUGB_TCP CPUGB_UDP RTT_IDLE RTT_LOAD
+declare -A PPS SENT BPS_LIST TCPR_K TCPR_D TCPR_S CPUGB_TCP CPUGB_UDP RTT_IDLE RTT_LOAD
 
 die() { echo "vs-kernel: $*" >&2; exit 1; }
 
@@ -127,13 +129,22 @@ if [ -n "$SPREADS" ] && ! "$RSSNAT" run --help 2>&1 | grep -q -- '--offload-spre
 	echo "spread: $RSSNAT run does not know --offload-spread: the variants ($SPREADS) are skipped"
 	SPREADS=""
 fi
+# Shared uplink mode needs the per-frame WAN claim (--nat-ports): without
+# it the gateway's kernel would reset the flows rssnat translates.
+if [ "${BENCH_SHARED:-0}" = 1 ] && ! "$RSSNAT" run --help 2>&1 | grep -q -- '--nat-ports'; then
+	echo "shared: $RSSNAT run does not know --nat-ports (no per-frame WAN claim): the shared uplink variants are skipped"
+	BENCH_SHARED=0
+fi
 GATEWAYS="direct kernel"
 [ "${BENCH_RPS:-0}" = 1 ] && GATEWAYS="$GATEWAYS kernel-rps"
 # rssnat's gateways: backend x offload x CoDel target, each with its
-# command-line options in GW_ARGS.
-declare -A GW_ARGS GW_BIN
+# command-line options in GW_ARGS. With BENCH_SHARED=1, each backend's first
+# variant runs again in shared uplink mode as B-shared (the kernel keeps
+# wan0's address; GW_SHARED), compared with it in shared_vs_dedicated_B=.
+declare -A GW_ARGS GW_BIN GW_SHARED GW_DEDICATED
 RSSNAT_GWS=""
 for b in $BACKENDS; do
+	first=""
 	for o in ${OFFLOADS:--}; do
 		for c in ${CODELS:--}; do
 			for sp in ${SPREADS:--}; do
@@ -143,9 +154,15 @@ for b in $BACKENDS; do
 				[ "$sp" = - ] || { g="$g-spread-$sp" args="$args --offload-spread $sp"; }
 				RSSNAT_GWS="$RSSNAT_GWS $g"
 				GW_ARGS[$g]=$args GW_BIN[$g]=$RSSNAT
+				[ -n "$first" ] || first=$g
 			done
 		done
 	done
+	if [ "${BENCH_SHARED:-0}" = 1 ]; then
+		RSSNAT_GWS="$RSSNAT_GWS $b-shared"
+		GW_ARGS[$b-shared]=${GW_ARGS[$first]} GW_BIN[$b-shared]=$RSSNAT
+		GW_SHARED[$b-shared]=1 GW_DEDICATED[$b-shared]=$first
+	fi
 	# Another build side by side (what a change did), with its defaults.
 	if [ -n "${BENCH_RSSNAT_BEFORE:-}" ]; then
 		RSSNAT_GWS="$RSSNAT_GWS $b-before"
@@ -252,12 +269,20 @@ rps_all() { # kernel-rps: RPS over every CPU on the gateway's veths
 	done
 }
 
-# gw_rssnat GATEWAY: rssnat with the options of GW_ARGS[GATEWAY].
+# gw_rssnat GATEWAY: rssnat with the options of GW_ARGS[GATEWAY]; in
+# shared uplink mode (GW_SHARED) the kernel holds the WAN address and the
+# default route, as a DHCP client would leave them, and rssnat is given none.
 gw_rssnat() {
+	local wan="--wan-addr 198.51.100.2/24 --wan-gateway 198.51.100.1"
 	rm -f "$SOCK"
+	if [ -n "${GW_SHARED[$1]:-}" ]; then
+		ip -n ${BNS}-gw addr add 198.51.100.2/24 dev wan0 &&
+			ip -n ${BNS}-gw route add default via 198.51.100.1 || return 1
+		wan=""
+	fi
 	# shellcheck disable=SC2086 # the options are words
-	ip netns exec ${BNS}-gw "${GW_BIN[$1]}" run --lan lan0 --wan wan0 --wan-addr 198.51.100.2/24 \
-		--wan-gateway 198.51.100.1 --queues "$QUEUES" --socket "$SOCK" --dhcp off --dns off \
+	ip netns exec ${BNS}-gw "${GW_BIN[$1]}" run --lan lan0 --wan wan0 $wan \
+		--queues "$QUEUES" --socket "$SOCK" --dhcp off --dns off \
 		${GW_ARGS[$1]} >"$TMP/gw.log" 2>&1 &
 	GW_PID=$!
 	for _ in $(seq 1 50); do
@@ -638,6 +663,8 @@ for ROUND in $(seq 1 "$TCP_ROUNDS"); do
 	for g in $GATEWAYS; do
 		TCPR_K[$g]="${TCPR_K[$g]:-} $(ratio "${RB[$g]}" "${RB[kernel]}")"
 		TCPR_D[$g]="${TCPR_D[$g]:-} $(ratio "${RB[$g]}" "${RB[direct]}")"
+		[ -n "${GW_DEDICATED[$g]:-}" ] &&
+			TCPR_S[$g]="${TCPR_S[$g]:-} $(ratio "${RB[$g]}" "${RB[${GW_DEDICATED[$g]}]}")"
 	done
 	teardown
 done
@@ -681,6 +708,14 @@ for g in $GATEWAYS; do
 	read -r im _ <<<"${RTT_IDLE[$g]}"
 	read -r dm _ <<<"${RTT_LOAD[direct]}"
 	echo "rtt_added_under_load_ms_$g=$(sub "$lm" "$im") rtt_load_vs_direct_ms_$g=$(sub "$lm" "$dm")"
+done
+# Shared uplink mode against the same rssnat in dedicated mode (issue 11:
+# claiming only its own WAN frames must cost nothing measurable).
+for g in $RSSNAT_GWS; do
+	d=${GW_DEDICATED[$g]:-}
+	[ -n "$d" ] || continue
+	# shellcheck disable=SC2086
+	echo "shared_vs_dedicated_${g%-shared}: pps=$(ratio "${PPS[$g]}" "${PPS[$d]}") tcp=$(median ${TCPR_S[$g]}) ($g against $d; tcp: median of the rounds' ratios $(echo ${TCPR_S[$g]}))"
 done
 echo "headline: rssnat $HEAD"
 # shellcheck disable=SC2086

@@ -78,8 +78,7 @@ run_pair "net: shared uplink, WAN address by DHCP and renumbered live" tests/net
 # interface name, which a second run in other namespaces would share.
 run_suite "net: LAN services, real DHCP clients and dig (release)" tests/net/test_services.sh "$BUILD/rssnat"
 run_suite "net: LAN services, real DHCP clients and dig (asan+ubsan)" tests/net/test_services.sh "$BUILD/asan/rssnat"
-run_suite "net: the host a member of its LAN (release)" tests/net/test_hostlan.sh "$BUILD/rssnat"
-run_suite "net: the host a member of its LAN (asan+ubsan)" tests/net/test_hostlan.sh "$BUILD/asan/rssnat"
+run_pair "net: the host a member of its LAN" tests/net/test_hostlan.sh
 run_suite "net: UPnP IGD with upnpc, abuse counted, WAN refused (release)" tests/net/test_upnp.sh "$BUILD/rssnat"
 run_suite "net: UPnP IGD with upnpc, abuse counted, WAN refused (asan+ubsan)" tests/net/test_upnp.sh "$BUILD/asan/rssnat"
 run_suite "net: port control, natpmpc and a PCP client (release)" tests/net/test_portctl.sh "$BUILD/rssnat"

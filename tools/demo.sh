@@ -2,7 +2,9 @@
 # demo.sh RSSNAT - KB927168 step by step: why RSS and a NAT broke each other,
 # how rssnat's port choice makes them work together (the engine, then a
 # closed-loop simulation of the whole NAT), and finally the live gateway
-# between real interfaces in network namespaces, with real clients (root).
+# between real interfaces in network namespaces, with real clients (root):
+# dedicated uplink mode first, then shared mode, where the WAN address comes
+# from a DHCP server and the host's own traffic runs beside the LAN's.
 set -eu
 R=$(cd "$(dirname "${1:-build/rssnat}")" && pwd)/$(basename "${1:-build/rssnat}")
 TOOLS=$(cd "$(dirname "$0")" && pwd)
@@ -178,4 +180,60 @@ lost = sum(x["drops"].get(k, 0) for x in q for k in ("TCP_NO_SESSION", "NO_MAPPI
 print("   sessions moved with their buckets: %d; packets dropped for lack of state: %d" % (m, lost))'
 echo '$ rssnat explain 192.168.137.10:40000 203.0.113.80:443 proto=tcp'
 "$R" explain 192.168.137.10:40000 203.0.113.80:443 proto=tcp --socket "$SOCK" | sed 's/^/   /'
-stop_gw && echo "   rssnat stopped on SIGTERM; namespaces removed on exit."
+stop_gw && echo "   rssnat stopped on SIGTERM."
+
+say "11. Sharing the connection the host already has: rssnat run --lan lan0 --wan wan0"
+# Shared uplink mode needs the per-frame claim of WAN frames (the host's
+# and rssnat's told apart on one interface): a build without it (no
+# --nat-ports) would let the host's kernel reset the LAN's flows.
+if ! "$R" help run 2>&1 | grep -q -- '--nat-ports'; then
+	echo "   (skipped: this build has no per-frame WAN claim (--nat-ports) for shared uplink mode)"
+	exit 0
+fi
+echo "   The ISP (198.51.100.1) hands out the WAN address by DHCP; the gateway host's own"
+echo "   DHCP client keeps it on wan0, as NetworkManager or systemd-networkd would."
+ip netns exec ${RG}-inet dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root \
+	--interface=wanr --bind-interfaces --dhcp-authoritative --no-ping \
+	--dhcp-range=198.51.100.50,198.51.100.59,255.255.255.0,600 --dhcp-option=3,198.51.100.1 \
+	--dhcp-leasefile="$T_TMP/isp.leases" >/dev/null 2>&1 &
+BG="$BG $!"
+cat >"$T_TMP/wan-dhcp.sh" <<'SH'
+#!/bin/sh
+case "$1" in bound|renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	ip route replace default via "${router%% *}" dev "$interface"
+	echo "   bound $ip/${mask:-24}, router $router"
+esac
+SH
+chmod +x "$T_TMP/wan-dhcp.sh"
+sleep 0.3
+echo '$ udhcpc -i wan0                               (on the gateway host)'
+in_ns ${RG}-gw timeout 20 udhcpc -i wan0 -n -q -t 5 -T 1 -s "$T_TMP/wan-dhcp.sh" 2>/dev/null | grep bound
+echo '$ rssnat run --lan lan0 --wan wan0              (nothing else: the WAN address is the kernel'"'"'s)'
+ip netns exec ${RG}-gw "$R" run --lan lan0 --wan wan0 --queues 2 --socket "$SOCK" \
+	--dhcp-leases "$T_TMP/dhcp.leases" --dns-upstream 203.0.113.53 >"$T_TMP/gw.log" 2>&1 &
+GW_PID=$! # stop_gw (gw_topo.sh) ends it
+for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+[ -S "$SOCK" ] || { echo "rssnat did not start:"; cat "$T_TMP/gw.log"; exit 1; }
+echo '$ rssnat show global | grep -E "Uplink|WAN Add|WAN Gat|Port Range"'
+"$R" show global --socket "$SOCK" | grep -E "Uplink|WAN Add|WAN Gat|Port Range" | sed 's/^/   /'
+echo '$ curl http://203.0.113.80/10M.bin, from a LAN host and from the gateway host itself, at once'
+in_ns ${RG}-lan curl -s --max-time 30 -o /dev/null -w '   LAN host 192.168.137.10: %{size_download} bytes at %{speed_download} bytes/s\n' \
+	http://203.0.113.80/10M.bin >"$T_TMP/lan.txt" &
+C1=$!
+in_ns ${RG}-gw curl -s --max-time 30 -o /dev/null -w '   the gateway host:        %{size_download} bytes at %{speed_download} bytes/s\n' \
+	http://203.0.113.80/10M.bin >"$T_TMP/host.txt" &
+C2=$!
+wait $C1 $C2
+cat "$T_TMP/lan.txt" "$T_TMP/host.txt"
+echo '$ ping 192.168.137.1                            (from a LAN host: the host'"'"'s own stack answers)'
+in_ns ${RG}-lan ping -c 3 -W 1 -i 0.2 192.168.137.1 | grep -E "packets transmitted" | sed 's/^/   /'
+echo '$ ping 192.168.137.10                           (from the gateway host, to its LAN)'
+in_ns ${RG}-gw ping -c 3 -W 1 -i 0.2 192.168.137.10 | grep -E "packets transmitted" | sed 's/^/   /'
+echo '$ rssnat show stats | grep -E "^(host|uplink)"'
+"$R" show stats --socket "$SOCK" | grep -E "^(host|uplink)" | cut -c1-150 | sed 's/^/   /'
+stop_gw && echo "   rssnat stopped on SIGTERM."
+echo '$ curl http://203.0.113.80/                     (the gateway host, rssnat stopped: its uplink is as it was)'
+in_ns ${RG}-gw curl -s --max-time 10 -o /dev/null -w '   HTTP %{http_code}\n' http://203.0.113.80/
+echo "   namespaces removed on exit."

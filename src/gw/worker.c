@@ -127,6 +127,36 @@ static void punt_host(struct gw_worker *w, struct gw_buf *b)
 	punt(w, b);
 }
 
+/* A packet for the gateway itself: the host's stack takes what it wants
+ * (host.c); rssnat answers ping for its own addresses (in shared mode the
+ * WAN address is the kernel's, which answers); the rest is counted. */
+static void for_the_gateway(struct gw_worker *w, struct gw_buf *b)
+{
+	struct gw *gw = w->gw;
+	uint32_t ours[2] = {gw->cfg.lan_addr, gw->cfg.wan_addr};
+	int side = b->p.side;
+
+	if (gw_host_wants(gw, &b->p)) {
+		punt_host(w, b);
+	} else if (router_answer_echo(&w->router, &b->p, ours, gw->cfg.wan_shared ? 1 : 2) == 0) {
+		w->c.pings_answered++;
+		transmit(w, b, side); /* MACs already swapped */
+	} else {
+		w->c.host_unhandled++;
+		buf_home(w, b);
+	}
+}
+
+/* A LAN host's ping of the WAN address is the gateway's own, answered on
+ * the LAN, not hairpinned through the NAT (whose echo would leave on the
+ * WAN, from the WAN address to itself); so is, in shared mode, what the
+ * host's stack takes there (gw_host_wants()). */
+static bool lan_ping_of_wan(const struct pkt *p, uint32_t wan)
+{
+	return p->side == GW_LAN && wan && p->daddr == wan && (p->flags & PKT_F_L4) &&
+	       p->proto == PKT_PROTO_ICMP && p->icmp_type == PKT_ICMP_ECHO;
+}
+
 static void handle_verdict(struct gw_worker *w, struct gw_buf *b)
 {
 	struct gw *gw = w->gw;
@@ -148,22 +178,9 @@ static void handle_verdict(struct gw_worker *w, struct gw_buf *b)
 			buf_home(w, b);
 		}
 		break;
-	case PKT_TO_HOST: {
-		/* Shared mode: the WAN address is the kernel's, which answers. */
-		uint32_t ours[2] = {gw->cfg.lan_addr, gw->cfg.wan_addr};
-		int side = b->p.side;
-		if (gw_host_wants(gw, &b->p)) { /* a ping from the LAN too: the host answers */
-			punt_host(w, b);
-		} else if (router_answer_echo(&w->router, &b->p, ours,
-					      gw->cfg.wan_shared ? 1 : 2) == 0) {
-			w->c.pings_answered++;
-			transmit(w, b, side); /* MACs already swapped */
-		} else {
-			w->c.host_unhandled++;
-			buf_home(w, b);
-		}
+	case PKT_TO_HOST:
+		for_the_gateway(w, b);
 		break;
-	}
 	default: /* PKT_DROP; a held fragment (PKT_PENDING) never comes here */
 		buf_home(w, b);
 	}
@@ -191,6 +208,11 @@ static bool route_in(struct gw_worker *w, struct gw_buf *b)
 	uint32_t wan = gw_wan_addr(gw);
 	uint32_t self = p->side == GW_LAN ? gw->cfg.lan_addr : wan;
 
+	if (p->side == GW_LAN && wan && p->daddr == wan &&
+	    (lan_ping_of_wan(p, wan) || gw_host_wants(gw, &b->p))) {
+		for_the_gateway(w, b);
+		return false;
+	}
 	if (p->daddr == gw->cfg.lan_addr || (p->daddr == wan && wan) || p->daddr == UINT32_MAX)
 		return true; /* for the gateway itself, not forwarded */
 	if (p->side == GW_LAN && !wire_ip_is_host(p->daddr)) {

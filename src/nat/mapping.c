@@ -689,6 +689,11 @@ void nat_static_list(const struct nat *nat,
 	}
 }
 
+bool nat_port_mapped(struct nat *nat, uint8_t proto, uint16_t ext_port)
+{
+	return nat_map_find_port(nat, proto, ext_port) != NAT_NONE;
+}
+
 bool nat_find_mapping(struct nat *nat, uint8_t proto, uint32_t lan_addr, uint16_t port,
 		      struct nat_mapping_info *out)
 {

@@ -507,6 +507,11 @@ struct nat_mapping_info {
 bool nat_find_mapping(struct nat *nat, uint8_t proto, uint32_t lan_addr, uint16_t port,
 		      struct nat_mapping_info *out);
 
+/* nat_port_mapped() - does a live mapping hold external port @ext_port of
+ * @proto (TCP or UDP) now? Any thread: a lock-free read of the published
+ * port table, as the workers' own lookups are. */
+bool nat_port_mapped(struct nat *nat, uint8_t proto, uint16_t ext_port);
+
 /* nat_static_parse() - "PROTO:PORT=ADDR:PORT" (tcp or udp, the external
  * port, the LAN host and its port), or with @with_target false just
  * "PROTO:PORT", into @sm. 0, or -EINVAL with a sentence naming the bad

@@ -7,8 +7,11 @@
 # backend's CPU figures are its own; and it prints every machine-readable
 # line scripts read (pps_ratio_vs_kernel=, tcp_ratio_vs_kernel=,
 # tcp_vs_direct=, one gateway= line per gateway with RTT idle and under
-# load, CPU seconds per GB and the ratios); every UDP flow is answered once
-# before the run, so that rssnat's fast path carries it. Not a measurement: the figures
+# load, CPU seconds per GB and the ratios), and with BENCH_SHARED=1 the
+# shared uplink variants beside dedicated mode (shared_vs_dedicated_B=,
+# where the binary has the per-frame WAN claim; said skipped otherwise);
+# every UDP flow is answered once before the run, so that rssnat's fast
+# path carries it. Not a measurement: the figures
 # are not judged. Needs root; uses the bench's fixed namespaces (rb-*), so
 # it must not run beside another bench.
 set -u
@@ -25,8 +28,13 @@ done
 OUT=$T_TMP/bench.out
 # BENCH_OFFLOAD empty: one rssnat per backend, with its defaults (offload
 # on), named by the backend alone; the on/off variants are the full run's.
+# BENCH_SHARED=1: each backend once more in shared uplink mode (issue 11),
+# where the binary has the per-frame WAN claim (--nat-ports).
+SHARED_GWS=""
+"$RSSNAT" run --help 2>&1 | grep -q -- '--nat-ports' && SHARED_GWS="afxdp-shared afpacket-shared"
 RSSNAT=$RSSNAT BENCH_SECONDS=3 BENCH_TCP_ROUNDS=1 BENCH_TCP_SECONDS=4 BENCH_PINGS=50 BENCH_OFFLOAD= \
-	BENCH_QUIET_BUDGET=0 BENCH_BACKENDS="afxdp afpacket" timeout 600 "$ROOT/bench/vs-kernel.sh" >"$OUT" 2>&1
+	BENCH_QUIET_BUDGET=0 BENCH_BACKENDS="afxdp afpacket" BENCH_SHARED=1 \
+	timeout 600 "$ROOT/bench/vs-kernel.sh" >"$OUT" 2>&1
 rc=$?
 [ $rc -eq 0 ] && t_pass "vs-kernel.sh runs end to end in a short mode" ||
 	t_fail "vs-kernel.sh runs end to end in a short mode (exit $rc)" "$(tail -15 "$OUT")"
@@ -36,8 +44,21 @@ for line in pps_ratio_vs_kernel tcp_ratio_vs_kernel tcp_vs_direct kernel_tcp_vs_
 		t_fail "it prints $line=" "$(grep "$line" "$OUT")"
 done
 
+# Shared mode side by side with dedicated mode, or said to be skipped.
+if [ -n "$SHARED_GWS" ]; then
+	for b in afxdp afpacket; do
+		grep -Eq "^shared_vs_dedicated_$b: pps=[0-9]+\.[0-9]+ tcp=[0-9]+\.[0-9]+ " "$OUT" &&
+			t_pass "it prints shared_vs_dedicated_$b: pps= tcp=" ||
+			t_fail "it prints shared_vs_dedicated_$b: pps= tcp=" "$(grep shared_vs "$OUT")"
+	done
+else
+	grep -q "^shared: .* the shared uplink variants are skipped" "$OUT" &&
+		t_pass "the shared uplink variants are skipped, said out loud (no --nat-ports)" ||
+		t_fail "the shared uplink variants are skipped, said out loud" "$(grep -i shared "$OUT" | head -3)"
+fi
+
 # Every gateway's line carries every figure, each a number.
-for g in direct kernel afxdp afpacket; do
+for g in direct kernel afxdp afpacket $SHARED_GWS; do
 	l=$(grep "^gateway=$g " "$OUT")
 	missing=""
 	for f in udp_pps tcp_bps rtt_idle_mean_ms rtt_idle_p99_ms rtt_load_mean_ms rtt_load_p99_ms \

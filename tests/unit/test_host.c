@@ -4,13 +4,16 @@
  * from the WAN, only the translated answers to the host's own flows
  * (issue 11: the host is a member of its LAN). */
 #include "test.h"
+#include "nat_env.h"
 #include "../../src/gw/gw_internal.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #define LAN_ADDR pkt_ipv4(192, 168, 137, 1)
 #define LAN_HOST pkt_ipv4(192, 168, 137, 10)
 #define REMOTE	 pkt_ipv4(203, 0, 113, 80)
+#define WAN_ADDR pkt_ipv4(198, 51, 100, 2)
 
 static struct gw gw; /* big: static, zeroed */
 
@@ -91,4 +94,35 @@ TEST(host_takes_nothing_forwarded_or_foreign)
 	CHECK(!wants(GW_LAN, PKT_PROTO_TCP, LAN_HOST, LAN_ADDR, 22));
 	CHECK(!wants(GW_WAN, PKT_PROTO_UDP, REMOTE, LAN_ADDR, 40000));
 	CHECK(wants(GW_LAN, PKT_PROTO_UDP, 0, UINT32_MAX, 67));
+}
+
+TEST(host_takes_what_the_lan_sends_its_kernels_wan_address_in_shared_mode)
+{
+	struct pkt echo = packet(GW_LAN, PKT_PROTO_ICMP, LAN_HOST, WAN_ADDR, 0);
+	struct nat_static_map sm;
+	const char *why;
+	struct env e;
+
+	env_open(&e, 2, NULL, NULL);
+	CHECK_EQ(nat_static_parse("tcp:8080=192.168.137.11:8000", true, &sm, &why), 0);
+	CHECK_EQ(nat_static_add(e.nat, &sm, &why), 0);
+	echo.icmp_type = PKT_ICMP_ECHO;
+	gateway(true, true);
+	gw.nat = e.nat;
+	gw.cfg.wan_shared = true;
+	atomic_store(&gw.wan.addr, WAN_ADDR);
+	CHECK(gw_host_wants(&gw, &echo));
+	CHECK(wants(GW_LAN, PKT_PROTO_TCP, LAN_HOST, WAN_ADDR, 22)); /* the host's sshd */
+	CHECK(wants(GW_LAN, PKT_PROTO_UDP, LAN_HOST, WAN_ADDR, 5000));
+	/* A mapped port is the NAT's: hairpinned to its LAN host. */
+	CHECK(!wants(GW_LAN, PKT_PROTO_TCP, LAN_HOST, WAN_ADDR, 8080));
+	CHECK(wants(GW_LAN, PKT_PROTO_UDP, LAN_HOST, WAN_ADDR, 8080)); /* TCP's only */
+	atomic_store(&gw.wan.addr, 0);				       /* no address now */
+	CHECK(!gw_host_wants(&gw, &echo));
+	CHECK(!wants(GW_LAN, PKT_PROTO_TCP, LAN_HOST, WAN_ADDR, 22));
+	gw.cfg.wan_shared = false; /* dedicated: the address is rssnat's */
+	atomic_store(&gw.wan.addr, WAN_ADDR);
+	CHECK(!gw_host_wants(&gw, &echo));
+	CHECK(!wants(GW_LAN, PKT_PROTO_TCP, LAN_HOST, WAN_ADDR, 22));
+	env_close(&e);
 }
