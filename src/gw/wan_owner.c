@@ -197,7 +197,8 @@ int gw_wan_owner_open(struct gw *gw, const char **why)
 		return err;
 	cfg->nat.icmp_ids_live = io_wan_claim_icmp_ids(gw->wan_claim);
 	if ((err = io_wan_claim_share(gw->wan_claim, gw->ifindex[GW_WAN], gw_wan_addr(gw),
-				      cfg->nat.port_lo, cfg->nat.port_hi))) {
+				      cfg->nat.port_lo, cfg->nat.port_hi)) ||
+	    (err = io_wan_claim_set_lan(gw->wan_claim, cfg->lan_addr, cfg->lan_mask))) {
 		*why = "cannot write the WAN claim's configuration map";
 		return err;
 	}

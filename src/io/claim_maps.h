@@ -24,6 +24,10 @@ struct claim_conf {
 	__u32 wan_addr;	   /* the address the kernel holds there; 0: none */
 	__u16 port_lo;	   /* the NAT's dynamic ports and ICMP identifiers */
 	__u16 port_hi;
+	/* The LAN behind rssnat: the kernel holds its address on the host
+	 * interface and, as any Linux host, would accept a WAN frame sent to
+	 * it; such frames are rssnat's, which forwards none of them. */
+	__u32 lan_net, lan_mask; /* lan_mask 0: none */
 	__u32 pad;
 };
 

@@ -128,6 +128,13 @@ int io_wan_claim_set_addr(struct io_wan_claim *wc, uint32_t addr)
 	return write_conf(wc);
 }
 
+int io_wan_claim_set_lan(struct io_wan_claim *wc, uint32_t net, uint32_t mask)
+{
+	wc->c.lan_net = net & mask;
+	wc->c.lan_mask = mask;
+	return write_conf(wc);
+}
+
 int io_wan_claim_set_ports(struct io_wan_claim *wc, uint16_t lo, uint16_t hi)
 {
 	wc->c.port_lo = lo;
@@ -158,6 +165,8 @@ bool io_wan_claim_is_host(const struct io_wan_claim *wc, uint8_t proto, uint32_t
 	if (!wc || !wc->c.wan_ifindex)
 		return false;
 	c = &wc->c;
+	if (c->lan_mask && (daddr & c->lan_mask) == c->lan_net)
+		return false; /* the LAN's, from the WAN: rssnat's (claim_decide.h) */
 	if (!c->wan_addr || daddr != c->wan_addr)
 		return true;
 	if (proto == PROTO_ICMP)

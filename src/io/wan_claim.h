@@ -31,6 +31,9 @@ int io_wan_claim_reuse_maps(const struct io_wan_claim *wc, struct bpf_object *ob
 int io_wan_claim_share(struct io_wan_claim *wc, int ifindex, uint32_t addr, uint16_t lo,
 		       uint16_t hi);
 int io_wan_claim_set_addr(struct io_wan_claim *wc, uint32_t addr);
+/* io_wan_claim_set_lan() - the LAN subnet (network order): WAN frames to
+ * it are rssnat's, never the host's. */
+int io_wan_claim_set_lan(struct io_wan_claim *wc, uint32_t net, uint32_t mask);
 int io_wan_claim_set_ports(struct io_wan_claim *wc, uint16_t lo, uint16_t hi);
 /* io_wan_claim_map_port() - @proto (6 or 17) @port is a port mapping's
  * external port (@mapped) or no longer is. */

@@ -89,6 +89,9 @@ static bool progs_open(struct progs *ps, bool shared)
 	if (shared) {
 		CHECK_EQ(io_wan_claim_share(ps->wc, LO, wan_addr(), NAT_LO, NAT_HI), 0);
 		CHECK_EQ(io_wan_claim_map_port(ps->wc, PKT_PROTO_TCP, MAPPED_TCP, true), 0);
+		CHECK_EQ(io_wan_claim_set_lan(ps->wc, pkt_ipv4(192, 168, 137, 0),
+					      pkt_ipv4(255, 255, 255, 0)),
+			 0);
 	}
 	return true;
 }
@@ -257,6 +260,12 @@ TEST(claim_bpf_tcp_udp_by_port)
 	expect(&ps, f, l4_frame(f, PKT_PROTO_UDP, wan_addr(), 9, MAPPED_TCP), HOST, "tcp's only");
 	expect(&ps, f, l4_frame(f, PKT_PROTO_TCP, pkt_ipv4(198, 51, 100, 7), 80, 2000), HOST,
 	       "another address");
+	/* The kernel holds the LAN address on rssnat0: a WAN host sending to it
+	 * (or to any LAN host) must not reach the host's stack that way. */
+	expect(&ps, f, l4_frame(f, PKT_PROTO_TCP, pkt_ipv4(192, 168, 137, 1), 80, 22), OURS,
+	       "to the LAN address");
+	expect(&ps, f, l4_frame(f, PKT_PROTO_UDP, pkt_ipv4(192, 168, 137, 10), 53, 45000), OURS,
+	       "to a LAN host");
 	/* A mapping deleted: its port is the host's again. */
 	CHECK_EQ(io_wan_claim_map_port(ps.wc, PKT_PROTO_TCP, MAPPED_TCP, false), 0);
 	expect(&ps, f, l4_frame(f, PKT_PROTO_TCP, wan_addr(), 9, MAPPED_TCP), HOST, "unmapped");

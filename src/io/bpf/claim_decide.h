@@ -197,8 +197,13 @@ static __always_inline enum claim_owner claim_ipv4(CLAIM_CTX *ctx, const struct 
 	__u32 *seen;
 	__u16 frag;
 
-	if (CLAIM_LOAD(ctx, CLAIM_L3, &ip, sizeof(ip)) || (ip.vhl >> 4) != 4 ||
-	    (ip.vhl & 0xf) < 5 || !c->wan_addr || ip.daddr != c->wan_addr)
+	if (CLAIM_LOAD(ctx, CLAIM_L3, &ip, sizeof(ip)) || (ip.vhl >> 4) != 4 || (ip.vhl & 0xf) < 5)
+		return CLAIM_HOST;
+	/* To the LAN from the WAN: rssnat's (it forwards none of it), so that
+	 * the host's stack, which holds the LAN address, never accepts it. */
+	if (c->lan_mask && (ip.daddr & c->lan_mask) == c->lan_net)
+		return CLAIM_OURS;
+	if (!c->wan_addr || ip.daddr != c->wan_addr)
 		return CLAIM_HOST;
 	frag = bpf_ntohs(ip.frag_off);
 	fk.saddr = ip.saddr;
