@@ -12,7 +12,7 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DRSSNAT_VERSION='"$(VERSION)"' $(WARN) -g
 CFLAGS   ?= -O2
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-LIB_SRC  := $(wildcard src/core/*.c src/ctl/*.c src/rss/*.c src/pkt/*.c src/nat/*.c src/sim/*.c src/io/*.c src/svc/*.c src/gw/*.c src/uplink/*.c src/portctl/*.c \
+LIB_SRC  := $(wildcard src/core/*.c src/ctl/*.c src/rss/*.c src/pkt/*.c src/nat/*.c src/sim/*.c src/io/*.c src/svc/*.c src/router/*.c src/gw/*.c src/uplink/*.c src/portctl/*.c \
                      src/conf/*.c)
 LDLIBS   := -lbpf -lmnl -lelf -lz -lm -pthread
 CLI_SRC  := $(wildcard src/cli/*.c) src/main.c

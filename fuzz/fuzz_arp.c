@@ -5,7 +5,7 @@
  * state transition are reached. Asserts what must always hold: replies and
  * requests parse, bounds are kept, released frames carry a learned MAC. */
 #include "../src/pkt/pkt.h"
-#include "../src/svc/arp.h"
+#include "../src/router/arp.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>

@@ -34,7 +34,7 @@
 #include "../src/pkt/build.h"
 #include "../src/pkt/pkt.h"
 #include "../src/rss/rss.h"
-#include "../src/svc/arp.h"
+#include "../src/router/arp.h"
 #include "../src/svc/dhcp.h"
 #include "../src/svc/dns_proxy.h"
 

@@ -12,7 +12,7 @@
  * (same invariants) or set aside with a warning. */
 #include "../src/pkt/build.h"
 #include "../src/pkt/pkt.h"
-#include "../src/svc/arp.h"
+#include "../src/router/arp.h"
 #include "../src/svc/dhcp.h"
 #include "../src/svc/dhcp_internal.h"
 

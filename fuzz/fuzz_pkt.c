@@ -2,12 +2,12 @@
  * any bytes, then every rewrite on what parses, which must still parse and
  * keep checksums that were right before (this is what catches incremental
  * checksum bugs, RFC 1624), then the in-place ICMP error reply; and the
- * router rules (src/svc/router.c) on a repaired copy, in the order the
+ * router rules (src/router/router.c) on a repaired copy, in the order the
  * gateway applies them: echo to us, TTL, MTU, MSS clamp - whatever they
  * leave or build must parse, and keep checksums that were right. */
 #include "../src/pkt/build.h"
 #include "../src/pkt/pkt.h"
-#include "../src/svc/router.h"
+#include "../src/router/router.h"
 
 #include <stdint.h>
 #include <stdlib.h>

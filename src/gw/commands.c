@@ -9,7 +9,7 @@
 #include "../ctl/ctl.h"
 #include "../io/io.h"
 #include "../nat/nat.h"
-#include "../svc/arp.h"
+#include "../router/arp.h"
 #include "../svc/dhcp.h"
 #include "../svc/dns_proxy.h"
 

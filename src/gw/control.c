@@ -13,7 +13,7 @@
 #include "../ctl/ctl.h"
 #include "../nat/nat.h"
 #include "../pkt/wire.h"
-#include "../svc/arp.h"
+#include "../router/arp.h"
 
 void gw_raw_send(struct gw *gw, int side, const uint8_t *frame, size_t len)
 {

@@ -27,7 +27,7 @@
 #include "../ctl/ctl.h"
 #include "../io/io.h"
 #include "../rss/rss.h"
-#include "../svc/arp.h"
+#include "../router/arp.h"
 #include "../nat/nat.h"
 
 void gw_config_default(struct gw_config *cfg)

@@ -12,7 +12,7 @@
  * ring); a packet whose next hop has no published MAC, and every ARP frame,
  * goes to the control thread ("punt").
  *
- * The control thread owns the ARP caches (svc/arp.c) and publishes resolved
+ * The control thread owns the ARP caches (router/arp.c) and publishes resolved
  * neighbours in a table the workers read without waiting (neigh.h); it
  * sends ARP replies, requests and the frames that waited for them through
  * its own raw socket per interface; it runs the NAT's janitor and the

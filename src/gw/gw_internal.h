@@ -17,7 +17,7 @@
 #include "../ctl/ctl.h"
 #include "../pkt/pkt.h"
 #include "../rss/rss.h"
-#include "../svc/router.h"
+#include "../router/router.h"
 #include "gw.h"
 #include "neigh.h"
 

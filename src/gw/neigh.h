@@ -2,7 +2,7 @@
  * read without waiting.
  *
  * ARP replies reach one queue only (a fanout sends non-IP frames to queue
- * 0), so resolution lives in the control thread (svc/arp.c) and what it
+ * 0), so resolution lives in the control thread (router/arp.c) and what it
  * learns is published here. Each slot has a sequence number, odd while the
  * writer changes it (a seqlock): a reader that sees it odd or changed
  * retries a bounded number of times, then treats the neighbour as unknown

@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 #include "../nat/nat.h"
-#include "../svc/arp.h"
+#include "../router/arp.h"
 #include "../uplink/uplink.h"
 
 static const char *ip_str(uint32_t ip, char buf[INET_ADDRSTRLEN])

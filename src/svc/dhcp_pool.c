@@ -5,7 +5,7 @@
  */
 #include "dhcp.h"
 #include "dhcp_internal.h"
-#include "arp.h"
+#include "../router/arp.h"
 #include "../pkt/pkt.h"
 
 #include <arpa/inet.h>

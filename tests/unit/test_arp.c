@@ -3,7 +3,7 @@
  * timers, the bounded pending queue, the request rate limit. Time in ms. */
 #include "test.h"
 #include "../../src/pkt/pkt.h"
-#include "../../src/svc/arp.h"
+#include "../../src/router/arp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

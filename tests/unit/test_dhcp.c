@@ -6,7 +6,7 @@
 #include "test.h"
 #include "../../src/pkt/build.h"
 #include "../../src/pkt/pkt.h"
-#include "../../src/svc/arp.h"
+#include "../../src/router/arp.h"
 #include "../../src/svc/dhcp.h"
 
 #include <arpa/inet.h>

@@ -8,7 +8,7 @@
 #include "test.h"
 #include "../../src/pkt/build.h"
 #include "../../src/pkt/pkt.h"
-#include "../../src/svc/router.h"
+#include "../../src/router/router.h"
 
 #include <string.h>
 

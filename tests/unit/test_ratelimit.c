@@ -9,7 +9,7 @@
 #include "../../src/pkt/build.h"
 #include "../../src/pkt/pkt.h"
 #include "../../src/rss/rss.h"
-#include "../../src/svc/router.h"
+#include "../../src/router/router.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

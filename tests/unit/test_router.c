@@ -4,7 +4,7 @@
 #include "test.h"
 #include "../../src/pkt/build.h"
 #include "../../src/pkt/pkt.h"
-#include "../../src/svc/router.h"
+#include "../../src/router/router.h"
 
 #include <arpa/inet.h>
 #include <string.h>
