@@ -12,7 +12,7 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DRSSNAT_VERSION='"$(VERSION)"' $(WARN) -g
 CFLAGS   ?= -O2
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-LIB_SRC  := $(wildcard src/core/*.c src/ctl/*.c src/rss/*.c src/pkt/*.c src/nat/*.c src/sim/*.c src/io/*.c src/svc/*.c src/router/*.c src/gw/*.c src/uplink/*.c src/portctl/*.c \
+LIB_SRC  := $(wildcard src/core/*.c src/ctl/*.c src/rss/*.c src/pkt/*.c src/nat/*.c src/sim/*.c src/io/*.c src/svc/*.c src/router/*.c src/offload/*.c src/gw/*.c src/uplink/*.c src/portctl/*.c \
                      src/conf/*.c)
 LDLIBS   := -lbpf -lmnl -lelf -lz -lm -pthread
 CLI_SRC  := $(wildcard src/cli/*.c) src/main.c
@@ -48,7 +48,7 @@ $(BPF_BLOB): $(BPF_OBJ)
 BPF_XDP_OBJ := $(BUILD)/bpf/xsk_redirect.bpf.o $(BUILD)/bpf/tc_rss.bpf.o $(BUILD)/bpf/stack_guard.bpf.o \
 	       $(BUILD)/bpf/offload.bpf.o $(BUILD)/bpf/spread.bpf.o
 $(BPF_XDP_OBJ): $(BUILD)/bpf/%.bpf.o: src/io/bpf/%.bpf.c src/io/bpf/rss_fanout.bpf.c src/io/bpf/rss_hash.h src/io/rss_maps.h \
-		src/io/offload_maps.h src/io/bpf/offload_decide.h src/io/spread_maps.h \
+		src/offload/offload_maps.h src/io/bpf/offload_decide.h src/offload/spread_maps.h \
 		src/io/claim_maps.h src/io/bpf/claim_decide.h
 	@mkdir -p $(dir $@)
 	clang -O2 -target bpf -g -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@

@@ -41,7 +41,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../src/io/offload_maps.h"
+#include "../src/offload/offload_maps.h"
 
 enum {
 	REPEAT = 250,	 /* per test run: the TTL (255) must not reach 1 */

@@ -2,7 +2,7 @@
 # mapcost.sh - what the fast path's flow map costs by kind (shared hash,
 # per-CPU hash, and their LRU variants), and whether a flow's entries being
 # written from one CPU (RSS locality) or two shows: bench/mapcost.c says
-# what each figure is. Builds src/io/bpf/offload.bpf.c once per kind
+# what each figure is. Builds src/io/bpf/offload.bpf.c (the fast path, src/offload/) once per kind
 # (OFFLOAD_FLOWS_TYPE) and runs the measurements in a network namespace of
 # its own (BPF_PROG_TEST_RUN: no frame leaves it). Needs root and 2 CPUs.
 #

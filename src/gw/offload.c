@@ -1,5 +1,5 @@
 /* offload.c - the gateway's side of the kernel fast path ("offload", as
- * netsh's TCP Chimney Offload State): load and attach it (src/io/offload.c),
+ * netsh's TCP Chimney Offload State): load and attach it (src/offload/offload.c),
  * turn the NAT's sessions into map entries (src/nat/offload.c decides
  * which and when), mirror the neighbours the control thread publishes, and
  * switch it live.
@@ -20,8 +20,8 @@
 #include <time.h>
 
 #include "../io/io.h"
-#include "../io/offload.h"
-#include "../io/spread.h"
+#include "../offload/offload.h"
+#include "../offload/spread.h"
 
 enum {
 	GW_STATS_CPUS_MAX = 256, /* CPUs show stats lists the fast path's frames for */

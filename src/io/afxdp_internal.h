@@ -6,7 +6,7 @@
 
 #include "io.h"
 #include "io_internal.h"
-#include "offload.h"
+#include "../offload/offload.h"
 #include "wan_claim.h"
 
 #include "../core/codel.h"

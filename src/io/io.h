@@ -75,7 +75,7 @@ struct io_ops {
 	int (*bucket_frames)(struct io_port *port, uint64_t *out, unsigned n);
 	/* set_filter() - a socket filter program (eBPF, BPF_PROG_TYPE_SOCKET_FILTER)
 	 * on every queue's socket: frames it refuses never reach rx_burst()
-	 * (the kernel fast path's, src/io/offload.h). NULL where the backend's
+	 * (the kernel fast path's, src/offload/offload.h). NULL where the backend's
 	 * receive is not a tap. */
 	int (*set_filter)(struct io_port *port, int prog_fd, const char **why);
 	/* fd() - a descriptor to poll for queue @q's input. */

@@ -1,7 +1,7 @@
 /* offload.bpf.c - the fast path in the kernel: established flows translated
  * and forwarded at tc ingress, everything else left to user space.
  *
- * User space (src/io/offload.c, the workers) is the one authority: it puts
+ * User space (src/offload/offload.c, the workers) is the one authority: it puts
  * one entry per direction of an established session into offload_flows and
  * takes it out when the session ends. Here, a frame of such a flow has its
  * addresses and ports rewritten with incremental checksum updates (RFC 1624),

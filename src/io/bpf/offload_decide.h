@@ -21,7 +21,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "../offload_maps.h"
+#include "../../offload/offload_maps.h"
 
 #define CLAIM_CTX		       OFFLOAD_CTX
 #define CLAIM_LOAD(ctx, off, buf, len) OFFLOAD_LOAD(ctx, off, buf, len)

@@ -29,7 +29,7 @@
 #define RSS_CTX			    struct xdp_md
 #define RSS_LOAD(ctx, off, to, len) bpf_xdp_load_bytes(ctx, off, to, len)
 #include "rss_hash.h"
-#include "../spread_maps.h"
+#include "../../offload/spread_maps.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CPUMAP);

@@ -1,8 +1,8 @@
 /* offload.c - load, attach and fill the kernel fast path (see offload.h). */
 #include "offload.h"
 
-#include "io_internal.h"
-#include "wan_claim.h"
+#include "../io/io_internal.h"
+#include "../io/wan_claim.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "io.h"
+#include "../io/io.h"
 #include "offload_maps.h"
 
 struct io_offload;

@@ -1,8 +1,8 @@
 /* spread.c - load, fill and attach the fast path's spreading (spread.h). */
 #include "spread.h"
 
-#include "io_internal.h"
-#include "rss_maps.h"
+#include "../io/io_internal.h"
+#include "../io/rss_maps.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
