@@ -360,8 +360,37 @@ sys.exit(not (pcp and nat))' "$T_TMP/announce" $NEW &&
 	r=$(pcp map --proto udp --int-port 7100 --ext-port 7950 --lifetime 600)
 	[ "$(jget "$r" ext_ip)" = $NEW ] && [ "$(reach 7950 3 198.51.100.1 $NEW)" = "lan=3 host=0" ] &&
 		t_pass "a new PCP mapping on $NEW, reached" || t_fail "a new mapping on the new address" "$r"
-	ip -n ${RG}-gw addr add $WAN/24 dev wan0 && ip -n ${RG}-gw addr del $NEW/24 dev wan0 &&
-		ip -n ${RG}-gw route replace default via 198.51.100.1
+
+	# ---- no WAN address at all (the DHCP lease lost), then one again ----
+	ip -n ${RG}-gw addr del $NEW/24 dev wan0
+	sleep 0.3
+	out=$(natpmp)
+	grep -q "readnatpmpresponseorretry() failed : network failure" <<<"$out" &&
+		t_pass "no WAN address: natpmpc's address request gets Network Failure (RFC 6886 3.2)" ||
+		t_fail "natpmpc with no WAN address" "$out"
+	# (raw: natpmpc asks for the address first and stops there)
+	out=$(pcp raw 000100001bc01f1800000258) # map udp 7104 -> 7960 for 600 s
+	case $out in *'"hex": "00810003'*) t_pass "no WAN address: a NAT-PMP mapping request gets Network Failure (RFC 6886 3.5)" ;;
+	*) t_fail "NAT-PMP map with no WAN address" "$out" ;; esac
+	r=$(pcp map --proto udp --int-port 7104 --ext-port 7961 --lifetime 600)
+	[ "$(jget "$r" result)" = 7 ] && t_pass "no WAN address: PCP MAP gets NETWORK_FAILURE (RFC 6887 7.4)" ||
+		t_fail "PCP MAP with no WAN address" "$r"
+	got=$(upnpc_lan -s)
+	grep -q "Status : Disconnected" <<<"$got" && ! grep -q "ExternalIPAddress = 0.0.0.0" <<<"$got" &&
+		t_pass "no WAN address: UPnP status Disconnected, no external address" ||
+		t_fail "UPnP with no WAN address" "$got"
+	in_ns ${RG}-lan python3 "$PCP" listen --seconds 2 >"$T_TMP/announce" 2>&1 &
+	LISTEN=$!
+	sleep 0.3
+	ip -n ${RG}-gw addr add $WAN/24 dev wan0 && ip -n ${RG}-gw route replace default via 198.51.100.1
+	wait $LISTEN
+	python3 -c '
+import json, sys
+got = json.load(open(sys.argv[1]))
+sys.exit(not [g for g in got if g.get("version") == 0 and g.get("ext_ip") == sys.argv[2]])' "$T_TMP/announce" $WAN &&
+		[ "$(reach 7000 3 198.51.100.7)" = "lan=3 host=0" ] &&
+		t_pass "the address back ($WAN): announced, the PCP mapping reached on it" ||
+		t_fail "the address back" "$(cat "$T_TMP/announce")" "$(reach 7000 3 198.51.100.7)"
 	stop_clean "$backend"
 
 	# ---- steering of inbound packets to mapped ports, shared mode ----
