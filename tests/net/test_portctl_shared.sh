@@ -170,8 +170,11 @@ http_tag ${RG}-lan 192.168.137.10 8000 "the LAN application"
 for p in 5000 7000 7100; do udp_echo ${RG}-lan 192.168.137.10 $p lan; done
 # The host's own sockets on the gateway: a TCP and a UDP listener on any address.
 http_tag ${RG}-gw 0.0.0.0 62090 host
+http_tag ${RG}-gw $WAN 62091 host
+http_tag ${RG}-gw 127.0.0.1 62300 host
+http_tag ${RG}-lan 192.168.137.10 9004 "LAN 9004"
 udp_echo ${RG}-gw 0.0.0.0 62600 host
-listening ${RG}-gw tcp 62090 && listening ${RG}-gw udp 62600 && listening ${RG}-lan tcp 9000 && listening ${RG}-lan tcp 8000 ||
+listening ${RG}-gw tcp 62090 && listening ${RG}-gw tcp 62091 && listening ${RG}-gw tcp 62300 && listening ${RG}-lan tcp 9004 && listening ${RG}-gw udp 62600 && listening ${RG}-lan tcp 9000 && listening ${RG}-lan tcp 8000 ||
 	net_fail_hard "the listeners do not start"
 
 for backend in ${PCS_BACKENDS:-afpacket afxdp}; do
@@ -250,6 +253,18 @@ sys.exit(not {"static", "natpmp", "pcp", "upnp"} <= {r.get("origin") for r in ro
 		t_fail "NAT-PMP asking for a host port" "$out"
 	[ "$(reach 62600)" = "lan=0 host=3" ] && t_pass "udp 62600 still the host's: its socket answers the internet" ||
 		t_fail "udp 62600 the host's" "$(reach 62600)"
+	# Only a socket that can take the WAN's frames makes a port the host's:
+	# one bound to the WAN address is; one on loopback (a local database, a
+	# development server) is not, and must not cost a LAN host its port.
+	got=$(upnpc_lan -a 192.168.137.10 9005 62091 TCP 600)
+	grep -q "failed with code 718" <<<"$got" && [ "$(tcp_reach 62091)" = host ] &&
+		t_pass "UPnP on tcp 62091, a host socket on $WAN:62091: 718, the host keeps it" ||
+		t_fail "UPnP on a port a host socket on the WAN address holds" "$got" "tcp_reach: $(tcp_reach 62091)"
+	got=$(upnpc_lan -e "pcshared" -a 192.168.137.10 9004 62300 TCP 600)
+	grep -q "external $WAN:62300 TCP is redirected to internal 192.168.137.10:9004" <<<"$got" &&
+		[ "$(tcp_reach 62300)" = "LAN 9004" ] &&
+		t_pass "UPnP on tcp 62300, where a host socket listens on 127.0.0.1 only: mapped, reached" ||
+		t_fail "UPnP on a port a loopback-only host socket holds" "$got" "tcp_reach: $(tcp_reach 62300)"
 	e=$((KLO + 100))
 	r=$(pcp map --proto tcp --int-port 7700 --ext-port $e --prefer-failure)
 	[ "$(jget "$r" result)" = 11 ] && t_pass "PCP PREFER_FAILURE on tcp $e (kernel's ephemeral $KLO-$KHI): CANNOT_PROVIDE_EXTERNAL" ||
