@@ -83,6 +83,7 @@ run_suite "net: UPnP IGD with upnpc, abuse counted, WAN refused (release)" tests
 run_suite "net: UPnP IGD with upnpc, abuse counted, WAN refused (asan+ubsan)" tests/net/test_upnp.sh "$BUILD/asan/rssnat"
 run_suite "net: port control, natpmpc and a PCP client (release)" tests/net/test_portctl.sh "$BUILD/rssnat"
 run_suite "net: port control, natpmpc and a PCP client (asan+ubsan)" tests/net/test_portctl.sh "$BUILD/asan/rssnat"
+run_pair "net: port control in shared uplink mode, the claim following the mappings, both backends" tests/net/test_portctl_shared.sh
 run_suite "net: LAN floods, DHCP starvation and forged ARP (release)" tests/net/test_lan_floods.sh "$BUILD/rssnat"
 run_suite "net: LAN floods, DHCP starvation and forged ARP (asan+ubsan)" tests/net/test_lan_floods.sh "$BUILD/asan/rssnat"
 run_pair "net: live RSS changes under iperf3 and ping, control plane" tests/net/test_live.sh

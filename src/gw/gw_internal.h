@@ -294,6 +294,11 @@ int gw_wan_owner_check_mapping(const struct gw *gw, const struct nat_static_map 
  * dynamic port mapping to keep clear of (a host socket listens on it, or
  * it is in the kernel's ephemeral range)? false in dedicated mode. */
 bool gw_wan_owner_port_is_hosts(const struct gw *gw, uint8_t proto, uint16_t port);
+/* gw_proc_net_line_listens() - one line of /proc/net/{tcp,udp}{,6} (@v6:
+ * the 6 files): a socket in @state on @port that may take the WAN's frames
+ * (bound to neither loopback nor the LAN address @lan, network order)? */
+bool gw_proc_net_line_listens(const char *line, bool v6, uint16_t port, unsigned state,
+			      uint32_t lan);
 /* gw_wan_owner_mapped() - a port mapping's external port, added or gone:
  * its frames are rssnat's, or no longer. gw_wan_owner_addr() - the
  * kernel's WAN address changed (0: none). Control thread; never block. */

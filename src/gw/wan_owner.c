@@ -81,10 +81,53 @@ static int choose_range(struct gw_config *cfg, const char **why)
 	return 0;
 }
 
-/* Does a socket of this host listen on @proto @port (TCP: LISTEN; UDP:
- * bound and unconnected), IPv4 or IPv6 (a v6 socket on :: takes v4 too)?
- * /proc/net/{tcp,udp}{,6} of this network namespace. */
-static bool host_listens(uint8_t proto, uint16_t port)
+/* Might the socket of this /proc/net line receive the WAN's frames? Not
+ * if bound to loopback or to the LAN address @lan (network order): those
+ * never see a frame from the WAN. Any other address counts, the WAN's
+ * among them (known or not yet: this runs before the uplink is read at
+ * start, and the address may change). /proc prints each 32-bit word of an
+ * address as it sits in memory, so a word compares with network-order
+ * values as is. IPv6: only :: (which takes IPv4 too unless IPV6_V6ONLY,
+ * which /proc does not say) and v4-mapped addresses can take IPv4. */
+static bool v4_may_take_wan(uint32_t addr, uint32_t lan)
+{
+	return (ntohl(addr) >> 24) != 127 && (!addr || addr != lan);
+}
+
+static bool may_take_wan(const uint32_t *w, bool v6, uint32_t lan)
+{
+	if (!v6)
+		return v4_may_take_wan(w[0], lan);
+	if (w[0] || w[1])
+		return false;
+	if (!w[2] && !w[3])
+		return true; /* :: */
+	return w[2] == htonl(0xffff) && v4_may_take_wan(w[3], lan);
+}
+
+bool gw_proc_net_line_listens(const char *line, bool v6, uint16_t port, unsigned state,
+			      uint32_t lan)
+{
+	uint32_t w[4] = {0};
+	unsigned local_port, st;
+	int n;
+
+	/* "  sl: ADDR:PORT ADDR:PORT ST ..." */
+	if (v6)
+		n = sscanf(line, "%*u: %8x%8x%8x%8x:%x %*[0-9A-Fa-f]:%*x %x", &w[0], &w[1], &w[2],
+			   &w[3], &local_port, &st) == 6;
+	else
+		n = sscanf(line, "%*u: %8x:%x %*[0-9A-Fa-f]:%*x %x", &w[0], &local_port, &st) == 3;
+	return n && local_port == port && st == state && may_take_wan(w, v6, lan);
+}
+
+/* Does a socket of this host that may take the WAN's frames listen on
+ * @proto @port (TCP: LISTEN; UDP: bound and unconnected), IPv4 or IPv6?
+ * /proc/net/{tcp,udp}{,6} of this network namespace. A socket on loopback
+ * or the LAN address only never sees a WAN frame: its port stays free for
+ * a port mapping (a LAN host's game must not lose its port to a local
+ * database on 127.0.0.1). */
+static bool host_listens(const struct gw *gw, uint8_t proto, uint16_t port)
 {
 	static const char *const tcp[] = {"/proc/net/tcp", "/proc/net/tcp6"};
 	static const char *const udp[] = {"/proc/net/udp", "/proc/net/udp6"};
@@ -97,13 +140,9 @@ static bool host_listens(uint8_t proto, uint16_t port)
 		FILE *f = fopen(files[i], "re");
 		if (!f)
 			continue;
-		while (!found && fgets(line, sizeof(line), f)) {
-			unsigned local_port, state;
-			/* "  sl: ADDR:PORT ADDR:PORT ST ..." */
-			if (sscanf(line, "%*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &local_port,
-				   &state) == 2)
-				found = local_port == port && state == want_state;
-		}
+		while (!found && fgets(line, sizeof(line), f))
+			found = gw_proc_net_line_listens(line, i == 1, port, want_state,
+							 gw->cfg.lan_addr);
 		fclose(f);
 	}
 	return found;
@@ -120,13 +159,13 @@ bool gw_wan_owner_port_is_hosts(const struct gw *gw, uint8_t proto, uint16_t por
 	 * connection the host opens at any moment: its replies are the host's. */
 	if (!kernel_range(&klo, &khi, &why) && port >= klo && port <= khi)
 		return true;
-	return host_listens(proto, port);
+	return host_listens(gw, proto, port);
 }
 
 int gw_wan_owner_check_mapping(const struct gw *gw, const struct nat_static_map *sm,
 			       const char **why)
 {
-	if (!gw->cfg.wan_shared || !host_listens(sm->proto, sm->ext_port))
+	if (!gw->cfg.wan_shared || !host_listens(gw, sm->proto, sm->ext_port))
 		return 0;
 	snprintf(why_buf, sizeof(why_buf),
 		 "a socket of this host listens on %s port %u: the port is the host's, not "

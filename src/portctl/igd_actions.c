@@ -107,6 +107,8 @@ static enum igd_error from_result(int result)
 		return IGD_E_728;
 	case PM_NOT_FOUND:
 		return IGD_E_714;
+	case PM_NO_WAN_ADDR:
+		return IGD_E_501; /* Action Failed: no external address to map to */
 	default:
 		return IGD_E_501;
 	}
@@ -314,22 +316,30 @@ static enum igd_error list_mappings(struct igd_soap_ctx *ctx, const struct soap_
 
 /* ---- the connection ---- */
 
+/* With no WAN address (shared uplink mode: the kernel has none, a lease
+ * lost) the connection is down: ExternalIPAddress is the empty string and
+ * ConnectionStatus Disconnected (WANIPConnection:2 2.2.20, 2.2.4), so that
+ * a control point does not publish 0.0.0.0 as its address. */
 static enum igd_error external_address(struct igd_soap_ctx *ctx, struct igd_buf *args)
 {
 	char ip[INET_ADDRSTRLEN];
+	uint32_t wan = portmap_wan_addr(ctx->pm);
 
 	igd_printf(args, "<NewExternalIPAddress>%s</NewExternalIPAddress>",
-		   ip_text(portmap_wan_addr(ctx->pm), ip));
+		   wan ? ip_text(wan, ip) : "");
 	return IGD_E_NONE;
 }
 
 static enum igd_error status_info(struct igd_soap_ctx *ctx, struct igd_buf *args)
 {
+	bool up = portmap_wan_addr(ctx->pm) != 0;
+
 	igd_printf(args,
-		   "<NewConnectionStatus>Connected</NewConnectionStatus>"
+		   "<NewConnectionStatus>%s</NewConnectionStatus>"
 		   "<NewLastConnectionError>ERROR_NONE</NewLastConnectionError>"
 		   "<NewUptime>%llu</NewUptime>",
-		   (unsigned long long)((ctx->now_ms - ctx->start_ms) / 1000));
+		   up ? "Connected" : "Disconnected",
+		   (unsigned long long)(up ? (ctx->now_ms - ctx->start_ms) / 1000 : 0));
 	return IGD_E_NONE;
 }
 

@@ -19,6 +19,8 @@ static uint16_t natpmp_code(int r)
 	case PM_NO_RESOURCES:
 	case PM_CONFLICT:
 		return NATPMP_NO_RESOURCES;
+	case PM_NO_WAN_ADDR:
+		return NATPMP_NETWORK_FAILURE; /* 3.5: "has not obtained a DHCP lease" */
 	default:
 		return NATPMP_NOT_AUTHORIZED; /* "Not Authorized/Refused" */
 	}
@@ -149,6 +151,8 @@ static int pcp_code(int r, bool prefer_failure)
 		return PCP_NO_RESOURCES;
 	case PM_CONFLICT:
 		return PCP_CANNOT_PROVIDE_EXTERNAL;
+	case PM_NO_WAN_ADDR:
+		return PCP_NETWORK_FAILURE; /* 7.4: no external address yet */
 	case PM_BAD_PORT:
 		return prefer_failure ? PCP_CANNOT_PROVIDE_EXTERNAL : PCP_NOT_AUTHORIZED;
 	default:

@@ -295,6 +295,11 @@ static int check_request(const struct portmap *pm, const struct pm_request *rq)
 
 	if (!portmap_enabled(pm, rq->origin))
 		return PM_DISABLED;
+	/* Shared uplink mode: the kernel may hold no WAN address (a lease
+	 * lost); a mapping would have no external address to answer with
+	 * (RFC 6886 3.5 and RFC 6887 7.4 call this a network failure). */
+	if (!pm->wan_addr)
+		return PM_NO_WAN_ADDR;
 	if (!is_lan_host(pm, rq->requester) || rq->int_addr != rq->requester)
 		return PM_NOT_AUTHORIZED; /* a host maps only to itself */
 	if ((rq->proto != 6 && rq->proto != 17) || rq->int_port < c->int_lo ||

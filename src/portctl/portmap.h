@@ -81,7 +81,8 @@ enum pm_origin {
 	X(NO_RESOURCES, "no_resources")	    /* per-host or total limit, or no free port */         \
 	X(BAD_PORT, "bad_port")		    /* outside the allowed ranges, or 0 */                 \
 	X(DISABLED, "disabled")		    /* port control or the front end switched off */       \
-	X(NOT_FOUND, "not_found")
+	X(NOT_FOUND, "not_found")                                                                  \
+	X(NO_WAN_ADDR, "no_wan_addr") /* no external address to map to (shared uplink mode) */
 
 enum pm_result {
 #define PM_RESULT_ENUM(name, text) PM_##name,

@@ -65,6 +65,8 @@ def decode(resp):
         out["ext_ip"] = str(ipaddress.IPv6Address(resp[44:60]).ipv4_mapped or "")
     if len(resp) < 24 and len(resp) >= 8 and resp[0] == 0:  # NAT-PMP format
         out["result"] = struct.unpack("!H", resp[2:4])[0]
+        if resp[1] == 128 and len(resp) >= 12:  # the public address (RFC 6886 3.2)
+            out["ext_ip"] = socket.inet_ntoa(resp[8:12])
     return out
 
 

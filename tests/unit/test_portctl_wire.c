@@ -239,3 +239,41 @@ TEST(pm_server_wan_change_new_epoch)
 	CHECK_EQ(pm_server_next_ms(t.s), 61000);
 	srv_close(&t);
 }
+
+/* Shared uplink mode: the kernel may hold no WAN address (a lease lost).
+ * Mapping requests then get NAT-PMP's Network Failure (RFC 6886 3.5) and
+ * PCP's NETWORK_FAILURE (RFC 6887 7.4, "has not yet obtained an external
+ * IP address"), never SUCCESS with address 0.0.0.0; deletes still work. */
+TEST(pm_server_no_wan_addr_network_failure)
+{
+	struct srv_env t;
+	uint8_t b[64], out[PCP_MSG_MAX];
+	size_t n;
+
+	srv_open(&t);
+	CHECK_EQ(pm_server_handle(t.s, lan(10), natpmp_map_udp, 12, 1000, out, sizeof(out)), 16);
+	CHECK_EQ(out[3], NATPMP_SUCCESS);
+	pm_server_wan_changed(t.s, 0, 2000);
+	CHECK_EQ(pm_server_handle(t.s, lan(10), (const uint8_t[]){0, 0}, 2, 2000, out, sizeof(out)),
+		 12);
+	CHECK_EQ(out[3], NATPMP_NETWORK_FAILURE);
+	CHECK_EQ(pm_server_handle(t.s, lan(11), natpmp_map_udp, 12, 2000, out, sizeof(out)), 16);
+	CHECK_EQ(out[3], NATPMP_NETWORK_FAILURE);
+	CHECK_EQ(out[10] << 8 | out[11], 0); /* no port, no lifetime */
+	CHECK_EQ(out[15], 0);
+	n = pcp_map_req(b, 600, lan(10), 0x11, 6, 4000, 0);
+	CHECK_EQ(pm_server_handle(t.s, lan(10), b, n, 2000, out, sizeof(out)), 60);
+	CHECK_EQ(out[3], PCP_NETWORK_FAILURE);
+	CHECK_EQ(portmap_count(t.pm), 1); /* only the one made with an address */
+	/* Its owner may still delete it. */
+	static const uint8_t del_all[12] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	CHECK_EQ(pm_server_handle(t.s, lan(10), del_all, 12, 2000, out, sizeof(out)), 16);
+	CHECK_EQ(out[3], NATPMP_SUCCESS);
+	CHECK_EQ(portmap_count(t.pm), 0);
+	/* The address back: mappings again. */
+	pm_server_wan_changed(t.s, htonl(0xc6336403), 3000);
+	CHECK_EQ(pm_server_handle(t.s, lan(10), b, n, 3000, out, sizeof(out)), 60);
+	CHECK_EQ(out[3], PCP_SUCCESS);
+	CHECK(!memcmp(out + 56, (const uint8_t[]){198, 51, 100, 3}, 4));
+	srv_close(&t);
+}

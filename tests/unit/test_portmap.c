@@ -242,3 +242,25 @@ TEST(portmap_range_parse_and_check)
 	c.life_min = c.life_max + 1;
 	CHECK(portmap_config_check(&c, &why) < 0);
 }
+
+/* No WAN address (shared uplink mode, the kernel has none): nothing to map
+ * to, for every front end alike; the refusal is counted. */
+TEST(portmap_no_wan_addr_refused)
+{
+	struct env e;
+	env_open(&e, 2, NULL, NULL);
+	struct portmap *pm = open_pm(&e, NULL);
+	struct pm_request rq = req(PM_UPNP, 6, 10, 4000, 4000, 600);
+	struct pm_entry out;
+
+	portmap_set_wan_addr(pm, 0);
+	CHECK_EQ(portmap_add(pm, &rq, 0, &out), PM_NO_WAN_ADDR);
+	CHECK_EQ(portmap_count(pm), 0);
+	CHECK(nat_port_free(e.nat, 6, 4000));
+	CHECK_EQ(portmap_counters(pm)->results[PM_UPNP][PM_NO_WAN_ADDR], 1);
+	CHECK(!strcmp(portmap_result_name(PM_NO_WAN_ADDR), "no_wan_addr"));
+	portmap_set_wan_addr(pm, wan());
+	CHECK_EQ(portmap_add(pm, &rq, 0, &out), PM_OK);
+	portmap_destroy(pm);
+	env_close(&e);
+}

@@ -212,6 +212,20 @@ TEST(upnp_v2_actions)
 	CHECK_EQ(portmap_count(r.pm), 0);
 	CHECK_EQ(post(&r, "/ctl/IPConn", IPCONN2, "GetStatusInfo", "", 10), 0);
 	CHECK(has(&r, "<NewConnectionStatus>Connected</NewConnectionStatus>"));
+	/* No WAN address (shared uplink mode, the kernel has none): not
+	 * connected, the external address an empty string (WANIPConnection
+	 * ExternalIPAddress), and no mapping can be made. */
+	portmap_set_wan_addr(r.pm, 0);
+	CHECK_EQ(post(&r, "/ctl/IPConn", IPCONN2, "GetStatusInfo", "", 10), 0);
+	CHECK(has(&r, "<NewConnectionStatus>Disconnected</NewConnectionStatus>"));
+	CHECK_EQ(post(&r, "/ctl/IPConn", IPCONN2, "GetExternalIPAddress", "", 10), 0);
+	CHECK(has(&r, "<NewExternalIPAddress></NewExternalIPAddress>"));
+	CHECK_EQ(post(&r, "/ctl/IPConn", IPCONN1, "AddPortMapping",
+		      add_args(a, 8085, "TCP", 8000, 10, 0), 10),
+		 501);
+	portmap_set_wan_addr(r.pm, htonl(0xc6336402));
+	CHECK_EQ(post(&r, "/ctl/IPConn", IPCONN2, "GetStatusInfo", "", 10), 0);
+	CHECK(has(&r, "<NewConnectionStatus>Connected</NewConnectionStatus>"));
 	CHECK_EQ(post(&r, "/ctl/IPConn", IPCONN2, "GetConnectionTypeInfo", "", 10), 0);
 	CHECK(has(&r, "IP_Routed"));
 	CHECK_EQ(post(&r, "/ctl/CmnIfCfg",
