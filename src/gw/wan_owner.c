@@ -234,7 +234,7 @@ int gw_wan_owner_open(struct gw *gw, const char **why)
 		return 0;
 	if ((err = io_wan_claim_open(&gw->wan_claim, why)))
 		return err;
-	cfg->nat.icmp_ids_live = io_wan_claim_icmp_ids(gw->wan_claim);
+	cfg->nat.ports_live = io_wan_claim_live(gw->wan_claim);
 	if ((err = io_wan_claim_share(gw->wan_claim, gw->ifindex[GW_WAN], gw_wan_addr(gw),
 				      cfg->nat.port_lo, cfg->nat.port_hi)) ||
 	    (err = io_wan_claim_set_lan(gw->wan_claim, cfg->lan_addr, cfg->lan_mask))) {

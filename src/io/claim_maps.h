@@ -15,7 +15,13 @@ enum {
 	CLAIM_PORT_WORDS = 65536 / 64, /* one bit per port, per protocol */
 	CLAIM_PORT_PROTOS = 2,	       /* TCP at word 0, UDP at CLAIM_PORT_WORDS */
 	CLAIM_FRAGS_MAX = 1024,	       /* datagrams whose first fragment decided */
-	CLAIM_ICMP_WORDS = 65536 / 64, /* claim_icmp_ids: one bit per identifier */
+	/* claim_live: one bit per external port (TCP, UDP) or identifier
+	 * (ICMP) a live NAT mapping holds, TCP's, UDP's then ICMP's; the
+	 * order of the NAT's protocol index (nat_internal.h NAT_PI_*). */
+	CLAIM_LIVE_TCP = 0,
+	CLAIM_LIVE_UDP = CLAIM_PORT_WORDS,
+	CLAIM_LIVE_ICMP = 2 * CLAIM_PORT_WORDS,
+	CLAIM_LIVE_WORDS = 3 * CLAIM_PORT_WORDS,
 };
 
 /* Entry 0 of the one-slot array claim_conf. */

@@ -17,10 +17,10 @@
 enum { PROTO_ICMP = 1, PROTO_TCP = 6, PROTO_UDP = 17 };
 
 struct io_wan_claim {
-	int conf, ports, frags, host, icmp;
-	void *icmp_mem;		    /* claim_icmp_ids, mapped: the NAT writes it */
-	_Atomic uint64_t *icmp_ids; /* the same, as words */
-	struct claim_conf c;	    /* as last written */
+	int conf, ports, frags, host, live;
+	void *live_mem;		     /* claim_live, mapped: the NAT writes it */
+	_Atomic uint64_t *live_bits; /* the same, as words */
+	struct claim_conf c;	     /* as last written */
 	uint64_t bits[CLAIM_PORT_PROTOS * CLAIM_PORT_WORDS]; /* claim_ports' copy */
 };
 
@@ -30,23 +30,22 @@ static int create(enum bpf_map_type type, const char *name, unsigned key, unsign
 	return bpf_map_create(type, name, key, value, entries, NULL);
 }
 
-enum { ICMP_IDS_BYTES = CLAIM_ICMP_WORDS * 8 };
+enum { LIVE_BYTES = CLAIM_LIVE_WORDS * 8 };
 
-/* claim_icmp_ids, created mappable and mapped into this process. */
-static int create_icmp_ids(struct io_wan_claim *wc)
+/* claim_live, created mappable and mapped into this process. */
+static int create_live(struct io_wan_claim *wc)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
 	void *mem;
 
-	wc->icmp =
-	    bpf_map_create(BPF_MAP_TYPE_ARRAY, "claim_icmp_ids", 4, 8, CLAIM_ICMP_WORDS, &opts);
-	if (wc->icmp < 0)
+	wc->live = bpf_map_create(BPF_MAP_TYPE_ARRAY, "claim_live", 4, 8, CLAIM_LIVE_WORDS, &opts);
+	if (wc->live < 0)
 		return -1;
-	mem = mmap(NULL, ICMP_IDS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, wc->icmp, 0);
+	mem = mmap(NULL, LIVE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, wc->live, 0);
 	if (mem == MAP_FAILED)
 		return -1;
-	wc->icmp_mem = mem;
-	wc->icmp_ids = mem;
+	wc->live_mem = mem;
+	wc->live_bits = mem;
 	return 0;
 }
 
@@ -65,7 +64,7 @@ int io_wan_claim_open(struct io_wan_claim **out, const char **why)
 	wc->frags = create(BPF_MAP_TYPE_LRU_HASH, "claim_frags", sizeof(struct claim_frag_key), 4,
 			   CLAIM_FRAGS_MAX);
 	wc->host = create(BPF_MAP_TYPE_PERCPU_ARRAY, "claim_host", 4, 8, 1);
-	if (wc->conf < 0 || wc->ports < 0 || wc->frags < 0 || wc->host < 0 || create_icmp_ids(wc)) {
+	if (wc->conf < 0 || wc->ports < 0 || wc->frags < 0 || wc->host < 0 || create_live(wc)) {
 		*why = "cannot create the WAN claim's maps (not root? no BPF?)";
 		io_wan_claim_close(wc);
 		return -EPERM;
@@ -78,9 +77,9 @@ void io_wan_claim_close(struct io_wan_claim *wc)
 {
 	if (!wc)
 		return;
-	int fds[] = {wc->conf, wc->ports, wc->frags, wc->host, wc->icmp};
-	if (wc->icmp_mem)
-		munmap(wc->icmp_mem, ICMP_IDS_BYTES);
+	int fds[] = {wc->conf, wc->ports, wc->frags, wc->host, wc->live};
+	if (wc->live_mem)
+		munmap(wc->live_mem, LIVE_BYTES);
 	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] > 0)
 			close(fds[i]);
@@ -90,11 +89,11 @@ void io_wan_claim_close(struct io_wan_claim *wc)
 int io_wan_claim_reuse_maps(const struct io_wan_claim *wc, struct bpf_object *obj, const char **why)
 {
 	static const char *const names[] = {"claim_conf", "claim_ports", "claim_frags",
-					    "claim_host", "claim_icmp_ids"};
+					    "claim_host", "claim_live"};
 
 	if (!wc)
 		return 0; /* maps of its own, all zero: dedicated mode */
-	const int fds[] = {wc->conf, wc->ports, wc->frags, wc->host, wc->icmp};
+	const int fds[] = {wc->conf, wc->ports, wc->frags, wc->host, wc->live};
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(obj, names[i]);
 		if (!m || bpf_map__reuse_fd(m, fds[i])) {
@@ -170,7 +169,8 @@ bool io_wan_claim_is_host(const struct io_wan_claim *wc, uint8_t proto, uint32_t
 	if (!c->wan_addr || daddr != c->wan_addr)
 		return true;
 	if (proto == PROTO_ICMP)
-		return !((atomic_load_explicit(&wc->icmp_ids[port >> 6], memory_order_relaxed) >>
+		return !((atomic_load_explicit(&wc->live_bits[CLAIM_LIVE_ICMP + (port >> 6)],
+					       memory_order_relaxed) >>
 			  (port & 63)) &
 			 1);
 	if (port >= c->port_lo && port <= c->port_hi)
@@ -182,9 +182,9 @@ bool io_wan_claim_is_host(const struct io_wan_claim *wc, uint8_t proto, uint32_t
 	return !mapped;
 }
 
-_Atomic uint64_t *io_wan_claim_icmp_ids(struct io_wan_claim *wc)
+_Atomic uint64_t *io_wan_claim_live(struct io_wan_claim *wc)
 {
-	return wc ? wc->icmp_ids : NULL;
+	return wc ? wc->live_bits : NULL;
 }
 
 uint64_t io_wan_claim_host_frames(const struct io_wan_claim *wc)

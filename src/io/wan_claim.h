@@ -45,10 +45,11 @@ int io_wan_claim_map_port(struct io_wan_claim *wc, uint8_t proto, uint16_t port,
  * echo reply, @port its destination port or identifier). */
 bool io_wan_claim_is_host(const struct io_wan_claim *wc, uint8_t proto, uint32_t daddr,
 			  uint16_t port);
-/* io_wan_claim_icmp_ids() - the identifiers of rssnat's ICMP mappings,
- * one bit each, as the programs read them: for the NAT to write
- * (nat.h icmp_ids_live), with atomic operations. NULL without @wc. */
-_Atomic uint64_t *io_wan_claim_icmp_ids(struct io_wan_claim *wc);
+/* io_wan_claim_live() - the external ports and identifiers rssnat's live
+ * mappings hold, one bit each (claim_maps.h CLAIM_LIVE_*), as the
+ * programs read them: for the NAT to write (nat.h ports_live), with
+ * atomic operations. NULL without @wc. */
+_Atomic uint64_t *io_wan_claim_live(struct io_wan_claim *wc);
 /* io_wan_claim_host_frames() - frames left to the host, summed over CPUs. */
 uint64_t io_wan_claim_host_frames(const struct io_wan_claim *wc);
 

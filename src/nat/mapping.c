@@ -350,7 +350,7 @@ static void retire_flush(struct nat_worker *w)
 	}
 }
 
-/* An ICMP mapping's identifier, live or gone (nat.h icmp_ids_live): an
+/* An ICMP mapping's identifier, live or gone (nat.h ports_live): an
  * atomic OR or AND of its bit, since another worker may change another bit
  * of the same word at the same moment. */
 static void icmp_id_publish(struct nat *nat, const struct nat_mapping *m, bool live)
@@ -358,9 +358,9 @@ static void icmp_id_publish(struct nat *nat, const struct nat_mapping *m, bool l
 	_Atomic uint64_t *word;
 	uint64_t bit = 1ull << (m->ext_port & 63);
 
-	if (m->proto != PKT_PROTO_ICMP || !nat->cfg.icmp_ids_live)
+	if (m->proto != PKT_PROTO_ICMP || !nat->cfg.ports_live)
 		return;
-	word = &nat->cfg.icmp_ids_live[m->ext_port >> 6];
+	word = &nat->cfg.ports_live[NAT_PI_ICMP * 1024 + (m->ext_port >> 6)];
 	if (live)
 		atomic_fetch_or_explicit(word, bit, memory_order_release);
 	else

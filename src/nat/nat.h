@@ -313,12 +313,16 @@ struct nat_config {
 	 * says whose a frame is (src/io/bpf/claim_decide.h). Port mappings
 	 * are not bound by it. */
 	uint16_t port_lo, port_hi;
-	/* Where the NAT publishes the ICMP echo identifiers its mappings hold
-	 * (bit id of 65536, set while the mapping lives), for whoever must
-	 * tell its echo replies from the host's (shared mode: the host's ping
-	 * picks identifiers of its own, from the whole 16-bit space; the eBPF
-	 * claim reads this, src/io/bpf/claim_decide.h). NULL: nowhere. */
-	_Atomic uint64_t *icmp_ids_live;
+	/* Where the NAT publishes the external ports (TCP, UDP) and ICMP echo
+	 * identifiers its dynamic mappings hold: 65536 bits per protocol, TCP's,
+	 * UDP's then ICMP's (src/io/claim_maps.h CLAIM_LIVE_*), a bit set
+	 * before the mapping's first packet leaves and cleared once it is
+	 * freed, with atomic operations. For whoever must tell the replies to
+	 * rssnat's flows from the host's (shared mode: a host service may
+	 * listen on a port of the NAT's range, and the host's ping picks
+	 * identifiers from the whole 16-bit space; the eBPF claim reads this,
+	 * src/io/bpf/claim_decide.h). NULL: nowhere. */
+	_Atomic uint64_t *ports_live;
 	uint64_t seed; /* port choice and table hashing; 0: from the clock */
 	unsigned n_static;
 	struct nat_static_map statics[NAT_STATIC_MAX];

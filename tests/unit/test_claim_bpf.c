@@ -287,7 +287,7 @@ TEST(claim_bpf_icmp)
 	}
 	/* Echo replies: by the identifiers rssnat's ICMP mappings hold (the
 	 * NAT sets their bits), wherever they lie; the host's ping takes any. */
-	_Atomic uint64_t *ids = io_wan_claim_icmp_ids(ps.wc);
+	_Atomic uint64_t *ids = io_wan_claim_live(ps.wc) + CLAIM_LIVE_ICMP;
 	atomic_fetch_or(&ids[2000 >> 6], 1ull << (2000 & 63));
 	atomic_fetch_or(&ids[3000 >> 6], 1ull << (3000 & 63));
 	expect(&ps, f, echo_frame(f, far(), wan_addr(), 0, 2000), OURS, "echo reply, ours");

@@ -10,7 +10,7 @@
  * rssnat's frames, to the WAN address:
  *   - TCP or UDP to a port of the NAT's range or of a port mapping;
  *   - an ICMP echo reply whose identifier one of rssnat's mappings holds
- *     (claim_icmp_ids, which the NAT writes as mappings come and go: the
+ *     (claim_live, which the NAT writes as mappings come and go: the
  *     host's ping picks identifiers anywhere in 0-65535, a range cannot
  *     keep them apart); echo requests are the host's: the kernel answers
  *     ping for its address;
@@ -72,16 +72,17 @@ struct {
 	__type(value, __u32);
 } claim_frags SECTION(".maps");
 
-/* The identifiers of rssnat's ICMP mappings, a bit each: user space maps
- * the array (BPF_F_MMAPABLE) and the NAT's workers set and clear bits
- * with atomic operations, no system call (nat.h icmp_ids_live). */
+/* The external ports and identifiers rssnat's live mappings hold, a bit
+ * each (claim_maps.h CLAIM_LIVE_*): user space maps the array
+ * (BPF_F_MMAPABLE) and the NAT's workers set and clear bits with atomic
+ * operations, no system call (nat.h ports_live). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CLAIM_ICMP_WORDS);
+	__uint(max_entries, CLAIM_LIVE_WORDS);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u64);
-} claim_icmp_ids SECTION(".maps");
+} claim_live SECTION(".maps");
 
 /* Frames left to the host, per CPU: counted where they go to the kernel
  * (the stack guard), once each. */
@@ -137,8 +138,8 @@ static __always_inline enum claim_owner claim_port(const struct claim_conf *c, _
 /* An ICMP echo identifier one of rssnat's mappings holds? */
 static __always_inline enum claim_owner claim_icmp_id(__u16 id)
 {
-	__u32 key = id >> 6;
-	__u64 *word = bpf_map_lookup_elem(&claim_icmp_ids, &key);
+	__u32 key = CLAIM_LIVE_ICMP + (id >> 6);
+	__u64 *word = bpf_map_lookup_elem(&claim_live, &key);
 
 	return word && (*word >> (id & 63)) & 1 ? CLAIM_OURS : CLAIM_HOST;
 }
