@@ -155,11 +155,19 @@ int io_wan_claim_map_port(struct io_wan_claim *wc, uint8_t proto, uint16_t port,
 	return bpf_map_update_elem(wc->ports, &key, &wc->bits[key], BPF_ANY) ? -errno : 0;
 }
 
+/* Does a live NAT mapping hold @port in the part of claim_live at @base? */
+static bool live_holds(const struct io_wan_claim *wc, unsigned base, uint16_t port)
+{
+	return (atomic_load_explicit(&wc->live_bits[base + (port >> 6)], memory_order_relaxed) >>
+		(port & 63)) &
+	       1;
+}
+
 bool io_wan_claim_is_host(const struct io_wan_claim *wc, uint8_t proto, uint32_t daddr,
 			  uint16_t port)
 {
 	const struct claim_conf *c;
-	bool mapped;
+	unsigned half;
 
 	if (!wc || !wc->c.wan_ifindex)
 		return false;
@@ -169,17 +177,13 @@ bool io_wan_claim_is_host(const struct io_wan_claim *wc, uint8_t proto, uint32_t
 	if (!c->wan_addr || daddr != c->wan_addr)
 		return true;
 	if (proto == PROTO_ICMP)
-		return !((atomic_load_explicit(&wc->live_bits[CLAIM_LIVE_ICMP + (port >> 6)],
-					       memory_order_relaxed) >>
-			  (port & 63)) &
-			 1);
-	if (port >= c->port_lo && port <= c->port_hi)
-		return false;
-	mapped =
-	    (proto == PROTO_TCP || proto == PROTO_UDP) &&
-	    (wc->bits[(proto == PROTO_UDP ? CLAIM_PORT_WORDS : 0) + (port >> 6)] >> (port & 63)) &
-		1;
-	return !mapped;
+		return !live_holds(wc, CLAIM_LIVE_ICMP, port);
+	if (proto != PROTO_TCP && proto != PROTO_UDP)
+		return true;
+	/* As claim_decide.h claim_port(): a live mapping's or a port mapping's. */
+	half = proto == PROTO_UDP ? CLAIM_PORT_WORDS : 0;
+	return !live_holds(wc, proto == PROTO_UDP ? CLAIM_LIVE_UDP : CLAIM_LIVE_TCP, port) &&
+	       !((wc->bits[half + (port >> 6)] >> (port & 63)) & 1);
 }
 
 _Atomic uint64_t *io_wan_claim_live(struct io_wan_claim *wc)

@@ -350,17 +350,21 @@ static void retire_flush(struct nat_worker *w)
 	}
 }
 
-/* An ICMP mapping's identifier, live or gone (nat.h ports_live): an
- * atomic OR or AND of its bit, since another worker may change another bit
- * of the same word at the same moment. */
-static void icmp_id_publish(struct nat *nat, const struct nat_mapping *m, bool live)
+/* A mapping's external port or identifier, live or gone (nat.h
+ * ports_live): an atomic OR or AND of its bit, since another worker may
+ * change another bit of the same word at the same moment. Set before the
+ * mapping's first packet leaves, so that the reply finds it; cleared
+ * before its port slot is freed, so that the next mapping to take the
+ * port (on any worker: the slot's release orders it) sets it after. */
+static void live_publish(struct nat *nat, const struct nat_mapping *m, bool live)
 {
+	int pi = nat_proto_index(m->proto);
 	_Atomic uint64_t *word;
 	uint64_t bit = 1ull << (m->ext_port & 63);
 
-	if (m->proto != PKT_PROTO_ICMP || !nat->cfg.ports_live)
+	if (pi < 0 || !nat->cfg.ports_live)
 		return;
-	word = &nat->cfg.ports_live[NAT_PI_ICMP * 1024 + (m->ext_port >> 6)];
+	word = &nat->cfg.ports_live[(unsigned)pi * (65536 / 64) + (m->ext_port >> 6)];
 	if (live)
 		atomic_fetch_or_explicit(word, bit, memory_order_release);
 	else
@@ -417,7 +421,7 @@ uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, 
 		return first;
 	}
 	m->linked = 1;
-	icmp_id_publish(nat, m, true);
+	live_publish(nat, m, true);
 	w->c.mappings_created++;
 	return id;
 }
@@ -428,7 +432,7 @@ static void map_free(struct nat_worker *w, uint32_t id)
 	struct nat_mapping *m = &w->nat->maps[id];
 
 	atomic_store_explicit(&m->state, MAP_DEAD, memory_order_release);
-	icmp_id_publish(w->nat, m, false);
+	live_publish(w->nat, m, false);
 	atomic_store_explicit(port_slot(w->nat, nat_proto_index(m->proto), m->ext_port), 0,
 			      memory_order_release);
 	if (id < w->nat->static_base) /* port mappings are not a host's quota */

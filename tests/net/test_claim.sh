@@ -11,6 +11,10 @@
 #   - a TCP server of the host on the WAN address (port 80), reached from
 #     the internet side, answers (the host, not rssnat), and ping of the
 #     WAN address is answered by the kernel;
+#   - a host TCP service on 0.0.0.0:8443, a port inside the NAT's range
+#     (1024-32767): reached from the internet side while the LAN host's
+#     flows (TCP download, iperf3, UDP echo, ping) run, which still work:
+#     a port of the range is rssnat's only while a live mapping holds it;
 #   - show stats counts frames left to the host; explain says a frame to a
 #     host port is the host's;
 #   - --nat-ports overlapping net.ipv4.ip_local_port_range is refused with
@@ -82,6 +86,33 @@ for _ in $(seq 1 50); do # listening before anything checks for it
 	in_ns ${RG}-gw curl -s -o /dev/null http://198.51.100.2/who.txt && break
 	sleep 0.1
 done
+# A host service on a port inside the NAT's range, on every address.
+ip netns exec ${RG}-gw python3 -m http.server 8443 --bind 0.0.0.0 --directory "$T_TMP/hostwww" >/dev/null 2>&1 &
+BG="$BG $!"
+for _ in $(seq 1 50); do
+	in_ns ${RG}-gw curl -s -o /dev/null http://198.51.100.2:8443/who.txt && break
+	sleep 0.1
+done
+# udp_echo COUNT: datagrams the LAN host sends to the UDP echo server
+# (203.0.113.80:7) one at a time, each waited for up to 1 s; prints the
+# replies that came back.
+udp_echo() {
+	in_ns ${RG}-lan timeout 30 python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1.0)
+got = 0
+for i in range(int(sys.argv[1])):
+    msg = b"claim %d" % i
+    s.sendto(msg, ("203.0.113.80", 7))
+    try:
+        if s.recvfrom(2048)[0] == msg:
+            got += 1
+    except socket.timeout:
+        pass
+print(got)
+PY
+}
 krange=$(in_ns ${RG}-gw cat /proc/sys/net/ipv4/ip_local_port_range | tr -s '\t ' '-')
 
 # ---- refusals, before a gateway holds the interfaces ----
@@ -112,12 +143,28 @@ for backend in ${CLAIM_BACKENDS:-afpacket afxdp}; do
 	p_host=$!
 	in_ns ${RG}-lan ping -c 5 -i 0.2 -W 1 203.0.113.80 >"$T_TMP/lan_ping" 2>&1 &
 	p_lping=$!
+	udp_echo 20 >"$T_TMP/lan_udp" 2>&1 &
+	p_udp=$!
+	# The host's service inside the NAT's range, from the internet side,
+	# three times while the LAN flows hold ports of the same range.
+	in_range=0
+	for _ in 1 2 3; do
+		[ "$(in_ns ${RG}-inet timeout 5 curl -s http://198.51.100.2:8443/who.txt)" = "the host itself" ] &&
+			in_range=$((in_range + 1))
+		sleep 0.2
+	done
 	in_ns ${RG}-gw ping -c 5 -i 0.2 -W 1 203.0.113.80 >"$T_TMP/host_ping" 2>&1
 	host_ping=$?
 	wait $p_lping; lan_ping=$?
 	wait $p_lan; lan_curl=$?
 	wait $p_host; host_curl=$?
 	wait $p_iperf; lan_iperf=$?
+	wait $p_udp
+	[ "$in_range" = 3 ] &&
+		t_pass "$backend: the host's TCP service on 0.0.0.0:8443, inside the NAT's range, answers the internet side 3/3 while LAN flows run" ||
+		t_fail "$backend: the host's service inside the NAT range" "answered $in_range/3"
+	[ "$(cat "$T_TMP/lan_udp")" = 20 ] && t_pass "$backend: the LAN host's UDP echo meanwhile, 20/20" ||
+		t_fail "$backend: the LAN host's UDP" "$(cat "$T_TMP/lan_udp")"
 	want=$(md5sum <"$T_TMP/www/10M.bin")
 	[ $host_ping -eq 0 ] && t_pass "$backend: the host's own ping to the server" ||
 		t_fail "$backend: the host's ping" "$(tail -3 "$T_TMP/host_ping")"
@@ -163,6 +210,10 @@ for backend in ${CLAIM_BACKENDS:-afpacket afxdp}; do
 	out=$(ctl explain 203.0.113.80:80 198.51.100.2:45000 proto=tcp)
 	echo "$out" | grep -q "^frame of: host" && echo "$out" | grep -q "belongs to the host" &&
 		t_pass "$backend: explain says a frame to port 45000 is the host's" || t_fail "$backend: explain" "$out"
+	out=$(ctl explain 203.0.113.80:80 198.51.100.2:8443 proto=tcp)
+	echo "$out" | grep -q "^frame of: host" &&
+		t_pass "$backend: explain says a frame to port 8443 (in the NAT's range, no mapping holds it) is the host's" ||
+		t_fail "$backend: explain of a port in the range" "$out"
 	out=$(ctl explain 203.0.113.80:80 198.51.100.2:8080 proto=tcp --json)
 	echo "$out" | grep -q '"frame_of":"rssnat"' && t_pass "$backend: ... and one to the mapped port 8080 rssnat's" ||
 		t_fail "$backend: explain of the mapped port" "$out"

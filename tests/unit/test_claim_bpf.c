@@ -2,8 +2,9 @@
  * kernel on crafted frames (BPF_PROG_TEST_RUN), in each program that
  * carries it: the stack guard (tc), the afpacket socket filter
  * (offload_sock), the afxdp XDP program (xsk_redirect) and the fast path's
- * tc program (offload_tc). Every case of issue 11's list: TCP/UDP to the
- * NAT's range or a port mapping, ICMP echo replies, ICMP errors quoting
+ * tc program (offload_tc). Every case of issue 11's list: TCP/UDP to a port
+ * a live NAT mapping or a port mapping holds (the rest of the NAT's range is
+ * the host's), ICMP echo replies, ICMP errors quoting
  * rssnat's datagrams, fragments (first decides, the rest follow, an
  * unknown later one is rssnat's), ARP (both), and the host's frames.
  * Needs root (CAP_BPF): skipped, and said so, without it.
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../src/io/claim_maps.h"
 #include "../../src/io/io_internal.h"
 #include "../../src/io/wan_claim.h"
 #include "../../src/pkt/build.h"
@@ -242,6 +244,34 @@ static size_t arp_frame(uint8_t *buf)
 	return 42;
 }
 
+/* A live NAT mapping of @proto holds external port @port (@on), or no
+ * longer does: the bit the NAT's workers set and clear (nat.h ports_live). */
+static void live(struct progs *ps, uint8_t proto, uint16_t port, bool on)
+{
+	_Atomic uint64_t *bits = io_wan_claim_live(ps->wc);
+	unsigned base = proto == PKT_PROTO_TCP	 ? CLAIM_LIVE_TCP
+			: proto == PKT_PROTO_UDP ? CLAIM_LIVE_UDP
+						 : CLAIM_LIVE_ICMP;
+	uint64_t bit = 1ull << (port & 63);
+
+	if (on)
+		atomic_fetch_or(&bits[base + (port >> 6)], bit);
+	else
+		atomic_fetch_and(&bits[base + (port >> 6)], ~bit);
+}
+
+/* A TCP or UDP frame from far() to @daddr:@dport, through every program,
+ * and `explain`'s view (io_wan_claim_is_host()) agreeing with them. */
+static void expect_l4(struct progs *ps, uint8_t proto, uint32_t daddr, uint16_t dport,
+		      enum owner want, const char *what)
+{
+	uint8_t f[FRAME_MAX];
+
+	expect(ps, f, l4_frame(f, proto, daddr, 4321, dport), want, what);
+	if (!CHECK_EQ(io_wan_claim_is_host(ps->wc, proto, daddr, dport), want == HOST))
+		printf("  case (explain): %s\n", what);
+}
+
 TEST(claim_bpf_tcp_udp_by_port)
 {
 	uint8_t f[FRAME_MAX];
@@ -251,8 +281,20 @@ TEST(claim_bpf_tcp_udp_by_port)
 		printf("  skipped: needs root and BPF\n");
 		return;
 	}
-	expect(&ps, f, l4_frame(f, PKT_PROTO_UDP, wan_addr(), 53, 2000), OURS, "udp in range");
-	expect(&ps, f, l4_frame(f, PKT_PROTO_TCP, wan_addr(), 80, NAT_HI), OURS, "tcp range end");
+	/* A port of the NAT's range is rssnat's only while a live mapping of
+	 * that protocol holds it: otherwise a host service listening there
+	 * (8443, 3389, 5432 ...) is reached from the internet. */
+	expect_l4(&ps, PKT_PROTO_UDP, wan_addr(), 2000, HOST, "udp in range, unused");
+	expect_l4(&ps, PKT_PROTO_TCP, wan_addr(), 8443, HOST, "tcp in range, host's service");
+	live(&ps, PKT_PROTO_UDP, 2000, true);
+	live(&ps, PKT_PROTO_TCP, NAT_HI, true);
+	expect_l4(&ps, PKT_PROTO_UDP, wan_addr(), 2000, OURS, "udp, a live mapping's");
+	expect_l4(&ps, PKT_PROTO_TCP, wan_addr(), NAT_HI, OURS, "tcp range end, live");
+	expect_l4(&ps, PKT_PROTO_TCP, wan_addr(), 2000, HOST, "udp's mapping, not tcp's");
+	expect_l4(&ps, PKT_PROTO_UDP, wan_addr(), 2001, HOST, "the next port, unused");
+	live(&ps, PKT_PROTO_UDP, 2000, false); /* the mapping freed */
+	expect_l4(&ps, PKT_PROTO_UDP, wan_addr(), 2000, HOST, "udp, mapping freed");
+	live(&ps, PKT_PROTO_UDP, 2000, true);
 	expect(&ps, f, l4_frame(f, PKT_PROTO_UDP, wan_addr(), 53, 45000), HOST, "udp host port");
 	expect(&ps, f, l4_frame(f, PKT_PROTO_TCP, wan_addr(), 80, 45000), HOST, "tcp host port");
 	expect(&ps, f, l4_frame(f, PKT_PROTO_TCP, wan_addr(), 80, 22), HOST, "tcp host's ssh");
@@ -287,13 +329,13 @@ TEST(claim_bpf_icmp)
 	}
 	/* Echo replies: by the identifiers rssnat's ICMP mappings hold (the
 	 * NAT sets their bits), wherever they lie; the host's ping takes any. */
-	_Atomic uint64_t *ids = io_wan_claim_live(ps.wc) + CLAIM_LIVE_ICMP;
-	atomic_fetch_or(&ids[2000 >> 6], 1ull << (2000 & 63));
-	atomic_fetch_or(&ids[3000 >> 6], 1ull << (3000 & 63));
+	live(&ps, PKT_PROTO_ICMP, 2000, true);
+	live(&ps, PKT_PROTO_ICMP, 3000, true);
+	live(&ps, PKT_PROTO_UDP, 2000, true);
 	expect(&ps, f, echo_frame(f, far(), wan_addr(), 0, 2000), OURS, "echo reply, ours");
 	expect(&ps, f, echo_frame(f, far(), wan_addr(), 0, 2001), HOST, "echo reply, host's id");
 	expect(&ps, f, echo_frame(f, far(), wan_addr(), 0, 40000), HOST, "echo reply, host's");
-	atomic_fetch_and(&ids[2000 >> 6], ~(1ull << (2000 & 63))); /* the mapping ended */
+	live(&ps, PKT_PROTO_ICMP, 2000, false); /* the mapping ended */
 	expect(&ps, f, echo_frame(f, far(), wan_addr(), 0, 2000), HOST, "echo reply, ended");
 	expect(&ps, f, echo_frame(f, far(), wan_addr(), 8, 2000), HOST, "echo request: host");
 	/* Errors about datagrams the WAN address sent. */
@@ -304,6 +346,9 @@ TEST(claim_bpf_icmp)
 			       .dport = 53};
 	n = pkt_build(inner, FRAME_MAX, &out);
 	expect(&ps, f, error_frame(f, inner, n), OURS, "error quoting our udp");
+	out.sport = 2002; /* in the NAT's range, no mapping holds it: the host's */
+	n = pkt_build(inner, FRAME_MAX, &out);
+	expect(&ps, f, error_frame(f, inner, n), HOST, "error quoting the host's udp in range");
 	out.sport = 45000;
 	n = pkt_build(inner, FRAME_MAX, &out);
 	expect(&ps, f, error_frame(f, inner, n), HOST, "error quoting the host's udp");
@@ -326,10 +371,13 @@ TEST(claim_bpf_fragments)
 	/* The stack guard alone first, to see the decision kept: each
 	 * expect() runs the same frame through all four programs, which share
 	 * claim_frags, so the order between them does not matter. */
+	live(&ps, PKT_PROTO_UDP, 2000, true);
 	expect(&ps, f, frag_frame(f, 77, 0, 2000), OURS, "first fragment, ours");
 	expect(&ps, f, frag_frame(f, 77, 96, 2000), OURS, "later fragment, ours");
 	expect(&ps, f, frag_frame(f, 78, 0, 45000), HOST, "first fragment, host's");
 	expect(&ps, f, frag_frame(f, 78, 96, 45000), HOST, "later fragment, host's");
+	expect(&ps, f, frag_frame(f, 80, 0, 2003), HOST, "first fragment, in range, unused");
+	expect(&ps, f, frag_frame(f, 80, 96, 2003), HOST, "later fragment, in range, unused");
 	/* No first fragment seen: rssnat's fragment cache holds it. */
 	expect(&ps, f, frag_frame(f, 79, 96, 45000), OURS, "later fragment, unknown");
 	progs_close(&ps);

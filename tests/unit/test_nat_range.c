@@ -190,28 +190,101 @@ TEST(nat_range_steering_still_finds_ports)
 	CHECK(steered_share(61000, 65535, 4000) >= 0.99);
 }
 
-/* The identifiers of ICMP mappings, published while they live (shared
- * mode tells rssnat's echo replies from the host's by them). */
-TEST(nat_icmp_ids_published_while_live)
+/* ---- ports_live: what the NAT's live mappings hold, published ---- */
+
+enum { LIVE_WORDS = 3 * 65536 / 64 }; /* TCP's, UDP's, ICMP's (claim_maps.h) */
+
+static _Atomic uint64_t live_bits[LIVE_WORDS];
+
+/* @kind as flow_out(): 0 UDP, 1 TCP, 2 ICMP; the word base in ports_live. */
+static bool is_live(int kind, int port)
 {
-	static _Atomic uint64_t live[3 * 65536 / 64];
-	struct nat_config nc;
-	struct env e;
+	unsigned base = kind == 1 ? 0 : kind == 0 ? 1024 : 2048;
+
+	return (atomic_load(&live_bits[base + ((unsigned)port >> 6)]) >> (port & 63)) & 1;
+}
+
+static unsigned live_count(void)
+{
 	unsigned set = 0;
 
-	for (unsigned i = 0; i < 3 * 65536 / 64; i++)
-		atomic_init(&live[i], 0);
+	for (unsigned i = 0; i < LIVE_WORDS; i++)
+		set += (unsigned)__builtin_popcountll(atomic_load(&live_bits[i]));
+	return set;
+}
+
+static void live_open(struct env *e, unsigned workers, uint32_t host_quota)
+{
+	struct nat_config nc;
+
+	for (unsigned i = 0; i < LIVE_WORDS; i++)
+		atomic_init(&live_bits[i], 0);
 	nat_config_default(&nc, wan());
-	nc.ports_live = live;
-	env_open(&e, 2, &nc, NULL);
-	int id = flow_out(&e, 2, lan(10), 0x4242, remote(1), 0);
-	CHECK(id >= 0);
-	CHECK((atomic_load(&live[2048 + (id >> 6)]) >> (id & 63)) & 1);
-	CHECK_EQ(flow_out(&e, 0, lan(10), 5000, remote(1), 53) >= 0, 1); /* UDP: not published */
-	for (unsigned i = 0; i < 65536 / 64; i++)
-		set += (unsigned)__builtin_popcountll(atomic_load(&live[i]));
-	CHECK_EQ(set, 1);
-	tick(&e, 1000); /* past the ICMP timeout: the mapping ends */
-	CHECK_EQ((atomic_load(&live[2048 + (id >> 6)]) >> (id & 63)) & 1, 0);
+	nc.port_lo = 1024;
+	nc.port_hi = 32767;
+	nc.host_mappings = host_quota;
+	nc.ports_live = live_bits;
+	env_open(e, workers, &nc, NULL);
+}
+
+/* The external ports and identifiers of dynamic mappings, of every
+ * protocol, published while they live (shared mode: the rest of the NAT's
+ * range is the host's, src/io/bpf/claim_decide.h), and cleared when the
+ * janitor frees them. */
+TEST(nat_live_ports_published_while_live)
+{
+	struct env e;
+	int port[3];
+
+	live_open(&e, 2, 0);
+	for (int kind = 0; kind < 3; kind++) {
+		port[kind] = flow_out(&e, kind, lan(10), (uint16_t)(5000 + kind), remote(1), 53);
+		CHECK(port[kind] >= 1024 && port[kind] <= 32767);
+		CHECK(is_live(kind, port[kind]));
+	}
+	CHECK_EQ(live_count(), 3); /* nothing else, and each in its protocol's part */
+	CHECK(!is_live(0, port[1]) || port[0] == port[1]);
+	tick(&e, 100000); /* past every timeout: the mappings end */
+	tick(&e, 100001);
+	CHECK_EQ(TOTAL(&e, mappings_freed), 3);
+	CHECK_EQ(live_count(), 0);
+	env_close(&e);
+}
+
+/* A mapping refused (the host's quota, RFC 6888 REQ-4) leaves no bit. */
+TEST(nat_live_ports_none_for_refused_mappings)
+{
+	struct env e;
+	unsigned ok = 0;
+
+	live_open(&e, 2, 4);
+	for (unsigned k = 0; k < 10; k++)
+		ok += flow_out(&e, (int)(k % 2), lan(10), (uint16_t)(6000 + k), remote(1), 53) >= 0;
+	CHECK_EQ(ok, 4);
+	CHECK(TOTAL(&e, drop[NAT_DROP_HOST_QUOTA]) >= 6);
+	CHECK_EQ(live_count(), 4);
+	env_close(&e);
+}
+
+/* Renumbered (the WAN address changed): the old mappings end, their bits
+ * with them; the new address's mappings publish theirs. */
+TEST(nat_live_ports_cleared_on_renumbering)
+{
+	struct env e;
+	int p;
+
+	live_open(&e, 2, 0);
+	for (unsigned k = 0; k < 6; k++)
+		CHECK(flow_out(&e, (int)(k % 3), lan(10 + k), 7000, remote(1), 53) >= 0);
+	CHECK_EQ(live_count(), 6);
+	CHECK_EQ(nat_set_wan_addr(e.nat, pkt_ipv4(198, 51, 100, 3)), 0);
+	for (unsigned i = 0; i < e.workers; i++)
+		nat_worker_sync(wk(&e, i));
+	tick(&e, 2);
+	tick(&e, 3);
+	CHECK_EQ(live_count(), 0);
+	p = flow_out(&e, 1, lan(10), 7001, remote(1), 80);
+	CHECK(p >= 0 && is_live(1, p));
+	CHECK_EQ(live_count(), 1);
 	env_close(&e);
 }

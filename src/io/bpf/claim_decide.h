@@ -8,14 +8,18 @@
  * (offload.bpf.c) leaves the host's alone.
  *
  * rssnat's frames, to the WAN address:
- *   - TCP or UDP to a port of the NAT's range or of a port mapping;
+ *   - TCP or UDP to a port a live mapping of that protocol holds
+ *     (claim_live, written by the NAT as for ICMP below) or a port
+ *     mapping's. The rest of the NAT's range is the host's: a host service
+ *     listening there is reached, unless a LAN flow holds that very port
+ *     at that moment (the NAT picks among its range's ~31k ports);
  *   - an ICMP echo reply whose identifier one of rssnat's mappings holds
  *     (claim_live, which the NAT writes as mappings come and go: the
  *     host's ping picks identifiers anywhere in 0-65535, a range cannot
  *     keep them apart); echo requests are the host's: the kernel answers
  *     ping for its address;
- *   - an ICMP error quoting a datagram whose source port is in the range
- *     or mapped, or an echo request whose identifier rssnat holds: the
+ *   - an ICMP error quoting a datagram whose source port a live mapping
+ *     holds or is mapped, or an echo request whose identifier rssnat holds: the
  *     datagram was rssnat's;
  *   - a fragment of one of its datagrams: the first fragment decides by
  *     port and the decision is kept in claim_frags for the rest. A later
@@ -121,16 +125,24 @@ static __always_inline int claim_port_mapped(__u8 proto, __u16 port)
 	return word && (*word >> (port & 63)) & 1;
 }
 
-static __always_inline int claim_in_range(const struct claim_conf *c, __u16 port)
+/* Does a live mapping hold @port (TCP, UDP) or identifier (ICMP), @base
+ * the protocol's part of claim_live? */
+static __always_inline int claim_live_holds(__u32 base, __u16 port)
 {
-	return port >= c->port_lo && port <= c->port_hi;
+	__u32 key = base + (port >> 6);
+	__u64 *word = bpf_map_lookup_elem(&claim_live, &key);
+
+	return word && (*word >> (port & 63)) & 1;
 }
 
-/* TCP or UDP port of rssnat's? */
-static __always_inline enum claim_owner claim_port(const struct claim_conf *c, __u8 proto,
-						   __u16 port)
+/* TCP or UDP port of rssnat's? A port mapping's, or one a live mapping
+ * holds: the rest of the NAT's range is the host's, so that a host
+ * service listening there is reached while no LAN flow holds its port. */
+static __always_inline enum claim_owner claim_port(__u8 proto, __u16 port)
 {
-	if (claim_in_range(c, port) || claim_port_mapped(proto, port))
+	__u32 base = proto == IPPROTO_UDP ? CLAIM_LIVE_UDP : CLAIM_LIVE_TCP;
+
+	if (claim_live_holds(base, port) || claim_port_mapped(proto, port))
 		return CLAIM_OURS;
 	return CLAIM_HOST;
 }
@@ -138,16 +150,12 @@ static __always_inline enum claim_owner claim_port(const struct claim_conf *c, _
 /* An ICMP echo identifier one of rssnat's mappings holds? */
 static __always_inline enum claim_owner claim_icmp_id(__u16 id)
 {
-	__u32 key = CLAIM_LIVE_ICMP + (id >> 6);
-	__u64 *word = bpf_map_lookup_elem(&claim_live, &key);
-
-	return word && (*word >> (id & 63)) & 1 ? CLAIM_OURS : CLAIM_HOST;
+	return claim_live_holds(CLAIM_LIVE_ICMP, id) ? CLAIM_OURS : CLAIM_HOST;
 }
 
 /* An ICMP error (RFC 792): whose the quoted datagram was, by its source
  * port or echo identifier (it was sent from the WAN address). */
-static __always_inline enum claim_owner claim_quoted(CLAIM_CTX *ctx, const struct claim_conf *c,
-						     __u32 off)
+static __always_inline enum claim_owner claim_quoted(CLAIM_CTX *ctx, __u32 off)
 {
 	struct claim_ip in;
 	__u8 l4[6];
@@ -159,15 +167,14 @@ static __always_inline enum claim_owner claim_quoted(CLAIM_CTX *ctx, const struc
 	if (CLAIM_LOAD(ctx, l4_off, l4, sizeof(l4)))
 		return CLAIM_HOST;
 	if (in.proto == IPPROTO_TCP || in.proto == IPPROTO_UDP)
-		return claim_port(c, in.proto, (__u16)(l4[0] << 8 | l4[1]));
+		return claim_port(in.proto, (__u16)(l4[0] << 8 | l4[1]));
 	if (in.proto == IPPROTO_ICMP && l4[0] == CLAIM_ICMP_ECHO)
 		return claim_icmp_id((__u16)(l4[4] << 8 | l4[5]));
 	return CLAIM_HOST;
 }
 
 /* The transport header of an unfragmented datagram or a first fragment. */
-static __always_inline enum claim_owner claim_l4(CLAIM_CTX *ctx, const struct claim_conf *c,
-						 __u8 proto, __u32 l4_off)
+static __always_inline enum claim_owner claim_l4(CLAIM_CTX *ctx, __u8 proto, __u32 l4_off)
 {
 	__u8 b[8];
 
@@ -176,7 +183,7 @@ static __always_inline enum claim_owner claim_l4(CLAIM_CTX *ctx, const struct cl
 	case IPPROTO_UDP:
 		if (CLAIM_LOAD(ctx, l4_off, b, 4))
 			return CLAIM_HOST;
-		return claim_port(c, proto, (__u16)(b[2] << 8 | b[3]));
+		return claim_port(proto, (__u16)(b[2] << 8 | b[3]));
 	case IPPROTO_ICMP:
 		if (CLAIM_LOAD(ctx, l4_off, b, 8))
 			return CLAIM_HOST;
@@ -184,7 +191,7 @@ static __always_inline enum claim_owner claim_l4(CLAIM_CTX *ctx, const struct cl
 			return claim_icmp_id((__u16)(b[4] << 8 | b[5]));
 		if (b[0] == CLAIM_ICMP_UNREACH || b[0] == CLAIM_ICMP_TIME_EXCEEDED ||
 		    b[0] == CLAIM_ICMP_PARAMPROB)
-			return claim_quoted(ctx, c, l4_off + 8);
+			return claim_quoted(ctx, l4_off + 8);
 		return CLAIM_HOST; /* echo requests and the rest: the kernel's */
 	}
 	return CLAIM_HOST;
@@ -215,7 +222,7 @@ static __always_inline enum claim_owner claim_ipv4(CLAIM_CTX *ctx, const struct 
 		seen = bpf_map_lookup_elem(&claim_frags, &fk);
 		return seen ? (enum claim_owner) * seen : CLAIM_OURS; /* see the top */
 	}
-	who = claim_l4(ctx, c, ip.proto, CLAIM_L3 + (__u32)(ip.vhl & 0xf) * 4);
+	who = claim_l4(ctx, ip.proto, CLAIM_L3 + (__u32)(ip.vhl & 0xf) * 4);
 	if (frag & CLAIM_IP_MF) {
 		__u32 v = who;
 		bpf_map_update_elem(&claim_frags, &fk, &v, BPF_ANY);
