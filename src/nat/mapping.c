@@ -407,11 +407,15 @@ uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, 
 		return NAT_NONE;
 	}
 	m->ext_port = (uint16_t)port;
+	/* Published before any worker can find the mapping (eim_insert) and
+	 * send with it: the reply to its first packet finds the bit. */
+	live_publish(nat, m, true);
 	atomic_store_explicit(&m->state, MAP_LIVE, memory_order_release);
 	first = eim_insert(nat, id);
 	if (first != id) {
 		/* Another worker mapped this endpoint meanwhile: use its mapping. */
 		atomic_store_explicit(&m->state, MAP_DEAD, memory_order_release);
+		live_publish(nat, m, false); /* before the port is free for others */
 		atomic_store_explicit(port_slot(nat, nat_proto_index(proto), (uint16_t)port), 0,
 				      memory_order_release);
 		quota_give(nat, lan_addr);
@@ -421,7 +425,6 @@ uint32_t nat_map_create(struct nat_worker *w, uint8_t proto, uint32_t lan_addr, 
 		return first;
 	}
 	m->linked = 1;
-	live_publish(nat, m, true);
 	w->c.mappings_created++;
 	return id;
 }

@@ -8,6 +8,8 @@
 
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1917,9 +1919,13 @@ TEST(mapping_race_two_workers_agree_threads)
 	struct frame *fa = calloc(N, sizeof(*fa)), *fb = calloc(N, sizeof(*fb));
 	pthread_barrier_t start;
 	pthread_t ta, tb;
-	unsigned n = 0;
+	unsigned n = 0, live_set = 0, live_ok = 0;
+	static _Atomic uint64_t live[3 * 65536 / 64]; /* nat.h ports_live */
+	struct nat_config nc;
 
-	env_open(&e, 2, NULL, NULL);
+	nat_config_default(&nc, wan());
+	nc.ports_live = live;
+	env_open(&e, 2, &nc, NULL);
 	/* Endpoint k: remote A hashes to worker 0, remote B to worker 1. */
 	for (unsigned k = 0; n < N && k < 20 * N; k++) {
 		uint32_t la = lan(2 + k % 250);
@@ -1969,6 +1975,17 @@ TEST(mapping_race_two_workers_agree_threads)
 	 * counted and retired. */
 	CHECK_EQ(TOTAL(&e, mappings_created), n);
 	CHECK(TOTAL(&e, mapping_race_lost) <= n);
+	/* The winners' ports published (UDP's part), the losers' cleared. */
+	for (unsigned i = 0; i < 3 * 65536 / 64; i++)
+		live_set += (unsigned)__builtin_popcountll(atomic_load(&live[i]));
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t port = reparse(&fa[i]).sport;
+		live_ok += (atomic_load(&live[1024 + (port >> 6)]) >> (port & 63)) & 1;
+	}
+	CHECK_EQ(live_set, n);
+	CHECK_EQ(live_ok, n);
+	printf("  races lost: %llu, live bits %u for %u mappings\n",
+	       (unsigned long long)TOTAL(&e, mapping_race_lost), live_set, n);
 	tick(&e, 1);
 	tick(&e, 2);
 	env_close(&e);
