@@ -33,8 +33,10 @@
 # Phase 2: BENCH_TCP_ROUNDS rounds, each every gateway in turn: iperf3 -P 4
 # for BENCH_TCP_SECONDS, 200 pings at 10 ms during it (RTT under load), CPU
 # from /proc/stat over the middle of the run divided by the bytes the server
-# received then (CPU seconds per GB). Ratios are taken within a round; the
-# headline is the median of the rounds'.
+# received then (CPU seconds per GB), and for rssnat how long its threads
+# waited runnable for a CPU then (schedstat: the run queue, where a frame
+# waits in a ring with its worker, which no queue discipline shortens).
+# Ratios are taken within a round; the headline is the median of the rounds'.
 #
 # Environment: RSSNAT (default build/rssnat), BENCH_SECONDS (5),
 # BENCH_FLOWS (1024), BENCH_UDP_ANSWERED (1: each UDP flow answered once
@@ -376,21 +378,30 @@ cpu_report() {
 
 cpu_per_gb() { sed -n 's/.*cpu_s_per_gb=\([0-9.]*\).*/\1/p' "$1"; }
 
-# rssnat's threads, % of one CPU each, over the interval (ticks from /proc).
+# rssnat's threads, % of one CPU each, over the interval (ticks from /proc),
+# and the time each waited runnable for a CPU (the run queue: schedstat's
+# second field, ns): a frame waits in a ring while its worker does.
 thread_snap() {
 	local f=$1 t
 	: >"$f"
 	[ -n "$GW_PID" ] || return 0
 	for t in /proc/"$GW_PID"/task/*; do
-		awk -v t="${t##*/}" '{sub(/^.*\) /, ""); print t, $12, $13}' "$t/stat" >>"$f" 2>/dev/null
+		awk -v t="${t##*/}" -v w="$(cut -d' ' -f2 "$t/schedstat" 2>/dev/null)" \
+			'{sub(/^.*\) /, ""); print t, $12, $13, w + 0}' "$t/stat" >>"$f" 2>/dev/null
 	done
 }
 
 thread_report() {
 	local a=$1 b=$2 secs=$3
-	awk -v hz="$HZ" -v secs="$secs" 'FNR == NR { u[$1] = $2; s[$1] = $3; next }
-		($1 in u) { line = line sprintf(" tid%s user %.0f%% sys %.0f%%", $1, 100 * ($2 - u[$1]) / hz / secs, 100 * ($3 - s[$1]) / hz / secs) }
-		END { print "rssnat threads (% of one CPU):" line }' "$a" "$b"
+	awk -v hz="$HZ" -v secs="$secs" 'FNR == NR { u[$1] = $2; s[$1] = $3; w[$1] = $4; next }
+		($1 in u) { line = line sprintf(" tid%s user %.0f%% sys %.0f%% runq-wait %.0f%%", $1, 100 * ($2 - u[$1]) / hz / secs, 100 * ($3 - s[$1]) / hz / secs, 100 * ($4 - w[$1]) / 1e9 / secs) }
+		END { print "rssnat threads (% of one CPU; runq-wait: % of the time runnable, waiting for a CPU):" line }' "$a" "$b"
+}
+
+# runq_wait_ms A B SECS: the ms per second rssnat's threads waited, in all,
+# runnable for a CPU between the two thread_snap files.
+runq_wait_ms() {
+	awk -v secs="$3" 'FNR == NR { w[$1] = $4; next } ($1 in w) { t += $4 - w[$1] } END { printf "%.0f", t / 1e6 / secs }' "$1" "$2"
 }
 
 # ---- round trips ----
@@ -575,11 +586,12 @@ tcp_run() {
 	read -r pm pp pn pl <<<"$(rtt_stats "$TMP/ping-load-$name-$round")"
 	printf 'tcp %-10s round %s: iperf3 -P 4 -t %s: received %s Mbit/s (sent %s Mbit/s, retransmits %s); cpu_s_per_gb=%s; ping under load: mean %s ms p99 %s ms (%s answered, %s lost)\n' \
 		"$name" "$round" "$TCP_SECS" "$((rx / 1000000))" "$((tx / 1000000))" "$rt" "$R_CPUGB" "$pm" "$pp" "$pn" "$pl"
+	[ -z "$GW_PID" ] || echo "tcp $name round $round: rssnat's threads waited runnable for a CPU $(runq_wait_ms "$TMP/t1" "$TMP/t2" $((TCP_SECS - 2))) ms per second in all (schedstat; load average $(cut -d' ' -f1 /proc/loadavg))"
 	[ "$rx" != 0 ] || { tail -5 "$TMP/iperf.json" >&2; return 1; }
 	[ "$round" = 1 ] || return 0
 	cat "$TMP/cpu-$name-tcp-$round"
 	if [ -n "$GW_PID" ]; then
-		thread_report "$TMP/t1" "$TMP/t2" $((TCP_SECS - 3))
+		thread_report "$TMP/t1" "$TMP/t2" $((TCP_SECS - 2)) # t1 to t2: 1 s, then TCP_SECS - 3
 		rssnat_rx >"$TMP/rx1"
 		lan0=$(($(ifstat ${BNS}-gw lan0 rx_packets) - lan0)) wan0=$(($(ifstat ${BNS}-gw wan0 rx_packets) - wan0))
 		read -r l0 w0 <"$TMP/rx0"
