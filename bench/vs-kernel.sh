@@ -48,7 +48,9 @@
 # once per value with --codel-target V, side by side), BENCH_RSSNAT_BEFORE
 # (another build of rssnat, run as B-before for each backend B, with its
 # defaults: before and after a change, side by side), BENCH_RPS=1, BENCH_TCP_ROUNDS (5),
-# BENCH_TCP_SECONDS (8), BENCH_PINGS (200), BENCH_PERF=DIR (perf record -g of
+# BENCH_TCP_SECONDS (8), BENCH_TCP_CC (the senders' congestion control,
+# iperf3 -C; empty: the system's, net.ipv4.tcp_congestion_control: CoDel's
+# drops slow a loss-based sender such as cubic, hardly BBR), BENCH_PINGS (200), BENCH_PERF=DIR (perf record -g of
 # rssnat during its UDP test), BENCH_QUIET_BUDGET (60), BENCH_SHARED=1 (each
 # backend once more in shared uplink mode, B-shared, side by side with
 # dedicated mode: shared_vs_dedicated_B=).
@@ -554,7 +556,7 @@ except Exception as x:
 # The TCP load, the same in every run: iperf3 -P 4 from the LAN namespace
 # to the server, JSON into $TMP/iperf.json (iperf_figures reads it).
 IPERF_CLIENT=(ip netns exec ${BNS}-lan timeout $((TCP_SECS + 20)) iperf3 -c 203.0.113.80 -P 4
-	-t "$TCP_SECS" -J)
+	-t "$TCP_SECS" -J ${BENCH_TCP_CC:+-C "$BENCH_TCP_CC"})
 
 # tcp_run GATEWAY ROUND: iperf3 -P 4 through the gateway, pings during it
 # (from the 2nd second), CPU over the middle; R_BPS in bits/s, R_CPUGB. The
@@ -605,7 +607,7 @@ tcp_run() {
 ratio() { python3 -c 'import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print("%.2f" % (a / b if b else 0))' "$1" "$2"; }
 median() { python3 -c 'import statistics, sys; v = list(map(float, sys.argv[1:])); print("%.2f" % statistics.median(v) if v else "?")' "$@"; }
 
-echo "vs-kernel: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $NCPU CPUs, kernel $(uname -r), loadavg before: $(cut -d' ' -f1-3 /proc/loadavg); ${SECS}s UDP, $FLOWS flows, 64-byte frames; ${TCP_SECS}s TCP x $TCP_ROUNDS rounds; rssnat --queues $QUEUES"
+echo "vs-kernel: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $NCPU CPUs, kernel $(uname -r), loadavg before: $(cut -d' ' -f1-3 /proc/loadavg); ${SECS}s UDP, $FLOWS flows, 64-byte frames; ${TCP_SECS}s TCP x $TCP_ROUNDS rounds; rssnat --queues $QUEUES; TCP congestion control ${BENCH_TCP_CC:-$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null) (the system default)}"
 echo "gateways: $GATEWAYS (headline: $HEAD)"
 
 # 0. The generator's ceiling: into the gateway's LAN veth, dropped at
