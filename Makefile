@@ -5,6 +5,13 @@ VERSION  := 0.1.0
 CC       ?= cc
 BUILD    ?= build
 PREFIX   ?= /usr/local
+# Build on every core: `make check` builds three variants (release,
+# ASan+UBSan, libFuzzer) before its tests. JOBS=1 builds one thing at a time;
+# an explicit -jN wins.
+JOBS     ?= $(shell nproc 2>/dev/null || echo 1)
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(JOBS)
+endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wundef -Wvla -Wcast-qual -Wwrite-strings
