@@ -38,28 +38,33 @@ run_suite() {
 	rm -f "$log"
 }
 
-# run_pair NAME SCRIPT: the release and the ASan+UBSan runs of one namespace
-# suite side by side, each in namespaces of its own (RSSNAT_NETNS), since
-# such suites mostly wait on the network and the clients: the pair takes
-# little longer than its slower half. Suites whose figures or verdicts
-# depend on timing under load (floods, CoDel, the benchmark, ICMP rate
-# limits, fanout) stay alone with run_suite. RSSNAT_TEST_JOBS=1 runs the
-# halves one after the other.
-run_pair() {
-	local name=$1 script=$2 lr la pr pa rr ra start
+# run_two NAME_A NAME_B CMD_A CMD_B: two namespace suites side by side, each
+# in namespaces of its own (RSSNAT_NETNS rp and ap), since such suites
+# mostly wait on the network and the clients: the two take little longer
+# than the slower. Suites whose figures or verdicts depend on timing under
+# load (floods, CoDel, the benchmark, ICMP rate limits, fanout) stay alone
+# with run_suite. RSSNAT_TEST_JOBS=1 runs them one after the other.
+run_two() {
+	local la lb pa pb ra rb start
 	if [ "${RSSNAT_TEST_JOBS:-2}" -lt 2 ]; then
-		run_suite "$name (release)" "$script" "$BUILD/rssnat"
-		run_suite "$name (asan+ubsan)" "$script" "$BUILD/asan/rssnat"
+		run_suite "$1" bash -c "$3"
+		run_suite "$2" bash -c "$4"
 		return
 	fi
-	lr=$(mktemp) la=$(mktemp) start=$(date +%s)
-	RSSNAT_NETNS=rp "$script" "$BUILD/rssnat" >"$lr" 2>&1 & pr=$!
-	RSSNAT_NETNS=ap "$script" "$BUILD/asan/rssnat" >"$la" 2>&1 & pa=$!
-	wait $pr; rr=$?
+	la=$(mktemp) lb=$(mktemp) start=$(date +%s)
+	RSSNAT_NETNS=rp bash -c "$3" >"$la" 2>&1 & pa=$!
+	RSSNAT_NETNS=ap bash -c "$4" >"$lb" 2>&1 & pb=$!
 	wait $pa; ra=$?
-	tally "$name (release)" "$lr" $rr $(($(date +%s) - start))
-	tally "$name (asan+ubsan, beside it)" "$la" $ra $(($(date +%s) - start))
-	rm -f "$lr" "$la"
+	wait $pb; rb=$?
+	tally "$1" "$la" $ra $(($(date +%s) - start))
+	tally "$2 (beside it)" "$lb" $rb $(($(date +%s) - start))
+	rm -f "$la" "$lb"
+}
+
+# run_pair NAME SCRIPT: the release and the ASan+UBSan runs of one suite,
+# side by side.
+run_pair() {
+	run_two "$1 (release)" "$1 (asan+ubsan)" "$2 $BUILD/rssnat" "$2 $BUILD/asan/rssnat"
 }
 
 run_suite "unit (release)"      "$BUILD/unit-tests"
@@ -79,16 +84,17 @@ run_pair "net: shared uplink, WAN address by DHCP and renumbered live" tests/net
 run_suite "net: LAN services, real DHCP clients and dig (release)" tests/net/test_services.sh "$BUILD/rssnat"
 run_suite "net: LAN services, real DHCP clients and dig (asan+ubsan)" tests/net/test_services.sh "$BUILD/asan/rssnat"
 run_pair "net: the host a member of its LAN" tests/net/test_hostlan.sh
-run_suite "net: UPnP IGD with upnpc, abuse counted, WAN refused (release)" tests/net/test_upnp.sh "$BUILD/rssnat"
-run_suite "net: UPnP IGD with upnpc, abuse counted, WAN refused (asan+ubsan)" tests/net/test_upnp.sh "$BUILD/asan/rssnat"
-run_suite "net: port control, natpmpc and a PCP client (release)" tests/net/test_portctl.sh "$BUILD/rssnat"
-run_suite "net: port control, natpmpc and a PCP client (asan+ubsan)" tests/net/test_portctl.sh "$BUILD/asan/rssnat"
+run_pair "net: UPnP IGD with upnpc, abuse counted, WAN refused" tests/net/test_upnp.sh
+run_pair "net: port control, natpmpc and a PCP client" tests/net/test_portctl.sh
 run_pair "net: port control in shared uplink mode, the claim following the mappings, both backends" tests/net/test_portctl_shared.sh
 run_suite "net: LAN floods, DHCP starvation and forged ARP (release)" tests/net/test_lan_floods.sh "$BUILD/rssnat"
 run_suite "net: LAN floods, DHCP starvation and forged ARP (asan+ubsan)" tests/net/test_lan_floods.sh "$BUILD/asan/rssnat"
 run_pair "net: live RSS changes under iperf3 and ping, control plane" tests/net/test_live.sh
 run_pair "net: kernel fast path (offload), flows on it and what goes up" tests/net/test_offload.sh
-run_suite "net: kernel fast path (offload) with the afxdp backend (release)" env OFFLOAD_BACKEND=afxdp tests/net/test_offload.sh "$BUILD/rssnat"
+run_two "net: kernel fast path (offload) with the afxdp backend (release)" \
+	"net: gateway, real clients, offload disabled (release)" \
+	"OFFLOAD_BACKEND=afxdp tests/net/test_offload.sh $BUILD/rssnat" \
+	"RSSNAT_OFFLOAD=disabled tests/net/test_gateway.sh $BUILD/rssnat"
 run_suite "net: kernel fast path spread over the workers' CPUs, agreement with the engine (release)" tests/net/test_spread.sh "$BUILD/rssnat"
 run_suite "net: kernel fast path spread over the workers' CPUs, agreement with the engine (asan+ubsan)" tests/net/test_spread.sh "$BUILD/asan/rssnat"
 # Every other net suite runs with offload enabled (the default). The
@@ -96,7 +102,6 @@ run_suite "net: kernel fast path spread over the workers' CPUs, agreement with t
 # its code runs under ASan above, with the flows' first packets). The other
 # gw_topo suites pass with RSSNAT_OFFLOAD=disabled too; they are not run
 # twice here, for the suite's time budget.
-run_suite "net: gateway, real clients, offload disabled (release)" env RSSNAT_OFFLOAD=disabled tests/net/test_gateway.sh "$BUILD/rssnat"
 run_suite "net: ICMP errors rate limited under a flood (release)" tests/net/test_icmp_limit.sh "$BUILD/rssnat"
 run_suite "net: ICMP errors rate limited under a flood (asan+ubsan)" tests/net/test_icmp_limit.sh "$BUILD/asan/rssnat"
 run_pair "net: shared uplink, the host's frames left to it beside the LAN's, both backends" tests/net/test_claim.sh
