@@ -7,7 +7,9 @@
  *     a reply to a port in both would be the host's and rssnat's at once;
  *   - the external ports of port mappings, refused for a port a host
  *     socket listens on (whose would its connections be?);
- *   - the WAN address the kernel holds.
+ *   - the WAN address the kernel holds;
+ *   - the LAN subnet, whose frames from the WAN are rssnat's (dropped),
+ *     never the host stack's.
  * In dedicated mode nothing here runs: the maps are never created, every
  * program has all-zero maps of its own, and every frame is rssnat's.
  */

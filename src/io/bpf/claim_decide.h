@@ -29,6 +29,9 @@
  *     datagram of its own, lost (its first fragment then goes to the
  *     kernel without the rest; the sender retransmits or PMTUD avoids
  *     fragments). The other way round would lose rssnat's instead.
+ * rssnat's too: every frame to the LAN subnet. The kernel holds the LAN
+ * address on the host interface and, by the weak host model (RFC 1122
+ * 3.3.4.2), would accept it from the WAN; rssnat forwards none of it.
  * ARP is both's: the kernel answers for its address and rssnat learns the
  * gateway's MAC. Everything else (IPv6, other addresses, other protocols)
  * is the host's. On any other interface, or in dedicated mode (the conf
