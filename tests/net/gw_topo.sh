@@ -63,6 +63,25 @@ topology() {
 	ip -n ${RG}-srv route add default via 203.0.113.1
 }
 
+# udp_echo_start NS ADDR PORT [SECONDS [TAG]]: in the background ($! names
+# it), a UDP server in NS on ADDR:PORT that answers each datagram with
+# itself, or with TAG:datagram, for SECONDS (120).
+udp_echo_start() {
+	ip netns exec "$1" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(0.5)
+end = time.time() + float(sys.argv[3])
+tag = sys.argv[4].encode() + b":" if sys.argv[4] else b""
+while time.time() < end:
+    try:
+        d, a = s.recvfrom(2048)
+        s.sendto(tag + d, a)
+    except socket.timeout:
+        pass' "$2" "$3" "${4:-120}" "${5:-}" >/dev/null 2>&1 &
+}
+
 servers() {
 	mkdir -p "$T_TMP/www"
 	head -c 10485760 /dev/urandom >"$T_TMP/www/10M.bin"
@@ -72,19 +91,7 @@ servers() {
 	BG="$BG $!"
 	ip netns exec ${RG}-srv iperf3 -s -B 203.0.113.80 >/dev/null 2>&1 &
 	BG="$BG $!"
-	ip netns exec ${RG}-srv python3 - <<'PY' >/dev/null 2>&1 &
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("203.0.113.80", 7))
-s.settimeout(1.0)
-end = time.time() + 600
-while time.time() < end:
-    try:
-        data, peer = s.recvfrom(2048)
-        s.sendto(data, peer)
-    except socket.timeout:
-        pass
-PY
+	udp_echo_start ${RG}-srv 203.0.113.80 7 600
 	BG="$BG $!"
 	sleep 1
 }

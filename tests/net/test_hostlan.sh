@@ -32,19 +32,7 @@ host_services() {
 	mkdir -p "$T_TMP/hostwww" && echo "the gateway host" >"$T_TMP/hostwww/index.html"
 	ip netns exec ${RG}-gw python3 -m http.server 2222 --directory "$T_TMP/hostwww" >/dev/null 2>&1 &
 	BG="$BG $!"
-	ip netns exec ${RG}-gw python3 - <<'PY' >/dev/null 2>&1 &
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 4500))
-s.settimeout(1.0)
-end = time.time() + 120
-while time.time() < end:
-    try:
-        data, peer = s.recvfrom(2048)
-        s.sendto(data, peer)
-    except socket.timeout:
-        pass
-PY
+	udp_echo_start ${RG}-gw 0.0.0.0 4500
 	BG="$BG $!"
 	for _ in $(seq 1 50); do # both listening, within 5 s
 		[ "$(in_ns ${RG}-gw ss -Hlntu '( sport = :2222 or sport = :4500 )' | wc -l)" -ge 2 ] && return 0

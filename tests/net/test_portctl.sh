@@ -33,18 +33,7 @@ natpmp() { in_ns ${RG}-lan timeout 10 natpmpc -g 192.168.137.1 "$@" 2>&1; }
 
 # One UDP listener on the LAN host that echoes, for reachability.
 udp_echo() { # ADDR PORT
-	in_ns ${RG}-lan python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.settimeout(0.5)
-end = time.time() + 120
-while time.time() < end:
-    try:
-        d, a = s.recvfrom(2048)
-        s.sendto(d, a)
-    except socket.timeout:
-        pass' "$1" "$2" >/dev/null 2>&1 &
+	udp_echo_start ${RG}-lan "$1" "$2"
 	BG="$BG $!"
 }
 

@@ -51,18 +51,7 @@ upnpc_lan() { in_ns ${RG}-lan timeout 10 upnpc -i -u $DESC "$@" 2>&1; }
 
 # udp_echo NS ADDR PORT TAG: answers each datagram with TAG:datagram.
 udp_echo() {
-	ip netns exec "$1" python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.settimeout(0.5)
-end = time.time() + 120
-while time.time() < end:
-    try:
-        d, a = s.recvfrom(2048)
-        s.sendto(sys.argv[3].encode() + b":" + d, a)
-    except socket.timeout:
-        pass' "$2" "$3" "$4" >/dev/null 2>&1 &
+	udp_echo_start "$1" "$2" "$3" 120 "$4"
 	BG="$BG $!"
 }
 
