@@ -63,6 +63,23 @@ topology() {
 	ip -n ${RG}-srv route add default via 203.0.113.1
 }
 
+# iperf_verdict JSON MIN: "ok N intervals, lowest X Mbit/s, mean Y Mbit/s"
+# if iperf3's JSON has at least MIN intervals and none at zero throughput,
+# else "bad: ..." (a flow stalled or ended early).
+iperf_verdict() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("no JSON: %s" % e); sys.exit(0)
+iv = [i["sum"]["bits_per_second"] for i in d.get("intervals", [])]
+low = min(iv) if iv else 0
+print("ok %d intervals, lowest %.1f Mbit/s, mean %.1f Mbit/s" % (len(iv), low / 1e6, sum(iv) / max(len(iv), 1) / 1e6)
+      if iv and low > 0 and len(iv) >= int(sys.argv[2]) else "bad: %d intervals, lowest %.0f bit/s" % (len(iv), low))
+PY
+}
+
 # udp_echo_start NS ADDR PORT [SECONDS [TAG]]: in the background ($! names
 # it), a UDP server in NS on ADDR:PORT that answers each datagram with
 # itself, or with TAG:datagram, for SECONDS (120).

@@ -123,18 +123,7 @@ iperf_rc=$?
 BG=""
 
 # iperf3's intervals: none at zero throughput, and the transfer completed.
-verdict=$(python3 - "$T_TMP/iperf.json" <<'PY'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print("no JSON: %s" % e); sys.exit(0)
-iv = [i["sum"]["bits_per_second"] for i in d.get("intervals", [])]
-low = min(iv) if iv else 0
-print("ok %d intervals, lowest %.1f Mbit/s, mean %.1f Mbit/s" % (len(iv), low / 1e6, sum(iv) / max(len(iv), 1) / 1e6)
-      if iv and low > 0 and len(iv) >= 25 else "bad: %d intervals, lowest %.0f bit/s" % (len(iv), low))
-PY
-)
+verdict=$(iperf_verdict "$T_TMP/iperf.json" 25)
 [ $iperf_rc -eq 0 ] && [ "${verdict%% *}" = ok ] &&
 	t_pass "iperf3, 4 streams, 26 s through every change: ${verdict#ok }" ||
 	t_fail "iperf3 through the changes" "rc=$iperf_rc $verdict" "$(tail -3 "$T_TMP/iperf.err")"

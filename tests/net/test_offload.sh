@@ -239,18 +239,7 @@ wait "$PING"
 wait "$IPERF"
 iperf_rc=$?
 BG=""
-verdict=$(python3 - "$T_TMP/iperf.json" <<'PY'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print("no JSON: %s" % e); sys.exit(0)
-iv = [i["sum"]["bits_per_second"] for i in d.get("intervals", [])]
-low = min(iv) if iv else 0
-print("ok lowest %.0f Mbit/s, mean %.0f Mbit/s" % (low / 1e6, sum(iv) / max(len(iv), 1) / 1e6)
-      if iv and low > 0 and len(iv) >= 15 else "bad: %d intervals, lowest %.0f bit/s" % (len(iv), low))
-PY
-)
+verdict=$(iperf_verdict "$T_TMP/iperf.json" 15)
 [ $iperf_rc -eq 0 ] && [ "${verdict%% *}" = ok ] && [ $ok = 1 ] &&
 	t_pass "iperf3, 2 streams, 16 s through offload and RSS changes: ${verdict#ok }" ||
 	t_fail "iperf3 through the changes" "rc=$iperf_rc $verdict" "$(tail -3 "$T_TMP/iperf.err")"
